@@ -1,0 +1,19 @@
+"""Errors of the audio package: each says what is wrong and what to do, in one line."""
+
+from __future__ import annotations
+
+
+class AudioError(Exception):
+    """Base of every error the audio package raises on purpose."""
+
+
+class UnreadableAudio(AudioError):
+    """A file that is not audio we can read: missing, empty, truncated, corrupt or of an unknown type."""
+
+
+class BadTimecode(AudioError):
+    """A timecode that does not parse, or does not exist at the given frame rate."""
+
+
+class NoAudioDevice(AudioError):
+    """Playback was asked for but no output device (or no PortAudio) is available."""

@@ -1,0 +1,46 @@
+"""Errors of the vault: each maps to an exit code and says, in one line, what to do."""
+
+from __future__ import annotations
+
+
+class VaultError(Exception):
+    """Base of every error the vault raises on purpose. ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 2
+
+
+class NotAVault(VaultError):
+    """The folder is not inside a stemvault vault."""
+
+
+class UsageError(VaultError):
+    """The request itself is wrong: a bad cue name, an unknown version, a bad option value."""
+
+
+class SourceError(VaultError):
+    """The folder or files to commit are missing, empty or unreadable."""
+
+
+class VaultBusy(VaultError):
+    """Another stemvault process holds the vault's lock."""
+
+
+class ToolMissing(VaultError):
+    """git or git-lfs is not installed or too old."""
+
+
+class GitFailed(VaultError):
+    """A git command failed; carries the command, its exit code and stderr."""
+
+    def __init__(self, args: list[str], returncode: int, stderr: str) -> None:
+        self.args_ = args
+        self.returncode = returncode
+        self.stderr = stderr
+        last = stderr.strip().splitlines()[-1] if stderr.strip() else "no message"
+        super().__init__(f"git {' '.join(args[:3])} failed ({returncode}): {last}")
+
+
+class CheckFailed(VaultError):
+    """The content checked has problems (exit code 1)."""
+
+    exit_code = 1
