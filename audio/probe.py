@@ -1,0 +1,165 @@
+"""What an audio file is, from its header, and its content hash.
+
+Public surface:
+    AUDIO_EXTENSIONS, is_audio_name(name) -> bool
+    Probe (dataclass), probe(path) -> Probe
+    hash_file(path) -> (sha256 hex, size)
+
+``probe`` reads only the headers (libsndfile through soundfile, plus a walk over the RIFF chunk
+list to catch what libsndfile forgives: a data chunk cut short by a failed copy). Reading the
+samples — loudness, peaks, fingerprints — belongs to the analysis, which streams the file once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import soundfile as sf
+
+from audio.errors import UnreadableAudio
+
+__all__ = ["AUDIO_EXTENSIONS", "LOSSY_SUBTYPES", "Probe", "hash_file", "is_audio_name", "probe"]
+
+# Extensions a stem set may carry. Lossy ones are listed so that they are recognised (and
+# refused by the checks) rather than silently ignored or committed outside LFS.
+AUDIO_EXTENSIONS = (
+    "wav", "bwf", "rf64", "w64", "aif", "aiff", "aifc", "flac", "caf",
+    "mp3", "ogg", "opus", "m4a", "aac",
+)
+LOSSY_SUBTYPES = {"MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", "VORBIS", "OPUS", "GSM610",
+                  "IMA_ADPCM", "MS_ADPCM", "G721_32", "G723_24", "G723_40", "VOX_ADPCM",
+                  "NMS_ADPCM_16", "NMS_ADPCM_24", "NMS_ADPCM_32", "ALAC_16"}
+_LOSSY_FORMATS = {"MPEG", "OGG"}
+_BIT_DEPTH = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32,
+              "FLOAT": 32, "DOUBLE": 64, "ALAC_20": 20, "ALAC_24": 24, "ALAC_32": 32}
+_LAYOUTS = {1: "mono", 2: "stereo", 3: "LCR", 4: "quad", 6: "5.1", 8: "7.1", 10: "7.1.2", 12: "7.1.4"}
+_HASH_CHUNK = 1 << 20
+
+
+def is_audio_name(name: str) -> bool:
+    """True when ``name`` has one of AUDIO_EXTENSIONS, in any letter case."""
+    return "." in name and name.rsplit(".", 1)[1].lower() in AUDIO_EXTENSIONS
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The facts of an audio file's header.
+
+    Attributes:
+        format: container as libsndfile names it (``WAV``, ``RF64``, ``AIFF``, ``FLAC``...).
+        subtype: sample encoding (``PCM_24``, ``FLOAT``, ``MPEG_LAYER_III``...).
+        bit_depth: bits per sample, or None where the encoding has none (lossy codecs).
+        layout: a name for the channel count (``stereo``, ``5.1``); refined from the
+            WAVE_FORMAT_EXTENSIBLE mask by the analysis.
+        lossy: the encoding throws information away (a lossy file is never a stem).
+    """
+
+    format: str
+    subtype: str
+    sample_rate: int
+    bit_depth: int | None
+    channels: int
+    layout: str
+    frames: int
+    duration_s: float
+    size: int
+    lossy: bool
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _riff_problem(path: Path, size: int) -> str | None:
+    """Walk a RIFF/RF64 chunk list; say what is wrong with it, or None.
+
+    libsndfile opens a WAV whose data chunk is cut short and reports the frames that are there;
+    a stem truncated by a failed copy must not pass for a shorter stem.
+    """
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[8:12] != b"WAVE" or head[:4] not in (b"RIFF", b"RF64", b"BW64"):
+            return None  # not a RIFF WAVE: libsndfile's own checks apply
+        ds64_data: int | None = None
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            hdr = f.read(8)
+            cid, csize = hdr[:4], struct.unpack("<I", hdr[4:8])[0]
+            if cid == b"ds64":
+                body = f.read(min(csize, 28))
+                if len(body) >= 24:
+                    ds64_data = struct.unpack("<Q", body[16:24])[0]
+            if cid == b"data":
+                if csize == 0xFFFFFFFF and ds64_data is not None:
+                    csize = ds64_data
+                available = size - pos - 8
+                if csize > available:
+                    return (f"its data chunk declares {csize} bytes but only {available} are there "
+                            "(the file is truncated: export or copy it again)")
+                return None
+            pos += 8 + csize + (csize & 1)
+        return "it has no data chunk (the file is truncated or not a WAV: export it again)"
+
+
+def probe(path: str | os.PathLike[str]) -> Probe:
+    """Read the header of the audio file at ``path``.
+
+    Raises:
+        UnreadableAudio: missing, empty, not audio, truncated, or with zero channels/frames.
+    """
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except OSError as e:
+        raise UnreadableAudio(f"{p.name}: cannot read it ({e.strerror})") from None
+    if size == 0:
+        raise UnreadableAudio(f"{p.name}: the file is empty (0 bytes): export it again")
+    try:
+        info = sf.info(str(p))
+    except (sf.LibsndfileError, RuntimeError, ValueError) as e:
+        reason = str(e).split(":", 1)[-1].strip() or "unknown format"
+        raise UnreadableAudio(f"{p.name}: not readable as audio ({reason})") from None
+    try:
+        riff = _riff_problem(p, size)
+    except OSError as e:
+        raise UnreadableAudio(f"{p.name}: cannot read it ({e.strerror})") from None
+    if riff:
+        raise UnreadableAudio(f"{p.name}: {riff}")
+    if info.channels <= 0 or info.samplerate <= 0:
+        raise UnreadableAudio(f"{p.name}: the header declares {info.channels} channels at "
+                              f"{info.samplerate} Hz: the file is corrupt; export it again")
+    if info.frames <= 0:
+        raise UnreadableAudio(f"{p.name}: holds no audio (0 frames): export it again")
+    subtype = info.subtype or ""
+    return Probe(
+        format=info.format,
+        subtype=subtype,
+        sample_rate=int(info.samplerate),
+        bit_depth=_BIT_DEPTH.get(subtype),
+        channels=int(info.channels),
+        layout=_LAYOUTS.get(info.channels, f"{info.channels}ch"),
+        frames=int(info.frames),
+        duration_s=info.frames / info.samplerate,
+        size=size,
+        lossy=info.format in _LOSSY_FORMATS or subtype in LOSSY_SUBTYPES,
+    )
+
+
+def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
+    """sha256 (hex) and size of the file's bytes, read once in 1 MiB pieces."""
+    h = hashlib.sha256()
+    n = 0
+    buf = bytearray(_HASH_CHUNK)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
+        while True:
+            got = f.readinto(buf)
+            if not got:
+                break
+            h.update(view[:got])
+            n += got
+    return h.hexdigest(), n

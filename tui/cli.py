@@ -1,0 +1,87 @@
+"""The ``stemvault`` command: verbs on a vault, or the TUI when given none.
+
+Exit codes (docs/cli.md): 0 fine; 1 the thing checked has problems; 2 bad usage or unreadable
+input (including: not in a vault, git-lfs missing, the vault busy); 130 interrupted.
+Errors print one line, ``error: ...``, on stderr; only a bug shows a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from audio.errors import AudioError
+from tui.commands.approve import approve_cmd
+from tui.commands.commit import commit_cmd
+from tui.commands.demo import demo_cmd
+from tui.commands.init import init_cmd
+from tui.commands.log import log_cmd
+from tui.commands.note import note_cmd
+from tui.commands.show import show_cmd
+from tui.commands.verify import verify_cmd
+from tui.output import plain
+from vcs.errors import VaultError
+
+__all__ = ["cli", "main"]
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-C", "directory", type=click.Path(path_type=Path, file_okay=False),
+              help="Work in the vault at this folder instead of the current one.")
+@click.version_option(package_name="stemvault")
+@click.pass_context
+def cli(ctx: click.Context, directory: Path | None) -> int:
+    """Version, review and deliver music stem sets in git + git-lfs.
+
+    With no command, opens the TUI on the vault in the current folder.
+    """
+    if ctx.invoked_subcommand is None:
+        from tui.app import make_app
+        from vcs.vault import Vault
+
+        vault = Vault.find(directory)
+        make_app(vault.root).run()
+    return 0
+
+
+for _cmd in (init_cmd, commit_cmd, log_cmd, show_cmd, note_cmd, approve_cmd, verify_cmd, demo_cmd):
+    cli.add_command(_cmd)
+
+
+def _fail(message: str, code: int) -> int:
+    click.echo(f"error: {plain(message)}", err=True)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; map domain errors to one line and an exit code."""
+    try:
+        rv = cli.main(args=argv, prog_name="stemvault", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except VaultError as e:
+        return _fail(str(e), e.exit_code)
+    except AudioError as e:
+        return _fail(str(e), 2)
+    except OSError as e:
+        where = f" ({e.filename})" if e.filename else ""
+        return _fail(f"{e.strerror or e}{where}: check the path, permissions and free space", 2)
+    return rv if isinstance(rv, int) else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

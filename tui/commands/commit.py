@@ -1,0 +1,53 @@
+"""stemvault commit CUE SOURCE_DIR — a new version of a cue from an export folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tui.commands.common import open_vault, version_doc
+from tui.output import emit_json, plain
+from vcs.commit import CommitResult, commit_version
+
+
+def result_doc(r: CommitResult) -> dict[str, Any]:
+    d = version_doc(r.version, r.manifest)
+    d.update(added=r.added, removed=r.removed, changed=r.changed, unchanged=r.unchanged,
+             ignored=r.ignored, new_lfs_objects=r.new_lfs_objects)
+    return d
+
+
+@click.command("commit")
+@click.argument("cue")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-m", "--message", "summary", default="", help="What this version is (the summary).")
+@click.option("--note", "notes", multiple=True, metavar="'TC TEXT'",
+              help="A note at a timecode, e.g. --note '01:00:12:05 brass enters early' (repeatable).")
+@click.option("--minor", is_flag=True, help="A tweak: bump the minor version (1.0 → 1.1).")
+@click.option("--major", is_flag=True, help="A new version (the default): 1.1 → 2.0.")
+@click.option("--mix", help="Which file is the mix (default: the name rule, e.g. *_MIX*).")
+@click.option("--json", "as_json", is_flag=True, help="Print the new version as JSON.")
+def commit_cmd(cue: str, source: Path, summary: str, notes: tuple[str, ...], minor: bool,
+               major: bool, mix: str | None, as_json: bool) -> int:
+    """Commit the stems in SOURCE as a new version of CUE."""
+    if minor and major:
+        raise click.UsageError("--minor and --major contradict each other: choose one")
+    vault = open_vault()
+    r = commit_version(vault, cue, source, summary=summary, notes=list(notes), minor=minor, mix=mix)
+    if as_json:
+        emit_json(result_doc(r))
+        return 0
+    v = r.version
+    click.echo(click.style(f"{v.cue} v{v.version}", bold=True) + f" committed ({v.commit[:10]}): "
+               f"{len(r.added)} added, {len(r.changed)} changed, {len(r.removed)} removed, "
+               f"{len(r.unchanged)} unchanged; {r.new_lfs_objects} new LFS objects")
+    click.echo(f"    delta: {plain(v.delta)}")
+    if r.manifest.mix:
+        click.echo(f"    mix: {plain(r.manifest.mix)} ({r.manifest.mix_from})")
+    else:
+        click.echo("    mix: none found (name it *_MIX* or pass --mix FILE)")
+    if r.ignored:
+        click.echo(f"    ignored (not audio): {plain(', '.join(r.ignored))}")
+    return 0

@@ -1,0 +1,58 @@
+"""What the command wrappers share: finding the vault, describing versions for people."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tui.output import plain
+from vcs.manifest import Manifest
+from vcs.models import Version
+from vcs.vault import Vault
+
+
+def open_vault() -> Vault:
+    """The vault the command works in: ``-C PATH`` on the command line, else the current folder."""
+    ctx = click.get_current_context()
+    root = ctx.find_root().params.get("directory")
+    return Vault.find(Path(root) if root else None)
+
+
+def stem_dict(s: Any) -> dict[str, Any]:
+    m = s.measured
+    return {"file": s.file, "role": s.role, "instrument": s.instrument, "kind": s.kind,
+            "mute": s.mute, "solo": s.solo, "notes": s.notes,
+            "sha256": m.get("sha256"), "size": m.get("size"), "sample_rate": m.get("sample_rate"),
+            "bit_depth": m.get("bit_depth"), "channels": m.get("channels"),
+            "frames": m.get("frames"), "format": m.get("format"), "subtype": m.get("subtype"),
+            "duration_s": m.get("duration_s"), "start_tc": m.get("start_tc")}
+
+
+def version_doc(v: Version, manifest: Manifest) -> dict[str, Any]:
+    """The ``show --json`` document of one version."""
+    d = v.to_dict()
+    d["stems"] = [stem_dict(s) for s in manifest.stems]
+    d["mix"] = manifest.mix
+    d["frame_rate"] = manifest.frame_rate
+    return d
+
+
+def echo_version_line(v: Version) -> None:
+    date = v.date[:16].replace("T", " ")
+    kind = "tweak" if v.change == "tweak" else "new"
+    click.echo(click.style(f"{v.cue} v{v.version}", bold=True) + f"  {kind:5}  {date}  "
+               f"{plain(v.author)}  {plain(v.summary.splitlines()[0] if v.summary else '')}")
+    if v.delta:
+        click.echo(f"    delta: {plain(v.delta)}")
+    for n in v.notes:
+        where = f" [{plain(n.stem)}]" if n.stem else ""
+        who = f" — {plain(n.author)}" if n.author else ""
+        tag = "" if n.source == "review" else " (with the version)"
+        click.echo(f"    {n.tc}{where}  {plain(n.text)}{who}{tag}")
+    if v.approval:
+        a = v.approval
+        sig = ", signed" if a.signed else ""
+        msg = f": {plain(a.message)}" if a.message else ""
+        click.echo(click.style(f"    ✓ approved by {plain(a.by)} on {a.date[:10]}{sig}{msg}", fg="green"))

@@ -1,0 +1,53 @@
+"""stemvault show CUE[@VER] — one version: manifest, notes, approval."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from tui.commands.common import echo_version_line, open_vault, version_doc
+from tui.output import emit_json, plain
+from vcs.vault import Vault
+
+
+def run_show(vault: Vault, ref: str) -> dict[str, Any]:
+    v = vault.resolve(ref)
+    return version_doc(v, vault.manifest_at(v))
+
+
+def _length(frames: Any, sr: Any) -> str:
+    if not frames or not sr:
+        return "?"
+    s = frames / sr
+    return f"{int(s // 60)}:{s % 60:06.3f}"
+
+
+@click.command("show")
+@click.argument("ref", metavar="CUE[@VER]")
+@click.option("--json", "as_json", is_flag=True, help="Print the version as JSON.")
+def show_cmd(ref: str, as_json: bool) -> int:
+    """One version of a cue: its files, notes and approval."""
+    vault = open_vault()
+    v = vault.resolve(ref)
+    manifest = vault.manifest_at(v)
+    if as_json:
+        emit_json(version_doc(v, manifest))
+        return 0
+    echo_version_line(v)
+    click.echo(f"    commit {v.commit}  by {plain(v.author)} <{plain(v.email)}>  {v.date}")
+    if v.summary and "\n" in v.summary:
+        for line in v.summary.splitlines()[1:]:
+            click.echo(f"    {plain(line)}")
+    click.echo(f"    mix: {plain(manifest.mix) if manifest.mix else 'none'}")
+    click.echo("")
+    width = max([len(s.file) for s in manifest.stems] + [4])
+    click.echo(f"  {'file':{width}}  {'role':11} {'kind':6} {'format':13} {'rate':>6} {'bits':>4} "
+               f"{'ch':>2} {'length':>10}  sha256")
+    for s in manifest.stems:
+        m = s.measured
+        fmt = f"{m.get('format', '')} {m.get('subtype', '')}".strip()
+        click.echo(f"  {plain(s.file):{width}}  {plain(s.role)[:11]:11} {s.kind[:6]:6} {fmt[:13]:13} "
+                   f"{m.get('sample_rate', ''):>6} {m.get('bit_depth') or '':>4} {m.get('channels', ''):>2} "
+                   f"{_length(m.get('frames'), m.get('sample_rate')):>10}  {str(m.get('sha256', ''))[:12]}")
+    return 0

@@ -1,0 +1,41 @@
+"""Messages that cross screens and widgets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from vcs.manifest import Manifest
+from vcs.models import Version
+
+
+@dataclass
+class HistoryLoaded(Message):
+    """The vault's versions were read (in a worker thread).
+
+    Attributes:
+        versions: every version of every cue, newest first.
+    """
+
+    versions: list[Version]
+
+
+@dataclass
+class ManifestLoaded(Message):
+    """One version's manifest was read.
+
+    Attributes:
+        version: the version.
+        manifest: its manifest.
+    """
+
+    version: Version
+    manifest: Manifest
+
+
+@dataclass
+class LoadFailed(Message):
+    """Reading the vault failed; ``error`` is the one-line reason shown to the user."""
+
+    error: str

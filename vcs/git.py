@@ -1,0 +1,187 @@
+"""The one place where stemvault talks to git and git-lfs.
+
+Public surface:
+    run(*args, cwd, env=None, check=True, input=None) -> CompletedProcess[bytes]
+    clean_env(extra) -> dict; require_tools(); lfs_version()
+    Objects(repo_path): reads blobs/commits/tags from the object store (GitPython's persistent
+        ``git cat-file --batch``), never the LFS content
+    small typed queries: rev_parse, head, ls_tree, config_get, identity, ...
+
+Everything runs with a cleaned environment: stray ``GIT_DIR``/``GIT_INDEX_FILE``/... from the
+caller's shell would point git at another repository; the identity variables are kept because
+they are how a user says who they are.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from vcs.errors import GitFailed, ToolMissing
+
+__all__ = [
+    "LsTreeEntry", "Objects", "clean_env", "config_get", "head", "identity", "lfs_version",
+    "ls_tree", "require_tools", "rev_parse", "run",
+]
+
+_KEEP = {
+    "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE",
+    "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE",
+    "GIT_LFS_SKIP_SMUDGE", "GIT_TERMINAL_PROMPT", "GIT_SSH", "GIT_SSH_COMMAND",
+    "GIT_ASKPASS", "GIT_CONFIG_NOSYSTEM", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_SYSTEM",
+    "GIT_TRACE", "GIT_CURL_VERBOSE", "GIT_SSL_NO_VERIFY", "GIT_LFS_PROGRESS",
+}
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The caller's environment less stray ``GIT_*`` variables, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_") or k in _KEEP}
+    env.setdefault("GIT_TERMINAL_PROMPT", "0")
+    env["LC_ALL"] = "C"  # messages we parse stay in English
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run(
+    *args: str,
+    cwd: str | os.PathLike[str],
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    input: bytes | None = None,
+) -> subprocess.CompletedProcess[bytes]:
+    """Run ``git *args`` in ``cwd``; raise GitFailed (command, code, stderr) when ``check``."""
+    cmd = ["git", *args]
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, env=clean_env(env), input=input,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    except FileNotFoundError:
+        raise ToolMissing("git is not installed: install it (apt-get install git)") from None
+    if check and proc.returncode != 0:
+        raise GitFailed(list(args), proc.returncode, proc.stderr.decode("utf-8", "replace"))
+    return proc
+
+
+def lfs_version(cwd: str | os.PathLike[str] = ".") -> str | None:
+    """git-lfs's version line, or None when git-lfs is not installed."""
+    if shutil.which("git") is None:
+        return None
+    proc = run("lfs", "version", cwd=cwd, check=False)
+    if proc.returncode != 0:
+        return None
+    return proc.stdout.decode().strip()
+
+
+def require_tools(cwd: str | os.PathLike[str] = ".") -> None:
+    """Raise ToolMissing with what to install when git or git-lfs is absent."""
+    if shutil.which("git") is None:
+        raise ToolMissing("git is not installed: install it (apt-get install git) and run again")
+    if lfs_version(cwd) is None:
+        raise ToolMissing("git-lfs is not installed: install it (apt-get install git-lfs) and run again")
+
+
+def rev_parse(ref: str, *, cwd: Path) -> str | None:
+    """The object id ``ref`` names, or None."""
+    proc = run("rev-parse", "--verify", "-q", ref, cwd=cwd, check=False)
+    return (proc.stdout.decode().strip() or None) if proc.returncode == 0 else None
+
+
+def head(cwd: Path) -> str | None:
+    """The commit HEAD points at, or None in a repository with no commit yet."""
+    return rev_parse("HEAD", cwd=cwd)
+
+
+def config_get(key: str, *, cwd: Path) -> str | None:
+    proc = run("config", "--get", key, cwd=cwd, check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+def identity(cwd: Path) -> tuple[str, str] | None:
+    """(name, email) git would record as the author here, or None when it has none."""
+    proc = run("var", "GIT_AUTHOR_IDENT", cwd=cwd, check=False)
+    if proc.returncode != 0:
+        return None
+    line = proc.stdout.decode("utf-8", "replace").strip()
+    # "Name <email> 1700000000 +0000"
+    name, _, rest = line.partition(" <")
+    email = rest.split(">", 1)[0]
+    if not name or not email:
+        return None
+    return name, email
+
+
+@dataclass(frozen=True)
+class LsTreeEntry:
+    mode: str
+    type: str
+    oid: str
+    size: int | None
+    path: str
+
+
+def ls_tree(treeish: str, *paths: str, cwd: Path, recursive: bool = True) -> list[LsTreeEntry]:
+    """Entries of ``treeish`` under ``paths`` (NUL-separated: any file name survives)."""
+    args = ["ls-tree", "-z", "-l"]
+    if recursive:
+        args.append("-r")
+    args += [treeish, "--", *paths]
+    out = run(*args, cwd=cwd).stdout.decode("utf-8", "surrogateescape")
+    entries = []
+    for rec in out.split("\0"):
+        if not rec:
+            continue
+        meta, path = rec.split("\t", 1)
+        mode, typ, oid, size = meta.split()
+        entries.append(LsTreeEntry(mode, typ, oid, None if size == "-" else int(size), path))
+    return entries
+
+
+class Objects:
+    """Reads objects from a repository's object store through one long-lived cat-file process.
+
+    GitPython keeps ``git cat-file --batch`` open, so reading hundreds of manifests and pointers
+    costs one process, not hundreds. Only git objects are read: never the LFS content.
+    """
+
+    def __init__(self, repo_path: Path) -> None:
+        import git  # GitPython; imported here so that `stemvault --help` stays quick
+
+        self._repo = git.Repo(str(repo_path))
+        env = clean_env()
+        # GitPython inherits os.environ: drop the stray GIT_* variables the same way run() does.
+        unset = {k: None for k in os.environ if k.startswith("GIT_") and k not in env}
+        self._repo.git.update_environment(**unset)
+
+    def read(self, oid: str) -> bytes:
+        """The content of the blob (or commit, tag) ``oid``."""
+        import gitdb.exc
+
+        try:
+            return bytes(self._repo.odb.stream(bytes.fromhex(oid)).read())
+        except (ValueError, gitdb.exc.BadObject) as e:
+            raise GitFailed(["cat-file", oid], 128, str(e)) from None
+
+    def info(self, oid: str) -> tuple[str, int]:
+        """(type, size) of object ``oid``."""
+        i = self._repo.odb.info(bytes.fromhex(oid))
+        return i.type.decode(), int(i.size)
+
+    def close(self) -> None:
+        self._repo.close()
+
+    def __enter__(self) -> Objects:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def iter_z(data: bytes) -> Iterator[str]:
+    """Split NUL-terminated git output into strings."""
+    for rec in data.decode("utf-8", "surrogateescape").split("\0"):
+        if rec:
+            yield rec

@@ -1,0 +1,181 @@
+"""The manifest of a stem set at one version: ``cues/<CUE>/stemset.toml``.
+
+Public surface:
+    MANIFEST_NAME, DESCRIPTIVE, KINDS
+    StemEntry, Manifest (dataclasses); Manifest.from_toml(text); Manifest.to_toml(previous)
+
+The file is meant to be read in a diff and edited by hand: one ``[[stem]]`` table per file in
+a stable order, its descriptive fields (role, instrument, kind, mute, solo, notes) first and
+yours to change; the measured facts in a ``[stem.measured]`` table that stemvault rewrites on
+every commit. Rewriting goes through tomlkit on the previous text, so comments and hand edits
+survive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import tomlkit
+import tomlkit.exceptions
+from tomlkit.items import AoT, Table
+
+from vcs.errors import UsageError
+
+__all__ = ["DESCRIPTIVE", "KINDS", "MANIFEST_NAME", "Manifest", "StemEntry"]
+
+MANIFEST_NAME = "stemset.toml"
+SCHEMA = 1
+DESCRIPTIVE = ("role", "instrument", "kind", "mute", "solo", "notes")
+KINDS = ("stem", "mix", "dry", "processed", "fx", "alt", "reference", "tempo")
+
+_HEADER = (
+    "Manifest of cue {cue}, written by stemvault.",
+    "Descriptive fields (role, instrument, kind, mute, solo, notes) are yours to edit by hand;",
+    "the [stem.measured] tables are rewritten by stemvault on every commit.",
+)
+
+
+@dataclass
+class StemEntry:
+    """One file of the set: what people say about it, and what was measured."""
+
+    file: str
+    role: str = ""
+    instrument: str = ""
+    kind: str = "stem"
+    mute: bool = False
+    solo: bool = False
+    notes: str = ""
+    measured: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sha256(self) -> str:
+        return str(self.measured.get("sha256", ""))
+
+    @property
+    def size(self) -> int:
+        return int(self.measured.get("size", 0))
+
+    def descriptive(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in DESCRIPTIVE}
+
+
+@dataclass
+class Manifest:
+    """A stem set at one version."""
+
+    cue: str
+    version: str
+    frame_rate: str
+    stems: list[StemEntry]
+    mix: str | None = None
+    mix_from: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # set-level facts (findings, checks...)
+
+    def stem(self, file: str) -> StemEntry | None:
+        for s in self.stems:
+            if s.file == file:
+                return s
+        return None
+
+    @classmethod
+    def from_toml(cls, text: str | bytes) -> Manifest:
+        """Parse a manifest.
+
+        Raises:
+            UsageError: when the text is not a manifest stemvault can read.
+        """
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "replace")
+        try:
+            raw = tomlkit.parse(text).unwrap()
+        except tomlkit.exceptions.TOMLKitError as e:
+            raise UsageError(f"{MANIFEST_NAME} does not parse ({e}): fix it by hand") from None
+        cue = raw.get("cue", {})
+        stems = []
+        for t in raw.get("stem", []):
+            if not isinstance(t, dict) or "file" not in t:
+                raise UsageError(f"{MANIFEST_NAME}: every [[stem]] needs a file = \"...\" line")
+            stems.append(StemEntry(
+                file=str(t["file"]),
+                role=str(t.get("role", "")),
+                instrument=str(t.get("instrument", "")),
+                kind=str(t.get("kind", "stem")),
+                mute=bool(t.get("mute", False)),
+                solo=bool(t.get("solo", False)),
+                notes=str(t.get("notes", "")),
+                measured=dict(t.get("measured", {})),
+            ))
+        extra = {k: v for k, v in raw.items() if k not in ("schema", "cue", "stem")}
+        return cls(
+            cue=str(cue.get("name", "")),
+            version=str(cue.get("version", "")),
+            frame_rate=str(cue.get("frame_rate", "24")),
+            mix=cue.get("mix") or None,
+            mix_from=str(cue.get("mix_from", "")),
+            stems=stems,
+            extra=extra,
+        )
+
+    def to_toml(self, previous: str | None = None) -> str:
+        """This manifest as TOML, written over ``previous`` so that its comments survive.
+
+        Descriptive fields are taken from this object (the caller merged hand edits into it);
+        measured tables are replaced whole.
+        """
+        doc = None
+        if previous:
+            try:
+                doc = tomlkit.parse(previous)
+            except tomlkit.exceptions.TOMLKitError:
+                doc = None
+        if doc is None:
+            doc = tomlkit.document()
+            for line in _HEADER:
+                doc.add(tomlkit.comment(line.format(cue=self.cue)))
+            doc.add("schema", SCHEMA)
+        else:
+            doc["schema"] = SCHEMA
+
+        cue = doc.get("cue")
+        if not isinstance(cue, Table):
+            cue = tomlkit.table()
+            doc["cue"] = cue
+        cue["name"] = self.cue
+        cue["version"] = self.version
+        cue["frame_rate"] = self.frame_rate
+        if self.mix:
+            cue["mix"] = self.mix
+            cue["mix_from"] = self.mix_from
+        else:
+            for k in ("mix", "mix_from"):
+                if k in cue:
+                    del cue[k]
+
+        old_tables: dict[str, Table] = {}
+        old = doc.get("stem")
+        if isinstance(old, AoT):
+            for t in old.body:
+                if "file" in t:
+                    old_tables[str(t["file"])] = t
+        aot = tomlkit.aot()
+        for s in self.stems:
+            t = old_tables.get(s.file)
+            if t is None:
+                t = tomlkit.table()
+                t["file"] = s.file
+            for k in DESCRIPTIVE:
+                t[k] = getattr(s, k)
+            m = tomlkit.table()
+            for k, v in s.measured.items():
+                if v is not None:  # TOML has no null: absent means unknown
+                    m[k] = v
+            t["measured"] = m
+            aot.append(t)
+        if "stem" in doc:
+            del doc["stem"]
+        for k, v in self.extra.items():
+            doc[k] = v
+        doc["stem"] = aot  # last, so that set-level tables stay above the per-file ones
+        return tomlkit.dumps(doc)

@@ -1,0 +1,117 @@
+"""The vault's domain objects: Version, Note, Approval.
+
+They are plain dataclasses, read from git objects (commit messages, git notes, annotated tags)
+without ever touching LFS content, and serialised by ``to_dict`` for ``--json`` output.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from vcs.naming import VersionNumber
+
+__all__ = ["Approval", "Note", "Version", "parse_trailers", "sanitize_line"]
+
+TRAILER_PREFIX = "Stemvault-"
+
+
+def sanitize_line(text: str) -> str:
+    """One line of user text made safe for a human-readable git message.
+
+    The exact text travels JSON-encoded in a trailer; this copy is only for people reading
+    ``git log`` directly, so control characters (escape sequences!) become visible ``?``.
+    """
+    return "".join(c if c.isprintable() else "?" for c in text.replace("\n", " ⏎ "))
+
+
+def parse_trailers(message: str) -> dict[str, list[str]]:
+    """``Stemvault-*`` trailers of the message's last paragraph, by key, in order."""
+    paragraphs = message.rstrip("\n").split("\n\n")
+    out: dict[str, list[str]] = {}
+    for line in paragraphs[-1].split("\n") if paragraphs else []:
+        key, sep, value = line.partition(": ")
+        if sep and key.startswith(TRAILER_PREFIX):
+            out.setdefault(key[len(TRAILER_PREFIX):], []).append(value)
+    return out
+
+
+@dataclass
+class Note:
+    """A remark tied to a moment of a version: given at commit time, or a review note later."""
+
+    tc: str
+    text: str
+    author: str | None = None
+    stem: str | None = None
+    date: str | None = None
+    email: str | None = None
+    source: str = "review"  # "commit" (written with the version) or "review" (git note)
+    bar_beat: str | None = None
+
+    def to_json_line(self) -> str:
+        d = {k: v for k, v in asdict(self).items() if v is not None and k != "source"}
+        return json.dumps(d, ensure_ascii=True, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str) -> Note:
+        return cls(
+            tc=str(d.get("tc", "")), text=str(d.get("text", "")),
+            author=d.get("author"), stem=d.get("stem"), date=d.get("date"),
+            email=d.get("email"), source=source, bar_beat=d.get("bar_beat"),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"tc": self.tc, "text": self.text, "author": self.author, "stem": self.stem,
+                "date": self.date, "source": self.source, "bar_beat": self.bar_beat}
+
+
+@dataclass
+class Approval:
+    """A supervisor's approval of one version: an annotated tag bound to the files' checksums."""
+
+    tag: str
+    cue: str
+    version: str
+    by: str
+    email: str
+    date: str
+    message: str
+    signed: bool
+    commit: str
+    files: dict[str, str] = field(default_factory=dict)  # file -> sha256 recorded at approval
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"by": self.by, "email": self.email, "date": self.date, "message": self.message,
+                "signed": self.signed, "tag": self.tag}
+
+
+@dataclass
+class Version:
+    """One version of one cue: a commit that changed that cue's folder."""
+
+    cue: str
+    version: VersionNumber
+    commit: str
+    author: str
+    email: str
+    date: str
+    summary: str
+    change: str  # "new" (a new creative pass) or "tweak"
+    notes: list[Note] = field(default_factory=list)
+    delta: str = ""
+    approval: Approval | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.cue}@{self.version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "cue": self.cue, "version": str(self.version), "commit": self.commit,
+            "author": self.author, "email": self.email, "date": self.date,
+            "summary": self.summary, "change": self.change, "delta": self.delta,
+            "notes": [n.to_dict() for n in self.notes],
+            "approved": self.approval.to_dict() if self.approval else None,
+        }

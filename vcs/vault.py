@@ -1,0 +1,325 @@
+"""The vault: a git + git-lfs repository that stemvault creates and owns.
+
+Public surface:
+    Vault.find(start) / Vault.init(path, name, frame_rate) / Vault.open(path)
+    vault.versions(cue) -> list[Version] (newest first), vault.cues(), vault.resolve(ref)
+    vault.manifest_at(version), vault.tree(version), vault.writing() (lock + recovery)
+
+History is read from git objects only — commit messages, ``refs/notes/stemvault``, annotated
+tags and the manifests' blobs — so a clone without the LFS content browses the same history.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+
+from audio.probe import AUDIO_EXTENSIONS
+from vcs import git, txn
+from vcs.config import CONFIG_NAME, Config, default_config_text
+from vcs.errors import GitFailed, NotAVault, UsageError
+from vcs.lfs import gitattributes_lines
+from vcs.lock import clear_stale_index_lock, vault_lock
+from vcs.manifest import MANIFEST_NAME, Manifest
+from vcs.models import Approval, Note, Version, parse_trailers
+from vcs.naming import VersionRef, parse_ref, parse_version
+
+__all__ = ["NOTES_REF", "Vault", "approval_tag"]
+
+NOTES_REF = "refs/notes/stemvault"
+CUES_DIR = "cues"
+ANALYSIS_DIR = ".stemvault/analysis"
+_GITATTRIBUTES_HEAD = "# stemvault: audio goes to git-lfs, matched in any letter case (*.wav and *.WAV)"
+
+
+def approval_tag(cue: str, version: str) -> str:
+    """The tag name of an approval: ``<cue>/v<version>/approved``."""
+    return f"{cue}/v{version}/approved"
+
+
+def _iso(ts: int, tz: str) -> str:
+    sign = -1 if tz.startswith("-") else 1
+    offset = dt.timedelta(hours=int(tz[1:3]), minutes=int(tz[3:5])) * sign
+    return dt.datetime.fromtimestamp(ts, dt.timezone(offset)).isoformat()
+
+
+class Vault:
+    """A stemvault vault on disk. All reads and writes of versions go through it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.git_dir = root / ".git"
+        self.config = Config.load(root / CONFIG_NAME)
+
+    # ----- finding and creating -------------------------------------------------------------
+    @classmethod
+    def find(cls, start: Path | None = None) -> Vault:
+        """The vault containing ``start`` (default: the current folder).
+
+        Raises:
+            NotAVault: when no folder up from ``start`` holds stemvault.toml and .git.
+        """
+        here = (start or Path.cwd()).resolve()
+        for d in (here, *here.parents):
+            if (d / CONFIG_NAME).is_file() and (d / ".git").is_dir():
+                return cls(d)
+        raise NotAVault(
+            f"{here} is not inside a stemvault vault: cd into one, or create one with "
+            "`stemvault init PATH` (or try `stemvault demo`)"
+        )
+
+    @classmethod
+    def init(cls, path: Path, *, name: str | None = None, frame_rate: str = "24") -> Vault:
+        """Create a vault at ``path`` (a new or empty folder, or an existing git repository).
+
+        Raises:
+            UsageError: when ``path`` is already a vault, or is a non-empty folder that is not a
+                git repository, or git does not know who the user is.
+            ToolMissing: when git or git-lfs is missing.
+        """
+        from audio.timecode import parse_frame_rate
+
+        path = path.resolve()
+        git.require_tools()
+        rate = parse_frame_rate(frame_rate)  # fails before anything is created
+        if (path / CONFIG_NAME).exists():
+            raise UsageError(f"{path} is already a stemvault vault")
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"{path} exists and is not a folder")
+        if path.exists() and any(path.iterdir()) and not (path / ".git").is_dir():
+            raise UsageError(f"{path} is a folder with files in it: init a vault in a new or empty folder")
+        who = git.identity(path if path.exists() else path.parent)
+        if who is None:
+            raise UsageError(
+                "git does not know who you are: run git config --global user.name 'Your Name' "
+                "and git config --global user.email you@example.com, then try again"
+            )
+        created = not path.exists()
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            if not (path / ".git").is_dir():
+                git.run("init", "-q", "-b", "main", cwd=path)
+            git.run("lfs", "install", "--local", cwd=path)
+            attrs = path / ".gitattributes"
+            old = attrs.read_text() if attrs.exists() else ""
+            lines = [_GITATTRIBUTES_HEAD, *gitattributes_lines(AUDIO_EXTENSIONS)]
+            attrs.write_text(old + ("\n" if old and not old.endswith("\n") else "")
+                             + "\n".join(lines) + "\n")
+            (path / CONFIG_NAME).write_text(
+                default_config_text(name or path.name, rate.name), encoding="utf-8")
+            (path / CUES_DIR).mkdir(exist_ok=True)
+            (path / ANALYSIS_DIR).mkdir(parents=True, exist_ok=True)
+            git.run("add", "--", ".gitattributes", CONFIG_NAME, cwd=path)
+            git.run("commit", "-q", "-m", f"Create vault {name or path.name}", "--author",
+                    f"{who[0]} <{who[1]}>", cwd=path)
+        except BaseException:
+            if created:
+                import shutil
+
+                shutil.rmtree(path, ignore_errors=True)
+            raise
+        return cls(path)
+
+    # ----- reading ---------------------------------------------------------------------------
+    @cached_property
+    def objects(self) -> git.Objects:
+        return git.Objects(self.root)
+
+    def close(self) -> None:
+        if "objects" in self.__dict__:
+            self.objects.close()
+
+    def identity(self) -> tuple[str, str]:
+        who = git.identity(self.root)
+        if who is None:
+            raise UsageError(
+                "git does not know who you are: run git config user.name 'Your Name' and "
+                "git config user.email you@example.com in this vault (or --global), then try again"
+            )
+        return who
+
+    def cue_dir(self, cue: str) -> Path:
+        return self.root / CUES_DIR / cue
+
+    def _review_notes(self) -> dict[str, list[Note]]:
+        proc = git.run("notes", f"--ref={NOTES_REF}", "list", cwd=self.root, check=False)
+        out: dict[str, list[Note]] = {}
+        for line in proc.stdout.decode().splitlines():
+            blob, _, commit = line.partition(" ")
+            out[commit] = parse_note_blob(self.objects.read(blob))
+        return out
+
+    def _approvals(self) -> dict[str, Approval]:
+        proc = git.run("for-each-ref", "--format=%(refname:strip=2)%00%(objectname)%00%(objecttype)",
+                       "refs/tags/", cwd=self.root)
+        out: dict[str, Approval] = {}
+        for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
+            name, oid, typ = line.split("\0")
+            if typ != "tag" or not name.endswith("/approved"):
+                continue
+            a = parse_approval_tag(name, self.objects.read(oid))
+            if a is not None:
+                out.setdefault(a.commit, a)
+        return out
+
+    def versions(self, cue: str | None = None) -> list[Version]:
+        """Every version (of ``cue``, or of all cues), newest first, with notes and approvals."""
+        if git.head(self.root) is None:
+            return []
+        args = ["log", "-z", "--format=%H%x00%an%x00%ae%x00%aI%x00%B", "--grep=^Stemvault-Cue: "]
+        if cue:
+            args += ["HEAD", "--", f"{CUES_DIR}/{cue}/"]
+        out = git.run(*args, cwd=self.root).stdout.decode("utf-8", "surrogateescape")
+        fields = out.split("\0")
+        review = self._review_notes()
+        approvals = self._approvals()
+        versions: list[Version] = []
+        for i in range(0, len(fields) - 4, 5):
+            commit, author, email, date, body = fields[i:i + 5]
+            commit = commit.strip("\n")
+            v = version_from_message(commit, author, email, date, body)
+            if v is None or (cue and v.cue != cue):
+                continue
+            v.notes += review.get(commit, [])
+            v.approval = approvals.get(commit)
+            versions.append(v)
+        return versions
+
+    def cues(self) -> list[str]:
+        """Cue names with at least one version, in cue order."""
+        return sorted({v.cue for v in self.versions()}, key=_cue_sort_key)
+
+    def resolve(self, ref: str | VersionRef) -> Version:
+        """The version a reference names: ``1M03``, ``1M03@2.1``, ``1M03@approved``.
+
+        Raises:
+            UsageError: for an unknown cue or version.
+        """
+        r = parse_ref(ref) if isinstance(ref, str) else ref
+        vs = self.versions(r.cue)
+        if not vs:
+            known = ", ".join(self.cues()) or "none yet"
+            raise UsageError(f"cue {r.cue} has no versions in this vault (cues: {known})")
+        if r.approved:
+            for v in vs:
+                if v.approval:
+                    return v
+            raise UsageError(f"no version of {r.cue} is approved yet (approve one with "
+                             f"`stemvault approve {r.cue}@VERSION`)")
+        if r.version is None:
+            return vs[0]
+        for v in vs:
+            if v.version == r.version:
+                return v
+        have = ", ".join(str(v.version) for v in reversed(vs))
+        raise UsageError(f"{r.cue} has no version {r.version} (versions: {have})")
+
+    def tree(self, v: Version) -> list[git.LsTreeEntry]:
+        """The files of ``v``'s cue folder at its commit."""
+        return git.ls_tree(v.commit, f"{CUES_DIR}/{v.cue}/", cwd=self.root)
+
+    def manifest_at(self, v: Version) -> Manifest:
+        """The manifest of version ``v``, read from its commit (no LFS content needed)."""
+        oid = git.rev_parse(f"{v.commit}:{CUES_DIR}/{v.cue}/{MANIFEST_NAME}", cwd=self.root)
+        if oid is None:
+            raise UsageError(f"{v.ref} has no {MANIFEST_NAME} (commit {v.commit[:10]} was not made "
+                             "by stemvault)")
+        return Manifest.from_toml(self.objects.read(oid))
+
+    # ----- writing ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the vault's write lock, after repairing what a killed writer left behind."""
+        with vault_lock(self.git_dir):
+            clear_stale_index_lock(self.git_dir)
+            txn.recover(self)
+            yield
+
+
+def _cue_sort_key(cue: str) -> tuple[int, str]:
+    import re
+
+    m = re.match(r"^(\d+)M(\d+)(.*)$", cue)
+    if m:
+        return (0, f"{int(m.group(1)):04d}M{int(m.group(2)):04d}{m.group(3)}")
+    return (1, cue)
+
+
+def version_from_message(commit: str, author: str, email: str, date: str, body: str) -> Version | None:
+    """A Version from a commit's message (its ``Stemvault-*`` trailers), or None."""
+    t = parse_trailers(body)
+    if "Cue" not in t or "Version" not in t:
+        return None
+    try:
+        number = parse_version(t["Version"][0])
+        summary = json.loads(t["Summary"][0]) if "Summary" in t else body.split("\n", 1)[0]
+        notes = [Note.from_dict(json.loads(n), "commit") for n in t.get("Note", [])]
+        delta = json.loads(t["Delta"][0]) if "Delta" in t else ""
+    except (ValueError, UsageError):
+        return None  # not ours, or damaged: history shows what it can read
+    for n in notes:
+        n.author = n.author or author
+        n.email = n.email or email
+        n.date = n.date or date
+    return Version(cue=t["Cue"][0].strip(), version=number, commit=commit, author=author,
+                   email=email, date=date, summary=str(summary),
+                   change=t.get("Change", ["new"])[0].strip(), notes=notes, delta=str(delta))
+
+
+def parse_note_blob(data: bytes) -> list[Note]:
+    """Review notes stored in one git note: one JSON object per line."""
+    notes = []
+    for line in data.decode("utf-8", "replace").splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            notes.append(Note.from_dict(json.loads(line), "review"))
+        except ValueError:
+            continue
+    return notes
+
+
+def parse_approval_tag(name: str, raw: bytes) -> Approval | None:
+    """An Approval from a raw annotated tag object, or None when it is not one of ours."""
+    text = raw.decode("utf-8", "replace")
+    header, _, message = text.partition("\n\n")
+    commit, tagger = "", ""
+    for line in header.split("\n"):
+        if line.startswith("object "):
+            commit = line[7:].strip()
+        elif line.startswith("tagger "):
+            tagger = line[7:]
+    signed = False
+    for marker in ("\n-----BEGIN PGP SIGNATURE-----", "\n-----BEGIN SSH SIGNATURE-----",
+                   "\n-----BEGIN SIGNED MESSAGE-----"):
+        if marker in "\n" + message:
+            message = ("\n" + message).split(marker, 1)[0].lstrip("\n")
+            signed = True
+    t = parse_trailers(message)
+    if "Approval" not in t:
+        return None
+    try:
+        meta = json.loads(t["Approval"][0])
+        files = {}
+        for f in t.get("File", []):
+            d = json.loads(f)
+            files[str(d["file"])] = str(d["sha256"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    date = str(meta.get("date", ""))
+    if not date and tagger:
+        parts = tagger.rsplit(" ", 2)
+        with contextlib.suppress(ValueError, IndexError):
+            date = _iso(int(parts[1]), parts[2])
+    return Approval(tag=name, cue=str(meta.get("cue", "")), version=str(meta.get("version", "")),
+                    by=str(meta.get("by", "")), email=str(meta.get("email", "")), date=date,
+                    message=str(meta.get("message", "")), signed=signed, commit=commit, files=files)
+
+
+def git_failed_hint(e: GitFailed) -> str:  # pragma: no cover - thin helper used by commands
+    return e.stderr.strip().splitlines()[-1] if e.stderr.strip() else str(e)
