@@ -65,9 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
+    except click.UsageError as e:
+        cmd = e.ctx.command_path if e.ctx else "stemvault"
+        return _fail(f"{e.format_message()} (see `{cmd} --help`)", 2)
     except click.ClickException as e:
-        e.show()
-        return e.exit_code
+        return _fail(e.format_message(), e.exit_code)
     except VaultError as e:
         return _fail(str(e), e.exit_code)
     except AudioError as e:

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from vcs.errors import GitFailed, ToolMissing
+from vcs.errors import GitFailed, ToolMissing, VaultBusy
 
 __all__ = [
     "LsTreeEntry", "Objects", "clean_env", "config_get", "head", "identity", "lfs_version",
@@ -62,6 +62,10 @@ def run(
     except FileNotFoundError:
         raise ToolMissing("git is not installed: install it (apt-get install git)") from None
     if check and proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace")
+        if "index.lock" in err and "exists" in err:
+            raise VaultBusy("another git process is working in this vault (.git/index.lock is held): "
+                            "wait for it to finish and run this again")
         raise GitFailed(list(args), proc.returncode, proc.stderr.decode("utf-8", "replace"))
     return proc
 

@@ -99,7 +99,8 @@ def clear_stale_index_lock(git_dir: Path) -> bool:
         return False
     if _open_by_someone(lock):
         # Give a short-lived git command a moment to finish.
-        for _ in range(50):
+        wait_s = float(os.environ.get("STEMVAULT_LOCK_WAIT", "30"))
+        for _ in range(max(1, int(wait_s * 10))):
             time.sleep(0.1)
             if not lock.exists():
                 return False

@@ -30,8 +30,8 @@ def normalize_cue(text: str) -> str:
     Raises:
         UsageError: for an empty name, a path, spaces or characters git refs cannot hold.
     """
-    t = (text or "").strip()
-    if not _CUE.match(t) or t.endswith("-") or "--" in t:
+    t = text or ""
+    if not _CUE.fullmatch(t) or t.endswith("-") or "--" in t:
         raise UsageError(
             f"invalid cue name {text!r}: use letters, digits, '_' and '-' (e.g. 1M03, 2M14A, 4M01-02)"
         )

@@ -20,7 +20,7 @@ from vcs import git
 if TYPE_CHECKING:
     from vcs.vault import Vault
 
-__all__ = ["begin", "end", "recover"]
+__all__ = ["begin", "end", "pending", "recover", "rollback"]
 
 
 def _path(vault: Vault) -> Path:
@@ -37,6 +37,11 @@ def begin(vault: Vault, *, old_head: str | None, paths: list[str], manifest_path
                             "manifest_text": manifest_text, "pid": os.getpid()}
     tmp.write_text(json.dumps(data))
     os.replace(tmp, p)
+
+
+def pending(vault: Vault) -> bool:
+    """A commit was interrupted and its journal awaits recovery."""
+    return _path(vault).exists()
 
 
 def end(vault: Vault) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 from audio.probe import AUDIO_EXTENSIONS
 from vcs import git, txn
 from vcs.config import CONFIG_NAME, Config, default_config_text
-from vcs.errors import GitFailed, NotAVault, UsageError
+from vcs.errors import NotAVault, UsageError
 from vcs.lfs import gitattributes_lines
 from vcs.lock import clear_stale_index_lock, vault_lock
 from vcs.manifest import MANIFEST_NAME, Manifest
@@ -231,6 +231,12 @@ class Vault:
         return Manifest.from_toml(self.objects.read(oid))
 
     # ----- writing ---------------------------------------------------------------------------
+    def recover(self) -> None:
+        """Repair what a killed writer left behind (a no-op when nothing is pending)."""
+        if txn.pending(self) or (self.git_dir / "index.lock").exists():
+            with self.writing():
+                pass
+
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
         """Hold the vault's write lock, after repairing what a killed writer left behind."""
@@ -321,5 +327,3 @@ def parse_approval_tag(name: str, raw: bytes) -> Approval | None:
                     message=str(meta.get("message", "")), signed=signed, commit=commit, files=files)
 
 
-def git_failed_hint(e: GitFailed) -> str:  # pragma: no cover - thin helper used by commands
-    return e.stderr.strip().splitlines()[-1] if e.stderr.strip() else str(e)

@@ -72,6 +72,7 @@ def _select(vault: Vault, ref: str | None) -> list[Version]:
 
 def verify(vault: Vault, ref: str | None = None) -> VerifyReport:
     """Check the versions ``ref`` names (all versions of all cues when None)."""
+    vault.recover()  # a killed commit's half-copied files are not "modified" stems
     versions = _select(vault, ref)
     report = VerifyReport(versions=[v.ref for v in versions])
     to_hash: dict[str, list[tuple[str, str, int]]] = {}  # oid -> [(version, file, size)]
