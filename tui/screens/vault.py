@@ -76,8 +76,8 @@ class VaultScreen(Screen[None]):
                 v.date[:10], Text(v.author), "✓" if v.approval else "",
                 Text(v.summary.splitlines()[0] if v.summary else ""), key=str(i))
         if not self.versions:
-            self.query_one(VersionDetail).update(
-                Text("No versions yet. Commit one: stemvault commit CUE FOLDER -m 'first pass'"))
+            self.query_one(VersionDetail).message(
+                "No versions yet. Commit one: stemvault commit CUE FOLDER -m 'first pass'")
         else:
             self.select(0)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
@@ -20,11 +23,23 @@ def _t(s: str | None, style: str = "") -> Text:
 
 
 class VersionDetail(Static):
-    """Shows one version. Call ``show(version, manifest)``."""
+    """Shows one version. Call ``show(version, manifest)``, or ``message(text)``."""
 
     DEFAULT_CSS = """
     VersionDetail { padding: 0 1; }
     """
+
+    plain_text: str = ""
+    """What the pane shows, as plain text (for tests and copy/paste)."""
+
+    def _set(self, renderable: RenderableType) -> None:
+        console = Console(width=200, record=True, file=io.StringIO())
+        console.print(renderable)
+        self.plain_text = console.export_text()
+        self.update(renderable)
+
+    def message(self, text: str) -> None:
+        self._set(_t(text))
 
     def show(self, v: Version, manifest: Manifest | None) -> None:
         out = Text()
@@ -53,7 +68,7 @@ class VersionDetail(Static):
             out.append_text(_t(f" — {n.author}" if n.author else "", "dim"))
             out.append("\n")
         if manifest is None:
-            self.update(out)
+            self._set(out)
             return
         table = Table(box=None, pad_edge=False, show_header=True, header_style="dim")
         for col in ("file", "role", "kind", "rate", "bits", "ch", "length"):
@@ -64,6 +79,4 @@ class VersionDetail(Static):
             length = f"{frames / sr:.1f}s" if frames and sr else "?"
             table.add_row(_t(s.file), _t(s.role), s.kind, str(sr or ""), str(m.get("bit_depth") or ""),
                           str(m.get("channels") or ""), length)
-        from rich.console import Group
-
-        self.update(Group(out, table))
+        self._set(Group(out, table))

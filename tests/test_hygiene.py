@@ -1,0 +1,25 @@
+"""The core never imports the UI; sounddevice is imported only when playing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_vcs_and_audio_do_not_import_textual_or_rich() -> None:
+    code = ("import sys, vcs.vault, vcs.commit, vcs.verify, vcs.review, audio.probe, audio.timecode; "
+            "bad = [m for m in ('textual', 'rich', 'tui', 'sounddevice') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_core_sources_never_name_the_ui() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for pkg in ("vcs", "audio"):
+        for f in (root / pkg).rglob("*.py"):
+            text = f.read_text()
+            assert "import textual" not in text and "from textual" not in text, f
+            assert "from tui" not in text and "import tui" not in text, f
