@@ -100,7 +100,7 @@ class Timecode:
 
     def samples(self, sample_rate: int) -> int:
         """Sample position (since midnight) of this frame's start at ``sample_rate``."""
-        return int(round(self.frames / self.rate.rate * sample_rate))
+        return round(self.frames / self.rate.rate * sample_rate)
 
     def fields(self) -> tuple[int, int, int, int]:
         """Hours, minutes, seconds, frames as shown on a label."""

@@ -115,7 +115,7 @@ def test_two_commits_at_once(vault: Path, sv: Runner, tmp_path: Path) -> None:
                    pause_s=3)
     _wait_for(marker, first)
     refused = _start(vault, "commit", CUE, tmp_path / "b", "-m", "B", lock_wait=0.3)
-    out, err = refused.communicate(timeout=60)
+    _, err = refused.communicate(timeout=60)
     assert refused.returncode == 2
     assert err.decode().startswith("error: another stemvault command") and err.count(b"\n") == 1
     waiter = _start(vault, "commit", CUE, tmp_path / "b", "-m", "B", lock_wait=60)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-from tests.helpers import (CUE, Runner, git, git_bytes, lfs_objects, sha256, tone, write_set)
+from tests.helpers import CUE, Runner, git, git_bytes, lfs_objects, sha256, tone, write_set
 from vcs.lfs import parse_pointer
 from vcs.manifest import Manifest
 

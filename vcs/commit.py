@@ -110,8 +110,8 @@ def scan_source(source: Path, *, workers: int = 2) -> tuple[list[SourceFile], li
         raise SourceError(f"{source} is not a folder: give the folder your stems were exported to")
     try:
         entries = sorted(os.scandir(source), key=lambda e: e.name)
-    except OSError as e:
-        raise SourceError(f"{source}: cannot read it ({e.strerror})") from None
+    except OSError as err:
+        raise SourceError(f"{source}: cannot read it ({err.strerror})") from None
     wanted: list[Path] = []
     ignored: list[str] = []
     for e in entries:
@@ -283,19 +283,19 @@ def commit_version(
         for name in order:
             f = by_name[name]
             o = old.get(name)
-            e = StemEntry(file=name, **(o.descriptive() if o else {}))
+            entry = StemEntry(file=name, **(o.descriptive() if o else {}))
             if f.is_audio:
-                e.measured = _measured(f)
+                entry.measured = _measured(f)
                 if not o:
-                    e.role = infer_role(name, cue) or ""
+                    entry.role = infer_role(name, cue) or ""
             else:
-                e.kind, e.role = "tempo", e.role or "tempo"
-                e.measured = {"sha256": f.sha256, "size": f.size}
+                entry.kind, entry.role = "tempo", entry.role or "tempo"
+                entry.measured = {"sha256": f.sha256, "size": f.size}
             if name == mix_name:
-                e.kind, e.role = "mix", e.role or "mix"
-            elif e.kind == "mix":
-                e.kind = "stem"
-            stems.append(e)
+                entry.kind, entry.role = "mix", entry.role or "mix"
+            elif entry.kind == "mix":
+                entry.kind = "stem"
+            stems.append(entry)
             if o is None:
                 added.append(name)
             elif o.sha256 == f.sha256:
@@ -334,9 +334,9 @@ def commit_version(
                 if name in unchanged and dest.is_file() and dest.stat().st_size == f.size:
                     continue
                 _copy_in(f.path, dest, incoming)
-            for entry in os.scandir(cue_dir):
-                if entry.name != MANIFEST_NAME and entry.name not in by_name and entry.is_file():
-                    os.unlink(entry.path)
+            for de in os.scandir(cue_dir):
+                if de.name != MANIFEST_NAME and de.name not in by_name and de.is_file():
+                    os.unlink(de.path)
             (cue_dir / MANIFEST_NAME).write_text(text, encoding="utf-8")
             _pause("after-copy")
             git.run("add", "-A", "--", cue_rel, cwd=vault.root)

@@ -58,7 +58,7 @@ def run(
     cmd = ["git", *args]
     try:
         proc = subprocess.run(cmd, cwd=cwd, env=clean_env(env), input=input,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+                              capture_output=True, check=False)
     except FileNotFoundError:
         raise ToolMissing("git is not installed: install it (apt-get install git)") from None
     if check and proc.returncode != 0:

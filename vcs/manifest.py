@@ -138,10 +138,9 @@ class Manifest:
         else:
             doc["schema"] = SCHEMA
 
-        cue = doc.get("cue")
-        if not isinstance(cue, Table):
-            cue = tomlkit.table()
-            doc["cue"] = cue
+        existing = doc.get("cue")
+        cue: Table = existing if isinstance(existing, Table) else tomlkit.table()
+        doc["cue"] = cue
         cue["name"] = self.cue
         cue["version"] = self.version
         cue["frame_rate"] = self.frame_rate
@@ -156,9 +155,9 @@ class Manifest:
         old_tables: dict[str, Table] = {}
         old = doc.get("stem")
         if isinstance(old, AoT):
-            for t in old.body:
-                if "file" in t:
-                    old_tables[str(t["file"])] = t
+            for ot in old.body:
+                if "file" in ot:
+                    old_tables[str(ot["file"])] = ot
         aot = tomlkit.aot()
         for s in self.stems:
             t = old_tables.get(s.file)

@@ -154,7 +154,7 @@ def verify(vault: Vault, ref: str | None = None) -> VerifyReport:
 
 def _working_copy(vault: Vault, versions: list[Version], report: VerifyReport) -> None:
     """Files of a cue's latest version that were changed in the working folder."""
-    latest = {}
+    latest: dict[str, Version] = {}
     for v in vault.versions():
         latest.setdefault(v.cue, v)
     cues = sorted({v.cue for v in versions if latest.get(v.cue) is v or
