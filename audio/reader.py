@@ -17,6 +17,7 @@ import hashlib
 import io
 import os
 from pathlib import Path
+from typing import Any
 
 __all__ = ["HashingFile"]
 
@@ -72,7 +73,7 @@ class HashingFile(io.RawIOBase):
             self._sha.update(chunk)
             self._hashed += len(chunk)
 
-    def readinto(self, buf) -> int:  # type: ignore[no-untyped-def, override]
+    def readinto(self, buf: Any) -> int:
         view = memoryview(buf).cast("B")
         start = self._pos
         if start > self._hashed:

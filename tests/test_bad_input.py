@@ -123,11 +123,15 @@ def test_git_lfs_not_installed(committed: Path, sv: Runner, tmp_path: Path, monk
     bin_dir.mkdir()
     real_git = next(Path(p) / "git" for p in os.environ["PATH"].split(":") if (Path(p) / "git").exists())
     (bin_dir / "git").symlink_to(real_git)
-    monkeypatch.setenv("PATH", str(bin_dir))
     src = _folder(tmp_path, "v2")
-    _refused(sv, committed, src, "commit", CUE, src, expect="git-lfs is not installed")
-    r = sv("init", tmp_path / "new")
-    assert r.code == 2 and "git-lfs is not installed" in r.err and not (tmp_path / "new").exists()
+    before, src_before = vault_state(committed), snapshot(src)
+    with monkeypatch.context() as m:
+        m.setenv("PATH", str(bin_dir))
+        r = sv("-C", committed, "commit", CUE, src)
+        assert r.code == 2 and r.err.startswith("error: git-lfs is not installed") and r.err.count("\n") == 1
+        r = sv("init", tmp_path / "new")
+        assert r.code == 2 and "git-lfs is not installed" in r.err and not (tmp_path / "new").exists()
+    assert vault_state(committed) == before and snapshot(src) == src_before
 
 
 def test_no_git_identity(vault: Path, sv: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

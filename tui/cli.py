@@ -14,6 +14,7 @@ import click
 
 from audio.errors import AudioError
 from tui.commands.approve import approve_cmd
+from tui.commands.check import check_cmd
 from tui.commands.commit import commit_cmd
 from tui.commands.demo import demo_cmd
 from tui.commands.init import init_cmd
@@ -46,7 +47,7 @@ def cli(ctx: click.Context, directory: Path | None) -> int:
     return 0
 
 
-for _cmd in (init_cmd, commit_cmd, log_cmd, show_cmd, note_cmd, approve_cmd, verify_cmd, demo_cmd):
+for _cmd in (init_cmd, check_cmd, commit_cmd, log_cmd, show_cmd, note_cmd, approve_cmd, verify_cmd, demo_cmd):
     cli.add_command(_cmd)
 
 

@@ -1,40 +1,44 @@
 """Committing a new version of a cue from an export folder.
 
 Public surface:
-    SourceFile, scan_source(path, config) -> list[SourceFile] (probed and hashed)
+    SourceFile, list_source(path), read_source(vault, path, cue=, mix=)
     CommitResult, commit_version(vault, cue, source, ...) -> CommitResult
+    ChecksRefused: the checks found errors and no --allow-errors reason was given
 
-The order of work keeps a failure harmless: everything about the source folder is read and
-judged before the vault is touched; then, under the vault lock and with a journal (vcs.txn),
+The order of work keeps a failure harmless: everything about the source folder is read (once:
+hash, samples, measurements, checks — see audio.analysis) and judged before the vault is touched; then, under the vault lock and with a journal (vcs.txn),
 changed files are copied in, the manifest written, the folder staged, every audio file checked
 to be an LFS pointer carrying the hash we measured, and only then committed.
 """
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import os
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from audio.analysis import FileSpec
+from audio.checks import Finding, start_tc
 from audio.errors import AudioError
-from audio.probe import Probe, hash_file, is_audio_name, probe
-from audio.timecode import parse_timecode
-from vcs import git, txn
+from audio.probe import Probe, hash_file, is_audio_name
+from audio.timecode import FrameRate, parse_timecode
+from vcs import git, statcache, txn
+from vcs.checking import CheckReport, choose_mix, run_checks
 from vcs.config import Config
-from vcs.errors import GitFailed, SourceError, UsageError, VaultError
+from vcs.errors import CheckFailed, GitFailed, SourceError, UsageError, VaultError
 from vcs.lfs import object_path, parse_pointer
 from vcs.manifest import MANIFEST_NAME, Manifest, StemEntry
 from vcs.models import Note, Version, sanitize_line
 from vcs.naming import VersionNumber, infer_role, normalize_cue
+from vcs.records import ANALYSIS_DIR, load_record, record_relpath, save_record
 from vcs.vault import CUES_DIR, Vault
 
-__all__ = ["CommitResult", "SourceFile", "commit_version", "parse_note_arg", "scan_source"]
+__all__ = ["ChecksRefused", "CommitResult", "SourceFile", "commit_version", "list_source", "parse_note_arg",
+           "read_source"]
 
 TEMPO_NAMES = ("tempo.mid", "tempo.midi")
 
@@ -48,6 +52,8 @@ class SourceFile:
     probe: Probe | None  # None for a tempo map
     sha256: str
     size: int
+    record: dict[str, Any] | None = None  # the analysis record
+    time_reference: int | None = None  # BWF start, samples since midnight
 
     @property
     def is_audio(self) -> bool:
@@ -64,6 +70,17 @@ class CommitResult:
     unchanged: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     new_lfs_objects: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    null_test: dict[str, Any] | None = None
+    analyzed: list[str] = field(default_factory=list)  # files measured now (the rest were known)
+
+
+class ChecksRefused(CheckFailed):
+    """The checks found errors; ``findings`` lists everything they found."""
+
+    def __init__(self, message: str, findings: list[Finding]) -> None:
+        super().__init__(message)
+        self.findings = findings
 
 
 def _pause(point: str) -> None:
@@ -95,14 +112,11 @@ def _bad_name(name: str) -> str | None:
     return None
 
 
-def scan_source(source: Path, *, workers: int = 2) -> tuple[list[SourceFile], list[str]]:
-    """Probe and hash the files of an export folder (each file read once), in parallel.
-
-    Returns:
-        The audio files and tempo map, and the names of files that were ignored.
+def list_source(source: Path) -> tuple[list[Path], list[str]]:
+    """The audio files and tempo map of an export folder, and the names of files ignored.
 
     Raises:
-        SourceError: when the folder is missing, empty, holds no audio, or a file is unreadable.
+        SourceError: when the folder is missing, empty, holds no audio, or a name is unusable.
     """
     if not source.exists():
         raise SourceError(f"{source}: no such folder")
@@ -132,54 +146,77 @@ def scan_source(source: Path, *, workers: int = 2) -> tuple[list[SourceFile], li
     if not any(is_audio_name(p.name) for p in wanted):
         raise SourceError(f"{source} holds no audio files (.wav, .bwf, .aif, .flac, ...): "
                           "is it the right folder?")
+    return wanted, ignored
 
-    def read(p: Path) -> SourceFile:
-        pr = probe(p) if is_audio_name(p.name) else None
-        sha, size = hash_file(p)
-        return SourceFile(p, p.name, pr, sha, size)
 
-    errors: list[str] = []
+def read_source(vault: Vault, source: Path, *, cue: str, mix: str | None
+                ) -> tuple[list[SourceFile], list[str], CheckReport, str | None, str]:
+    """Read an export folder once: hash, measure and check every file.
+
+    Files whose content already has an analysis record in the vault (known through the stat
+    cache: same path, size, mtime and inode as when they were last committed) are only decoded
+    for the null test, not measured again.
+    """
+    wanted, ignored = list_source(source)
+    audio = [p for p in wanted if is_audio_name(p.name)]
+    mix_name, mix_from = choose_mix([p.name for p in audio], mix, vault.config.mix_patterns)
+    cache = statcache.load(vault)
+    skip: set[str] = set()
+    known: dict[str, dict[str, Any]] = {}
+    expected: dict[str, str] = {}
+    for p in audio:
+        sha = statcache.lookup(cache, p)
+        rec = load_record(vault, sha) if sha else None
+        if sha and rec:
+            skip.add(p.name)
+            known[p.name] = rec
+            expected[p.name] = sha
+    specs = [FileSpec(p, p.name) for p in audio]
+    report = run_checks(specs, config=vault.config, rate=vault.config.frame_rate, cue=cue, mix=mix_name,
+                        skip=skip, known=known)
+    stale = [n for n, sha in expected.items() if report.analysis.sha256[n] != sha]
+    if stale:  # changed in place without a new mtime: measure everything afresh
+        report = run_checks(specs, config=vault.config, rate=vault.config.frame_rate, cue=cue, mix=mix_name)
+        known = {}
     files: list[SourceFile] = []
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for p, fut in [(p, pool.submit(read, p)) for p in wanted]:
-            try:
-                files.append(fut.result())
-            except AudioError as e:
-                errors.append(str(e))
-            except OSError as e:
-                errors.append(f"{p.name}: cannot read it ({e.strerror})")
-    if errors:
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise SourceError(errors[0] + more)
-    return files, ignored
+    for p in audio:
+        a = report.analysis
+        rec = a.records.get(p.name) or known.get(p.name)
+        files.append(SourceFile(p, p.name, a.probes[p.name], a.sha256[p.name], a.probes[p.name].size,
+                                rec, report.time_refs.get(p.name)))
+    for p in wanted:
+        if not is_audio_name(p.name):
+            sha, size = hash_file(p)
+            files.append(SourceFile(p, p.name, None, sha, size))
+    files.sort(key=lambda f: f.name)
+    return files, ignored, report, mix_name, mix_from
 
 
-def _choose_mix(files: list[SourceFile], mix: str | None, config: Config) -> tuple[str | None, str]:
-    names = [f.name for f in files if f.is_audio]
-    if mix:
-        m = Path(mix).name
-        if m not in names:
-            raise UsageError(f"--mix {mix}: no such audio file in the source folder")
-        return m, "--mix"
-    hits = [n for n in names
-            if any(fnmatch.fnmatch(n.lower(), pat.lower()) for pat in config.mix_patterns)]
-    if len(hits) > 1:
-        raise UsageError(f"several files look like the mix ({', '.join(hits)}): say which with --mix FILE")
-    return (hits[0], "name rule") if hits else (None, "")
-
-
-def _measured(f: SourceFile) -> dict[str, Any]:
+def _measured(f: SourceFile, rate: FrameRate) -> dict[str, Any]:
     assert f.probe is not None
+    rec = f.record or {}
+    loud = rec.get("loudness") or {}
     m: dict[str, Any] = {
         "format": f.probe.format, "subtype": f.probe.subtype,
         "sample_rate": f.probe.sample_rate, "bit_depth": f.probe.bit_depth,
-        "channels": f.probe.channels, "layout": f.probe.layout, "frames": f.probe.frames,
-        "duration_s": round(f.probe.duration_s, 6),
+        "channels": f.probe.channels, "layout": rec.get("layout", f.probe.layout),
+        "frames": f.probe.frames, "duration_s": round(f.probe.duration_s, 6),
+        "lossy": f.probe.lossy,
+        "time_reference": f.time_reference,
+        "start_tc": start_tc(f.time_reference, f.probe.sample_rate, rate),
+        "integrated_lufs": _round(loud.get("integrated_lufs")),
+        "lra_lu": _round(loud.get("lra_lu")),
+        "true_peak_dbtp": _round(loud.get("true_peak_dbtp")),
+        "sample_peak_dbfs": _round(rec.get("sample_peak_dbfs")),
+        "sha256": f.sha256,
+        "size": f.size,
+        "analysis": record_relpath(f.sha256) if f.record else None,
     }
-    m["lossy"] = f.probe.lossy
-    m["sha256"] = f.sha256
-    m["size"] = f.size
     return m
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(float(x), 2)
 
 
 def _token(name: str, cue: str) -> str:
@@ -197,9 +234,11 @@ def delta_line(cue: str, added: list[str], removed: list[str], changed: list[str
 
 
 def _message(cue: str, number: VersionNumber, change: str, summary: str, notes: list[Note],
-             delta: str, counts: dict[str, int]) -> str:
+             delta: str, counts: dict[str, int], checks: dict[str, Any]) -> str:
     first = sanitize_line(summary.split("\n", 1)[0]) if summary else "(no summary)"
     lines = [f"{cue} v{number} ({'tweak' if change == 'tweak' else 'new version'}): {first}", ""]
+    if checks.get("allowed"):
+        lines += [f"    Committed with {checks['errors']} check errors: {sanitize_line(checks['allowed'])}", ""]
     if "\n" in summary.strip():
         lines += ["    " + sanitize_line(s) for s in summary.strip().split("\n")[1:]] + [""]
     lines.append(f"    Delta: {sanitize_line(delta)}")
@@ -214,6 +253,7 @@ def _message(cue: str, number: VersionNumber, change: str, summary: str, notes: 
         f"Stemvault-Summary: {json.dumps(summary, ensure_ascii=True)}",
         f"Stemvault-Delta: {json.dumps(delta, ensure_ascii=True)}",
         f"Stemvault-Files: {json.dumps(counts, sort_keys=True)}",
+        f"Stemvault-Checks: {json.dumps(checks, sort_keys=True, ensure_ascii=True)}",
     ]
     lines += [f"Stemvault-Note: {n.to_json_line()}" for n in notes]
     return "\n".join(lines) + "\n"
@@ -253,11 +293,13 @@ def commit_version(
     notes: list[str] | None = None,
     minor: bool = False,
     mix: str | None = None,
+    allow_errors: str | None = None,
 ) -> CommitResult:
     """Make a new version of ``cue`` from the export folder ``source``.
 
     Raises:
         UsageError, SourceError: for bad input; the vault and the source are left as they were.
+        ChecksRefused: the checks found errors and ``allow_errors`` gives no reason.
         GitFailed: when git itself fails (the vault is rolled back).
     """
     cue = normalize_cue(cue)
@@ -265,8 +307,14 @@ def commit_version(
     note_objs = [parse_note_arg(n, vault.config) for n in notes or []]
     who = vault.identity()
     source = Path(source).expanduser()
-    files, ignored = scan_source(source)
-    mix_name, mix_from = _choose_mix(files, mix, vault.config)
+    if allow_errors is not None and not allow_errors.strip():
+        raise UsageError("--allow-errors needs a reason, e.g. --allow-errors 'temp mix, stems to follow'")
+    files, ignored, report, mix_name, mix_from = read_source(vault, source, cue=cue, mix=mix)
+    errors = [f for f in report.findings if f.severity == "error"]
+    if errors and allow_errors is None:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ChecksRefused(f"not committed: {errors[0].message}{more}; fix the export, or commit anyway "
+                            "with --allow-errors 'reason'", report.findings)
 
     with vault.writing():
         history = vault.versions(cue)
@@ -285,7 +333,7 @@ def commit_version(
             o = old.get(name)
             entry = StemEntry(file=name, **(o.descriptive() if o else {}))
             if f.is_audio:
-                entry.measured = _measured(f)
+                entry.measured = _measured(f, vault.config.frame_rate)
                 if not o:
                     entry.role = infer_role(name, cue) or ""
             else:
@@ -303,8 +351,15 @@ def commit_version(
             else:
                 changed.append(name)
         removed = [n for n in old if n not in by_name]
+        checks: dict[str, Any] = {
+            "errors": len(errors), "warnings": sum(f.severity == "warning" for f in report.findings),
+            "null_test_residual_db": (report.analysis.null_test or {}).get("residual_db"),
+        }
+        if allow_errors:
+            checks["allowed_errors"] = allow_errors
         manifest = Manifest(cue=cue, version=str(number), frame_rate=vault.config.frame_rate.name,
-                            stems=stems, mix=mix_name, mix_from=mix_from)
+                            stems=stems, mix=mix_name, mix_from=mix_from,
+                            extra={"checks": checks, "finding": [f.to_dict() for f in report.findings]})
         text = manifest.to_toml(prev_text)
         if prev and not (added or removed or changed) and prev_text is not None:
             same = Manifest.from_toml(prev_text)
@@ -317,13 +372,14 @@ def commit_version(
         delta = delta_line(cue, added, removed, changed)
         counts = {"added": len(added), "removed": len(removed), "changed": len(changed),
                   "unchanged": len(unchanged)}
-        message = _message(cue, number, change, summary, note_objs, delta, counts)
+        message = _message(cue, number, change, summary, note_objs, delta, counts,
+                           {"errors": len(errors), "warnings": checks["warnings"], "allowed": allow_errors})
         incoming = vault.git_dir / "stemvault" / "incoming"
         old_head = git.head(vault.root)
         user_manifest = (cue_dir / MANIFEST_NAME).read_text(encoding="utf-8") \
             if (cue_dir / MANIFEST_NAME).is_file() else None
-        txn.begin(vault, old_head=old_head, paths=[cue_rel], manifest_path=f"{cue_rel}/{MANIFEST_NAME}",
-                  manifest_text=user_manifest)
+        txn.begin(vault, old_head=old_head, paths=[cue_rel, ANALYSIS_DIR],
+                  manifest_path=f"{cue_rel}/{MANIFEST_NAME}", manifest_text=user_manifest)
         try:
             cue_dir.mkdir(parents=True, exist_ok=True)
             audio_shas = {by_name[n].sha256 for n in order if by_name[n].is_audio}
@@ -338,8 +394,9 @@ def commit_version(
                 if de.name != MANIFEST_NAME and de.name not in by_name and de.is_file():
                     os.unlink(de.path)
             (cue_dir / MANIFEST_NAME).write_text(text, encoding="utf-8")
+            records = [save_record(vault, f.record) for f in files if f.record]
             _pause("after-copy")
-            git.run("add", "-A", "--", cue_rel, cwd=vault.root)
+            git.run("add", "-A", "--", cue_rel, *records, cwd=vault.root)
             _pause("after-add")
             _check_staged(vault, cue_rel, manifest)
             git.run("commit", "-q", "--no-verify", "--cleanup=verbatim", "-F", "-",
@@ -349,17 +406,20 @@ def commit_version(
             # Put the folder back now rather than at the next command (a KeyboardInterrupt
             # included); a SIGKILL skips this and the journal does it later.
             if git.head(vault.root) == old_head:
-                txn.rollback(vault, {"paths": [cue_rel], "manifest_path": f"{cue_rel}/{MANIFEST_NAME}",
+                txn.rollback(vault, {"paths": [cue_rel, ANALYSIS_DIR], "manifest_path": f"{cue_rel}/{MANIFEST_NAME}",
                                      "manifest_text": user_manifest})
             txn.end(vault)
             raise
         txn.end(vault)
         shutil.rmtree(incoming, ignore_errors=True)
+        statcache.remember(vault, [(f.path, f.sha256) for f in files if f.probe is not None])
 
     version = vault.resolve(f"{cue}@{number}")
     return CommitResult(version=version, manifest=manifest, added=added, removed=removed,
                         changed=changed, unchanged=unchanged, ignored=ignored,
-                        new_lfs_objects=len(audio_shas - preexisting))
+                        new_lfs_objects=len(audio_shas - preexisting), findings=report.findings,
+                        null_test=report.null_test_doc(),
+                        analyzed=sorted(n for n, r in report.analysis.records.items() if r is not None))
 
 
 def _check_staged(vault: Vault, cue_rel: str, manifest: Manifest) -> None:

@@ -175,6 +175,22 @@ class Manifest:
         if "stem" in doc:
             del doc["stem"]
         for k, v in self.extra.items():
-            doc[k] = v
+            doc[k] = _toml_value(v)
         doc["stem"] = aot  # last, so that set-level tables stay above the per-file ones
         return tomlkit.dumps(doc)
+
+
+def _toml_value(v: Any) -> Any:
+    """Plain data as TOML: None dropped (TOML has no null), lists of tables as [[arrays]]."""
+    if isinstance(v, dict):
+        t = tomlkit.table()
+        for k, x in v.items():
+            if x is not None:
+                t[k] = _toml_value(x)
+        return t
+    if isinstance(v, list) and v and all(isinstance(x, dict) for x in v):
+        aot = tomlkit.aot()
+        for x in v:
+            aot.append(_toml_value(x))
+        return aot
+    return v

@@ -27,12 +27,12 @@ from vcs.lock import clear_stale_index_lock, vault_lock
 from vcs.manifest import MANIFEST_NAME, Manifest
 from vcs.models import Approval, Note, Version, parse_trailers
 from vcs.naming import VersionRef, parse_ref, parse_version
+from vcs.records import ANALYSIS_DIR
 
 __all__ = ["NOTES_REF", "Vault", "approval_tag"]
 
 NOTES_REF = "refs/notes/stemvault"
 CUES_DIR = "cues"
-ANALYSIS_DIR = ".stemvault/analysis"
 _GITATTRIBUTES_HEAD = "# stemvault: audio goes to git-lfs, matched in any letter case (*.wav and *.WAV)"
 
 

@@ -7,15 +7,16 @@ from typing import Any
 
 import click
 
-from tui.commands.common import open_vault, version_doc
+from tui.commands.common import open_vault, print_findings, version_doc
 from tui.output import emit_json, plain
-from vcs.commit import CommitResult, commit_version
+from vcs.commit import ChecksRefused, CommitResult, commit_version
 
 
 def result_doc(r: CommitResult) -> dict[str, Any]:
     d = version_doc(r.version, r.manifest)
     d.update(added=r.added, removed=r.removed, changed=r.changed, unchanged=r.unchanged,
-             ignored=r.ignored, new_lfs_objects=r.new_lfs_objects)
+             ignored=r.ignored, new_lfs_objects=r.new_lfs_objects, analyzed=r.analyzed,
+             findings=[f.to_dict() for f in r.findings], null_test=r.null_test, committed=True)
     return d
 
 
@@ -28,14 +29,24 @@ def result_doc(r: CommitResult) -> dict[str, Any]:
 @click.option("--minor", is_flag=True, help="A tweak: bump the minor version (1.0 → 1.1).")
 @click.option("--major", is_flag=True, help="A new version (the default): 1.1 → 2.0.")
 @click.option("--mix", help="Which file is the mix (default: the name rule, e.g. *_MIX*).")
+@click.option("--allow-errors", metavar="REASON",
+              help="Commit although the checks found errors; the reason is recorded with the version.")
 @click.option("--json", "as_json", is_flag=True, help="Print the new version as JSON.")
 def commit_cmd(cue: str, source: Path, summary: str, notes: tuple[str, ...], minor: bool,
-               major: bool, mix: str | None, as_json: bool) -> int:
+               major: bool, mix: str | None, allow_errors: str | None, as_json: bool) -> int:
     """Commit the stems in SOURCE as a new version of CUE."""
     if minor and major:
         raise click.UsageError("--minor and --major contradict each other: choose one")
     vault = open_vault()
-    r = commit_version(vault, cue, source, summary=summary, notes=list(notes), minor=minor, mix=mix)
+    try:
+        r = commit_version(vault, cue, source, summary=summary, notes=list(notes), minor=minor, mix=mix,
+                           allow_errors=allow_errors)
+    except ChecksRefused as e:
+        if as_json:
+            emit_json({"committed": False, "findings": [f.to_dict() for f in e.findings]})
+        else:
+            print_findings(e.findings, err=True)
+        raise
     if as_json:
         emit_json(result_doc(r))
         return 0
@@ -48,6 +59,10 @@ def commit_cmd(cue: str, source: Path, summary: str, notes: tuple[str, ...], min
         click.echo(f"    mix: {plain(r.manifest.mix)} ({r.manifest.mix_from})")
     else:
         click.echo("    mix: none found (name it *_MIX* or pass --mix FILE)")
+    print_findings(r.findings)
+    if r.null_test:
+        res = r.null_test["residual_db"]
+        click.echo(f"    null test: {'digital null' if res is None else f'residual {res:.1f} dB'}")
     if r.ignored:
         click.echo(f"    ignored (not audio): {plain(', '.join(r.ignored))}")
     return 0

@@ -27,7 +27,9 @@ def stem_dict(s: Any) -> dict[str, Any]:
             "sha256": m.get("sha256"), "size": m.get("size"), "sample_rate": m.get("sample_rate"),
             "bit_depth": m.get("bit_depth"), "channels": m.get("channels"),
             "frames": m.get("frames"), "format": m.get("format"), "subtype": m.get("subtype"),
-            "duration_s": m.get("duration_s"), "start_tc": m.get("start_tc")}
+            "duration_s": m.get("duration_s"), "start_tc": m.get("start_tc"),
+            "time_reference": m.get("time_reference"), "integrated_lufs": m.get("integrated_lufs"),
+            "lra_lu": m.get("lra_lu"), "true_peak_dbtp": m.get("true_peak_dbtp"), "layout": m.get("layout")}
 
 
 def version_doc(v: Version, manifest: Manifest) -> dict[str, Any]:
@@ -35,6 +37,8 @@ def version_doc(v: Version, manifest: Manifest) -> dict[str, Any]:
     d = v.to_dict()
     d["stems"] = [stem_dict(s) for s in manifest.stems]
     d["mix"] = manifest.mix
+    d["findings"] = list(manifest.extra.get("finding", []))
+    d["checks"] = manifest.extra.get("checks")
     d["frame_rate"] = manifest.frame_rate
     return d
 
@@ -56,3 +60,14 @@ def echo_version_line(v: Version) -> None:
         sig = ", signed" if a.signed else ""
         msg = f": {plain(a.message)}" if a.message else ""
         click.echo(click.style(f"    ✓ approved by {plain(a.by)} on {a.date[:10]}{sig}{msg}", fg="green"))
+
+
+_STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
+
+
+def print_findings(findings: list[Any], *, err: bool = False) -> None:
+    """Findings of the checks, one line each (user-controlled names shown escaped)."""
+    for f in findings:
+        d = f if isinstance(f, dict) else f.to_dict()
+        click.secho(f"    {d['severity']:7} {d['code']:20} {plain(d['message'])}", fg=_STYLE.get(d["severity"]),
+                    err=err)

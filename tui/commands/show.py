@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from tui.commands.common import echo_version_line, open_vault, version_doc
+from tui.commands.common import echo_version_line, open_vault, print_findings, version_doc
 from tui.output import emit_json, plain
 from vcs.vault import Vault
 
@@ -21,6 +21,10 @@ def _length(frames: Any, sr: Any) -> str:
         return "?"
     s = frames / sr
     return f"{int(s // 60)}:{s % 60:06.3f}"
+
+
+def _num(x: Any) -> str:
+    return "—" if x is None else f"{x:.1f}"
 
 
 @click.command("show")
@@ -43,11 +47,22 @@ def show_cmd(ref: str, as_json: bool) -> int:
     click.echo("")
     width = max([len(s.file) for s in manifest.stems] + [4])
     click.echo(f"  {'file':{width}}  {'role':11} {'kind':6} {'format':13} {'rate':>6} {'bits':>4} "
-               f"{'ch':>2} {'length':>10}  sha256")
+               f"{'ch':>2} {'length':>10} {'start':>11} {'LUFS':>6} {'dBTP':>6}  sha256")
     for s in manifest.stems:
         m = s.measured
         fmt = f"{m.get('format', '')} {m.get('subtype', '')}".strip()
         click.echo(f"  {plain(s.file):{width}}  {plain(s.role)[:11]:11} {s.kind[:6]:6} {fmt[:13]:13} "
                    f"{m.get('sample_rate', ''):>6} {m.get('bit_depth') or '':>4} {m.get('channels', ''):>2} "
-                   f"{_length(m.get('frames'), m.get('sample_rate')):>10}  {str(m.get('sha256', ''))[:12]}")
+                   f"{_length(m.get('frames'), m.get('sample_rate')):>10} {m.get('start_tc') or '—':>11} "
+                   f"{_num(m.get('integrated_lufs')):>6} {_num(m.get('true_peak_dbtp')):>6}  "
+                   f"{str(m.get('sha256', ''))[:12]}")
+    findings = manifest.extra.get("finding", [])
+    checks = manifest.extra.get("checks") or {}
+    if checks.get("null_test_residual_db") is not None or findings:
+        click.echo("")
+    if checks.get("null_test_residual_db") is not None:
+        click.echo(f"    null test: residual {checks['null_test_residual_db']:.1f} dB")
+    if checks.get("allowed_errors"):
+        click.echo(f"    committed despite {checks.get('errors', '?')} check errors: {plain(checks['allowed_errors'])}")
+    print_findings(findings)
     return 0

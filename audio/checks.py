@@ -1,0 +1,233 @@
+"""Checks of a stem set: names, formats, null test, tails, levels — findings with stable codes.
+
+Public surface:
+    Finding (dataclass), CheckSettings (dataclass)
+    check_set(analysis, settings) -> list[Finding]
+    CODES: {code: (severity, title)} — documented in docs/checks.md
+
+Checks read only what ``audio.analysis`` measured (records, probes, the null test), so they run
+the same on an export folder, a committed version, or a clone without the audio when records
+are there.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from audio.analysis import SetAnalysis
+from audio.timecode import FrameRate, Timecode, parse_frame_rate
+
+__all__ = ["CODES", "CheckSettings", "Finding", "check_set", "start_tc"]
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+
+CODES: dict[str, tuple[str, str]] = {
+    "name-characters": (ERROR, "spaces or characters that break transfers in a file name"),
+    "name-generic": (ERROR, "a name that says nothing (Stem1, Audio 01, Bounce, Untitled)"),
+    "name-cue-prefix": (WARNING, "the file name does not start with the cue"),
+    "name-role": (WARNING, "no recognised role in the file name"),
+    "name-rule": (WARNING, "the file name does not match the vault's naming rule"),
+    "name-extension-case": (INFO, "an upper-case extension (tracked by LFS all the same)"),
+    "format-lossy": (ERROR, "a lossy file (MP3, Vorbis, Opus...), whatever its extension"),
+    "format-sample-rate": (ERROR, "files of the set at different sample rates"),
+    "format-bit-depth": (ERROR, "files of the set at different bit depths"),
+    "format-length": (ERROR, "files of the set of different lengths (in samples)"),
+    "format-start": (ERROR, "files of the set with different start timecodes"),
+    "policy-sample-rate": (WARNING, "a sample rate other than the project's"),
+    "policy-bit-depth": (WARNING, "a bit depth other than the project's"),
+    "no-timecode": (INFO, "no BWF start timecode (bext TimeReference)"),
+    "null-test": (ERROR, "the stems do not sum to the mix"),
+    "null-missing": (WARNING, "something in the mix is missing from the stems in one region"),
+    "no-mix": (INFO, "no mix to null-test the stems against"),
+    "tail-cut": (WARNING, "a stem ends before its tail has decayed"),
+    "clipping": (ERROR, "clipped samples (runs at full scale)"),
+    "true-peak": (WARNING, "true peak over the ceiling"),
+    "dc-offset": (WARNING, "DC offset"),
+    "silent": (WARNING, "a silent stem"),
+    "mono-as-stereo": (WARNING, "left and right identical: a mono stem passed as stereo"),
+    "polarity": (ERROR, "left and right in inverted polarity"),
+    "loudness-target": (WARNING, "the mix's integrated loudness is off the project's target"),
+}
+
+_GENERIC = re.compile(r"^(stem|track|audio|bounce|untitled|new[ _-]?track|export|file|mixdown|output)"
+                      r"[ _-]*\d*$", re.IGNORECASE)
+_SAFE = re.compile(r"^[A-Za-z0-9._-]+$")
+
+
+@dataclass
+class Finding:
+    severity: str
+    code: str
+    file: str | None
+    message: str
+    tc: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class CheckSettings:
+    """What to check against: the vault's settings, or defaults outside a vault."""
+
+    frame_rate: FrameRate = field(default_factory=lambda: parse_frame_rate("24"))
+    cue: str | None = None
+    naming_rule: str | None = None
+    sample_rate: int = 48000
+    bit_depth: int = 24
+    lossless_only: bool = True
+    null_test_max_db: float = -60.0
+    tail_margin_db: float = 20.0
+    tail_audible_db: float = -90.0  # a cut below this is inaudible
+    true_peak_max_dbtp: float = -1.0
+    dc_max_db: float = -50.0
+    integrated_lufs: float | None = None
+    tolerance_lu: float = 1.0
+    mix: str | None = None
+    roles: dict[str, str | None] = field(default_factory=dict)  # file -> role (None: unknown)
+
+
+def start_tc(time_reference: int | None, sample_rate: int, rate: FrameRate) -> str | None:
+    if time_reference is None or sample_rate <= 0:
+        return None
+    return str(Timecode.from_samples(time_reference, sample_rate, rate))
+
+
+def _tc_at(seconds: float, tref: int | None, sr: int, rate: FrameRate) -> str:
+    base = (tref or 0) / sr if sr else 0.0
+    return str(Timecode.from_seconds(base + seconds, rate))
+
+
+def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | None] | None = None,
+              records: dict[str, dict[str, Any]] | None = None) -> list[Finding]:
+    """Every finding for the set ``a`` (records may come from ``records`` when ``a`` skipped them)."""
+    time_refs = time_refs or {}
+    recs = {n: (a.records.get(n) or (records or {}).get(n)) for n in a.probes}
+    out: list[Finding] = []
+
+    def add(code: str, file: str | None, message: str, tc: str | None = None) -> None:
+        out.append(Finding(CODES[code][0], code, file, message, tc))
+
+    names = list(a.probes)
+    for n in names:
+        stem = n.rsplit(".", 1)[0]
+        ext = n.rsplit(".", 1)[1] if "." in n else ""
+        if not _SAFE.match(n):
+            bad = sorted({c for c in n if not re.match(r"[A-Za-z0-9._-]", c)})
+            add("name-characters", n, f"{n}: {' '.join(repr(c) for c in bad)} in the name break transfers; "
+                "use letters, digits, '_', '-' and '.'")
+        bare = stem[len(s.cue):].lstrip("_- ") if s.cue and stem.upper().startswith(s.cue.upper()) else stem
+        if _GENERIC.match(bare) or _GENERIC.match(stem):
+            add("name-generic", n, f"{n} tells nobody what it is: name it after the cue and its role, "
+                f"e.g. {s.cue or '1M03'}_STR.wav")
+        if s.cue and not stem.upper().startswith(s.cue.upper()):
+            add("name-cue-prefix", n, f"{n} does not start with the cue {s.cue}")
+        if s.roles.get(n, "x") is None and n != s.mix:
+            add("name-role", n, f"{n}: no recognised role (STR, BRS, WW, PERC, DRM, BASS, SYN, PAD, "
+                "CHOIR, VOX, FX, ...) in the name")
+        if s.naming_rule:
+            pattern = s.naming_rule.replace("{cue}", re.escape(s.cue or ""))
+            try:
+                if not re.match(pattern, n):
+                    add("name-rule", n, f"{n} does not match the naming rule {s.naming_rule}")
+            except re.error:
+                pass
+        if ext and ext != ext.lower():
+            add("name-extension-case", n, f"{n}: upper-case extension .{ext}")
+
+    for n, p in a.probes.items():
+        if p.lossy:
+            add("format-lossy", n, f"{n} is lossy ({p.format} {p.subtype}): export it as WAV/BWF PCM")
+    for attr, code, unit in (("sample_rate", "format-sample-rate", " Hz"), ("bit_depth", "format-bit-depth", "-bit"),
+                             ("frames", "format-length", " samples")):
+        values: dict[Any, list[str]] = {}
+        for n, p in a.probes.items():
+            values.setdefault(getattr(p, attr), []).append(n)
+        if len(values) > 1:
+            common = max(values, key=lambda v: len(values[v]))
+            for v, ns in values.items():
+                if v != common:
+                    for n in ns:
+                        add(code, n, f"{n} is {v}{unit} where the set is {common}{unit}")
+    starts: dict[int | None, list[str]] = {}
+    for n in names:
+        starts.setdefault(time_refs.get(n), []).append(n)
+    known = {k: v for k, v in starts.items() if k is not None}
+    if len(starts) > 1 or len(known) > 1:
+        common_ref = max(starts, key=lambda k: len(starts[k]))
+        for k, ns in starts.items():
+            if k != common_ref:
+                for n in ns:
+                    sr = a.probes[n].sample_rate
+                    add("format-start", n, f"{n} starts at {start_tc(k, sr, s.frame_rate) or 'no timecode'} "
+                        f"where the set starts at {start_tc(common_ref, sr, s.frame_rate) or 'no timecode'}")
+    for n, p in a.probes.items():
+        if s.sample_rate and p.sample_rate != s.sample_rate:
+            add("policy-sample-rate", n, f"{n} is {p.sample_rate} Hz; the project asks for {s.sample_rate} Hz")
+        if s.bit_depth and p.bit_depth and p.bit_depth != s.bit_depth and p.subtype != "FLOAT":
+            add("policy-bit-depth", n, f"{n} is {p.bit_depth}-bit; the project asks for {s.bit_depth}-bit")
+    if names and all(time_refs.get(n) is None for n in names):
+        add("no-timecode", None, "no file carries a BWF start timecode: notes will count from 00:00:00:00")
+
+    # the null test
+    nt = a.null_test
+    if s.mix is None:
+        add("no-mix", None, "no mix in the set: name it *_MIX* or pass --mix to null-test the stems")
+    elif nt is not None and nt["residual_db"] is not None:
+        mix_p = a.probes[s.mix]
+        tref = time_refs.get(s.mix)
+        worst_tc = _tc_at(nt["worst_s"] or 0.0, tref, mix_p.sample_rate, s.frame_rate)
+        if nt["residual_db"] > s.null_test_max_db:
+            add("null-test", s.mix, f"the stems do not null against {s.mix}: residual "
+                f"{nt['residual_db']:.1f} dB (limit {s.null_test_max_db:.0f} dB), worst at {worst_tc}", worst_tc)
+        blocks = [b for b in nt["blocks_db"] if b is not None]
+        if blocks and nt["residual_db"] > s.null_test_max_db:
+            loud = [i for i, b in enumerate(nt["blocks_db"]) if b is not None and b > -6]
+            if loud and len(loud) < 0.8 * len(nt["blocks_db"]):
+                add("null-missing", s.mix, f"the mix holds something no stem has from "
+                    f"{_tc_at(loud[0], tref, mix_p.sample_rate, s.frame_rate)} to "
+                    f"{_tc_at(loud[-1] + 1, tref, mix_p.sample_rate, s.frame_rate)}: a stem missing?",
+                    _tc_at(loud[0], tref, mix_p.sample_rate, s.frame_rate))
+
+    for n, r in recs.items():
+        if r is None:
+            continue
+        p = a.probes[n]
+        tref = time_refs.get(n)
+        loudness: dict[str, Any] = r.get("loudness") or {}
+        peak = r.get("sample_peak_dbfs")
+        if peak is None:
+            add("silent", n, f"{n} is digital silence")
+            continue
+        if r.get("clipped_runs"):
+            add("clipping", n, f"{n} clips: {r['clipped_runs']} runs of 3+ samples at full scale")
+        tp = loudness.get("true_peak_dbtp")
+        if tp is not None and tp > s.true_peak_max_dbtp:
+            add("true-peak", n, f"{n}: true peak {tp:+.1f} dBTP over the ceiling {s.true_peak_max_dbtp:+.1f} dBTP")
+        for c, dc in enumerate(r.get("dc_offset_db") or []):
+            if dc is not None and dc > s.dc_max_db:
+                add("dc-offset", n, f"{n}: DC offset {dc:.0f} dBFS on channel {c + 1}")
+                break
+        st = r.get("stereo") or {}
+        if st.get("identical"):
+            add("mono-as-stereo", n, f"{n}: left and right are identical (mono passed as stereo)")
+        if st.get("inverted"):
+            add("polarity", n, f"{n}: right is left inverted (polarity flipped)")
+        tail = r.get("tail") or {}
+        last = tail.get("last_100ms_db")
+        if last is not None and n != s.mix:
+            floor = tail.get("noise_floor_db")
+            # A stem loud from start to end has no measurable floor; a real one sits below -60 dBFS.
+            floor = min(floor if floor is not None else -60.0, -60.0)
+            if last > floor + s.tail_margin_db and last > s.tail_audible_db:
+                end_tc = _tc_at(p.frames / p.sample_rate, tref, p.sample_rate, s.frame_rate)
+                add("tail-cut", n, f"{n} is cut off at its end ({end_tc}): the last 100 ms are at "
+                    f"{last:.0f} dB, {last - floor:.0f} dB above the noise floor — bounce it with its tail", end_tc)
+    if s.integrated_lufs is not None and s.mix and recs.get(s.mix):
+        il = (recs[s.mix] or {}).get("loudness", {}).get("integrated_lufs")
+        if il is not None and abs(il - s.integrated_lufs) > s.tolerance_lu:
+            add("loudness-target", s.mix, f"{s.mix}: {il:.1f} LUFS integrated, target {s.integrated_lufs:.1f} "
+                f"± {s.tolerance_lu:.1f}")
+    return out

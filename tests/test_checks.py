@@ -1,0 +1,243 @@
+"""Each check fires on the defect it names and stays quiet on a clean set; bad files never crash."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audio.bwf import write_bwf
+from tests.helpers import Runner
+from vcs.checking import check_folder
+
+SR = 48000
+
+
+def tone(freq: float, seconds: float = 3.0, amp: float = 0.2, fade: bool = True) -> np.ndarray:
+    t = np.arange(int(seconds * SR)) / SR
+    env = np.minimum(1.0, t * 20)
+    if fade:  # decays to silence in the last second: a proper tail
+        env = env * np.clip((seconds - t) / 1.0, 0, 1) ** 3
+    x = amp * np.sin(2 * np.pi * freq * t) * env
+    return np.stack([x, 0.9 * x], axis=1)
+
+
+def make_set(folder: Path, stems: dict[str, np.ndarray] | None = None, *, mix: np.ndarray | None = None,
+             cue: str = "1M03", subtype: str = "PCM_24", tref: int = 3600 * SR,
+             trefs: dict[str, int] | None = None, rates: dict[str, int] | None = None,
+             subtypes: dict[str, str] | None = None, with_mix: bool = True) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    if stems is None:
+        stems = {f"{cue}_STR.wav": tone(220), f"{cue}_BRS.wav": tone(330), f"{cue}_PERC.wav": tone(110)}
+    total = None
+    for name, x in stems.items():
+        st = (subtypes or {}).get(name, subtype)
+        write_bwf(folder / name, x, (rates or {}).get(name, SR), subtype=st,
+                  time_reference=(trefs or {}).get(name, tref))
+        q, _ = sf.read(folder / name, always_2d=True)
+        if len(q) == len(stems[next(iter(stems))]):
+            total = q if total is None else total + q
+    if with_mix:
+        write_bwf(folder / f"{cue}_MIX.wav", total if mix is None else mix, SR, subtype=subtype, time_reference=tref)
+    return folder
+
+
+def codes(folder: Path, **kw: object) -> dict[str, list[str | None]]:
+    report = check_folder(folder, **kw)  # type: ignore[arg-type]
+    out: dict[str, list[str | None]] = {}
+    for f in report.findings:
+        out.setdefault(f.code, []).append(f.file)
+    return out
+
+
+def test_a_clean_set_has_no_findings(tmp_path: Path) -> None:
+    report = check_folder(make_set(tmp_path / "ok"))
+    assert report.ok and report.findings == []
+    nt = report.null_test_doc()
+    assert nt is not None and nt["residual_db"] is None  # a digital null
+    row = next(r for r in report.file_rows() if r["file"] == "1M03_STR.wav")
+    assert row["start_tc"] == "01:00:00:00" and row["time_reference"] == 3600 * SR
+    assert row["integrated_lufs"] is not None and row["true_peak_dbtp"] is not None
+
+
+@pytest.mark.parametrize("name, code", [
+    ("1M03 STR.wav", "name-characters"), ("1M03_STR&BRS.wav", "name-characters"),
+    ("Stem1.wav", "name-generic"), ("Audio 01.wav", "name-generic"), ("Bounce.wav", "name-generic"),
+    ("1M03_Untitled.wav", "name-generic"), ("STR.wav", "name-cue-prefix"), ("1M03_XYZ.wav", "name-role"),
+    ("1M03_STR.WAV", "name-extension-case"),
+])
+def test_names(tmp_path: Path, name: str, code: str) -> None:
+    stems = {"1M03_BRS.wav": tone(330), name: tone(220)}
+    found = codes(make_set(tmp_path / "s", stems), cue="1M03")
+    assert name in found.get(code, []), found
+    assert "1M03_BRS.wav" not in [f for fs in found.values() for f in fs]
+
+
+def test_format_mismatches(tmp_path: Path) -> None:
+    stems = {"1M03_STR.wav": tone(220), "1M03_BRS.wav": tone(330), "1M03_PERC.wav": tone(110),
+             "1M03_PAD.wav": tone(110, seconds=2.5), "1M03_WW.wav": tone(440), "1M03_SYN.wav": tone(550)}
+    folder = make_set(tmp_path / "s", stems, rates={"1M03_BRS.wav": 44100}, subtypes={"1M03_PERC.wav": "PCM_16"},
+                      trefs={"1M03_WW.wav": 3600 * SR + 480})
+    found = codes(folder)
+    assert found["format-sample-rate"] == ["1M03_BRS.wav"]
+    assert found["policy-sample-rate"] == ["1M03_BRS.wav"]
+    assert found["format-bit-depth"] == ["1M03_PERC.wav"]
+    assert "1M03_PAD.wav" in found["format-length"]
+    assert found["format-start"] == ["1M03_WW.wav"]
+    assert "1M03_SYN.wav" not in [f for fs in found.values() for f in fs]
+
+
+def test_null_test_fails_and_finds_the_missing_region(tmp_path: Path) -> None:
+    ok = make_set(tmp_path / "ok")
+    mix, _ = sf.read(ok / "1M03_MIX.wav", always_2d=True)
+    extra = np.zeros_like(mix)
+    extra[SR:2 * SR] = tone(660, 1.0, amp=0.3, fade=False)
+    report = check_folder(make_set(tmp_path / "bad", mix=mix + extra))
+    found = {f.code: f for f in report.findings}
+    assert "null-test" in found and not report.ok
+    nt = report.null_test_doc()
+    assert nt is not None and nt["residual_db"] > -20 and nt["worst_tc"] == "01:00:01:00"
+    assert "null-missing" in found and found["null-missing"].tc == "01:00:01:00"
+    assert "null-test" not in codes(ok)
+
+
+def test_no_mix_is_said(tmp_path: Path) -> None:
+    assert "no-mix" in codes(make_set(tmp_path / "s", with_mix=False))
+
+
+def test_tail_cut(tmp_path: Path) -> None:
+    stems = {"1M03_STR.wav": tone(220, fade=False), "1M03_BRS.wav": tone(330)}
+    found = codes(make_set(tmp_path / "s", stems))
+    assert found["tail-cut"] == ["1M03_STR.wav"]
+
+
+def test_clipping_true_peak_dc_silence_mono_polarity(tmp_path: Path) -> None:
+    clip = tone(220)
+    clip[SR:SR + 10] = 1.0
+    hot = tone(SR / 4 * 0.999, amp=1.0)  # inter-sample peaks above the samples
+    hot = hot / np.abs(hot).max() * 0.98
+    dc = tone(220) + 0.02
+    silent = np.zeros((3 * SR, 2))
+    mono = tone(220)
+    mono[:, 1] = mono[:, 0]
+    inv = tone(220)
+    inv[:, 1] = -inv[:, 0]
+    stems = {"1M03_STR.wav": clip, "1M03_SYN.wav": hot, "1M03_PAD.wav": dc, "1M03_FX.wav": silent,
+             "1M03_BASS.wav": mono, "1M03_VOX.wav": inv, "1M03_BRS.wav": tone(330)}
+    found = codes(make_set(tmp_path / "s", stems, with_mix=False))
+    assert found["clipping"] == ["1M03_STR.wav"]
+    assert "1M03_SYN.wav" in found["true-peak"] and "1M03_BRS.wav" not in found["true-peak"]
+    assert found["dc-offset"] == ["1M03_PAD.wav"]
+    assert found["silent"] == ["1M03_FX.wav"]
+    assert found["mono-as-stereo"] == ["1M03_BASS.wav"]
+    assert found["polarity"] == ["1M03_VOX.wav"]
+    assert "1M03_BRS.wav" not in [f for fs in found.values() for f in fs]
+
+
+def test_loudness_target(tmp_path: Path) -> None:
+    from vcs.config import Config, default_config_text
+
+    cfg_path = tmp_path / "stemvault.toml"
+    text = default_config_text("x", "24").replace("tolerance_lu = 1.0", "integrated_lufs = -14.0\ntolerance_lu = 1.0")
+    cfg_path.write_text(text)
+    cfg = Config.load(cfg_path)
+    folder = make_set(tmp_path / "s")
+    assert codes(folder, config=cfg)["loudness-target"] == ["1M03_MIX.wav"]
+    assert "loudness-target" not in codes(folder)
+
+
+@pytest.mark.parametrize("rate, expect", [("23.976", "00:59:56:09"), ("24", "01:00:00:00"),
+                                          ("25", "01:00:00:00"), ("29.97", "00:59:56:12")])
+def test_bwf_time_reference_round_trips_to_timecode(tmp_path: Path, rate: str, expect: str) -> None:
+    folder = make_set(tmp_path / "s", tref=3600 * SR)
+    rows = check_folder(folder, frame_rate=rate).file_rows()
+    assert {r["start_tc"] for r in rows} == {expect}
+    # and a session that starts at 01:00:00:00 on the clock of 23.976 / 29.97
+    from audio.timecode import parse_frame_rate, parse_timecode
+
+    tref = parse_timecode("01:00:00:00", parse_frame_rate(rate)).samples(SR)
+    folder2 = make_set(tmp_path / "s2", tref=tref)
+    assert {r["start_tc"] for r in check_folder(folder2, frame_rate=rate).file_rows()} == {"01:00:00:00"}
+
+
+def test_mp3_in_disguise_is_an_error(tmp_path: Path) -> None:
+    folder = make_set(tmp_path / "s")
+    try:
+        sf.write(tmp_path / "x.mp3", tone(220), SR, format="MP3")
+    except (sf.LibsndfileError, TypeError, ValueError) as e:
+        pytest.skip(f"this libsndfile cannot write MP3: {e}")
+    (folder / "1M03_STR.wav").write_bytes((tmp_path / "x.mp3").read_bytes())
+    found = codes(folder)
+    assert found["format-lossy"] == ["1M03_STR.wav"]
+
+
+@pytest.mark.parametrize("damage", ["empty", "one_byte", "header_only", "truncated", "image", "huge_size",
+                                    "zero_channels"])
+def test_bad_files_are_one_line_errors(tmp_path: Path, sv: Runner, damage: str) -> None:
+    folder = make_set(tmp_path / "s")
+    target = folder / "1M03_STR.wav"
+    good = target.read_bytes()
+    data_at = good.index(b"data")
+    if damage == "empty":
+        target.write_bytes(b"")
+    elif damage == "one_byte":
+        target.write_bytes(good[:1])
+    elif damage == "header_only":
+        target.write_bytes(good[:data_at + 4] + b"\x00\x00\x00\x00")
+    elif damage == "truncated":
+        target.write_bytes(good[: len(good) // 3])
+    elif damage == "image":
+        target.write_bytes(b"\xff\xd8\xff\xe0" + bytes(5000))
+    elif damage == "huge_size":
+        target.write_bytes(good[:data_at + 4] + (0xFFFFFFF0).to_bytes(4, "little") + good[data_at + 8:])
+    elif damage == "zero_channels":
+        fmt_at = good.index(b"fmt ")
+        b = bytearray(good)
+        b[fmt_at + 10:fmt_at + 12] = b"\x00\x00"
+        target.write_bytes(bytes(b))
+    r = sv("check", folder, "--json")
+    assert r.code == 2, (r.out, r.err)
+    assert r.err.startswith("error: 1M03_STR.wav") and r.err.count("\n") == 1 and "Traceback" not in r.err
+    assert r.out == ""
+
+
+def test_check_cli_json_contract(tmp_path: Path, sv: Runner) -> None:
+    folder = make_set(tmp_path / "s")
+    r = sv("check", folder, "--json")
+    assert r.code == 0
+    doc = r.json()
+    assert set(doc) == {"ok", "files", "findings", "null_test"}
+    assert {"file", "format", "subtype", "sample_rate", "bit_depth", "channels", "layout", "frames",
+            "time_reference", "start_tc", "integrated_lufs", "lra_lu", "true_peak_dbtp",
+            "max_momentary_lufs", "max_short_term_lufs"} <= set(doc["files"][0])
+    assert doc["null_test"]["mix"] == "1M03_MIX.wav"
+    silent = make_set(tmp_path / "q", {"1M03_STR.wav": np.zeros((SR, 2))}, with_mix=False)
+    doc = sv("check", silent, "--json").json()
+    assert doc["files"][0]["integrated_lufs"] is None  # null, never NaN/-Infinity
+    assert "NaN" not in sv("check", silent, "--json").out and "Infinity" not in sv("check", silent, "--json").out
+    bad = make_set(tmp_path / "b", {"Stem1.wav": tone(220)}, with_mix=False)
+    assert sv("check", bad).code == 1
+    assert sv("check", tmp_path / "nope").code == 2
+    assert sv("check", folder, "--frame-rate", "31").code == 2
+
+
+@pytest.mark.slow
+def test_analysis_streams_in_bounded_memory(tmp_path: Path) -> None:
+    """A 10-minute stereo file: held whole as float64 it would take 460 MB."""
+    path = tmp_path / "long.wav"
+    with sf.SoundFile(path, "w", SR, 2, subtype="PCM_24") as f:
+        rng = np.random.default_rng(0)
+        for _ in range(60):
+            f.write((rng.standard_normal((SR * 10, 2)) * 0.05).astype(np.float32))
+    code = ("import resource, sys; from pathlib import Path; from audio.analysis import analyze_file; "
+            f"analyze_file(Path({str(path)!r})); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    peak_mb = int(out.strip()) / 1024
+    assert peak_mb < 300, f"peak RSS {peak_mb:.0f} MB"
+    json.dumps(peak_mb)
