@@ -34,32 +34,65 @@ def stem_names(cue: str = "1M03", n: int = STEMS) -> list[str]:
     return [*names, f"{cue}_MIX.wav"]
 
 
-def write_big_set(folder: Path, *, seed: int = 0, changed: int | None = None) -> list[Path]:
-    """A stem set of STEMS stereo files, SECONDS long, 48 kHz/24-bit, streamed to disk.
+CONTENT = os.environ.get("STEMVAULT_BENCH_CONTENT", "music")  # or "noise": the worst case
 
-    The content is band-limited noise shaped by an envelope (it compresses as badly as music,
-    which is what matters for hashing and copying). ``changed`` re-seeds one stem.
+
+def _music_block(rng: np.random.Generator, n: int, t0: int, base_hz: float) -> np.ndarray:
+    """Notes: a few harmonics each, plucked envelopes, random onsets, over a quiet noise floor.
+
+    Stems have the crest factor of music — peaks that come and decay — which is what the
+    true-peak shortcut and the codecs meet in practice; white noise is the worst case instead.
     """
+    out = (rng.standard_normal((n, 2)) * 1e-5).astype(np.float64)
+    t = np.arange(n) / SR
+    onset = 0.0
+    while onset < n / SR:
+        length = rng.uniform(0.3, 2.0)
+        i0, i1 = int(onset * SR), min(n, int((onset + length + 1.0) * SR))
+        tt = t[i0:i1] - onset
+        f = base_hz * 2 ** (rng.integers(0, 12) / 12)
+        env = np.minimum(1.0, tt * 200) * np.exp(-tt * rng.uniform(2, 6))
+        note = sum(np.sin(2 * np.pi * f * k * tt + k) / k for k in (1, 2, 3, 4)) * env * rng.uniform(0.05, 0.2)
+        pan = rng.uniform(0.3, 0.7)
+        out[i0:i1, 0] += note * (1 - pan)
+        out[i0:i1, 1] += note * pan
+        onset += rng.uniform(0.15, 0.8)
+    return out
+
+
+def write_big_set(folder: Path, *, seed: int = 0, changed: int | None = None) -> list[Path]:
+    """A stem set of STEMS stereo files, SECONDS long, 48 kHz/24-bit, streamed to disk, whose
+    last file is the exact sum of the others (the mix). ``changed`` re-seeds one stem (and so
+    changes the mix too)."""
     folder.mkdir(parents=True, exist_ok=True)
-    paths = []
+    names = stem_names()
     block = SR * 10
-    for i, name in enumerate(stem_names()):
-        p = folder / name
-        rng = np.random.default_rng(seed * 1000 + i + (7777 if changed == i else 0))
-        with sf.SoundFile(p, "w", SR, 2, subtype="PCM_24") as f:
-            left = int(SECONDS * SR)
-            while left > 0:
-                n = min(block, left)
-                x = rng.standard_normal((n, 2)).astype(np.float32) * 0.05
-                f.write(x)
-                left -= n
-        paths.append(p)
-    return paths
-
-
+    files = [sf.SoundFile(folder / name, "w", SR, 2, subtype="PCM_24") for name in names]
+    rngs = [np.random.default_rng(seed * 1000 + i + (7777 if changed == i else 0)) for i in range(len(names) - 1)]
+    try:
+        left = int(SECONDS * SR)
+        t0 = 0
+        while left > 0:
+            n = min(block, left)
+            mix = np.zeros((n, 2))
+            for i, rng in enumerate(rngs):
+                if CONTENT == "noise":
+                    x = rng.standard_normal((n, 2)) * 0.02
+                else:
+                    x = _music_block(rng, n, t0, 55.0 * 2 ** (i % 5))
+                x = np.floor(np.clip(x, -1, 1 - 2**-23) * 2**23) / 2**23  # on the 24-bit grid
+                files[i].write(x)
+                mix += x
+            files[-1].write(np.clip(mix, -1, 1 - 2**-23))
+            left -= n
+            t0 += n
+    finally:
+        for f in files:
+            f.close()
+    return [folder / n for n in names]
 def cached_set(name: str, **kw: object) -> Path:
     """Build a set once per size (kept in tests/bench/out, which git ignores)."""
-    folder = OUT / f"{name}-{STEMS}x{int(SECONDS)}s"
+    folder = OUT / f"{name}-{CONTENT}-{STEMS}x{int(SECONDS)}s"
     done = folder / ".complete"
     if not done.exists():
         import shutil
