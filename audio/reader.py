@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from pathlib import Path
 from typing import Any
 
 __all__ = ["HashingFile"]
@@ -110,7 +109,3 @@ class HashingFile(io.RawIOBase):
             self._f.close()
         super().close()
 
-
-def sha256_of(path: Path) -> str:  # pragma: no cover - convenience for callers and tests
-    with HashingFile(path) as f:
-        return f.finish()

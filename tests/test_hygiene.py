@@ -7,7 +7,8 @@ import sys
 
 
 def test_vcs_and_audio_do_not_import_textual_or_rich() -> None:
-    code = ("import sys, vcs.vault, vcs.commit, vcs.verify, vcs.review, audio.probe, audio.timecode; "
+    code = ("import sys, vcs.vault, vcs.commit, vcs.verify, vcs.review, vcs.checking, audio.probe, audio.timecode, "
+            "audio.loudness, audio.analysis, audio.checks, audio.synth, audio.bwf; "
             "bad = [m for m in ('textual', 'rich', 'tui', 'sounddevice') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -432,11 +430,3 @@ def test_measure_file_with_nan_samples(tmp_path: Path) -> None:
     sf.write(path, x, SR, subtype="FLOAT")
     with pytest.raises(UnreadableAudio, match="NaN"):
         measure_file(path)
-
-
-def test_no_ui_or_vcs_imports() -> None:
-    code = ("import sys, audio.loudness; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'tui', 'vcs')]; "
-            "print(bad); sys.exit(1 if bad else 0)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr

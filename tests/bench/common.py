@@ -37,7 +37,7 @@ def stem_names(cue: str = "1M03", n: int = STEMS) -> list[str]:
 CONTENT = os.environ.get("STEMVAULT_BENCH_CONTENT", "music")  # or "noise": the worst case
 
 
-def _music_block(rng: np.random.Generator, n: int, t0: int, base_hz: float) -> np.ndarray:
+def _music_block(rng: np.random.Generator, n: int, base_hz: float) -> np.ndarray:
     """Notes: a few harmonics each, plucked envelopes, random onsets, over a quiet noise floor.
 
     Stems have the crest factor of music — peaks that come and decay — which is what the
@@ -71,7 +71,6 @@ def write_big_set(folder: Path, *, seed: int = 0, changed: int | None = None) ->
     rngs = [np.random.default_rng(seed * 1000 + i + (7777 if changed == i else 0)) for i in range(len(names) - 1)]
     try:
         left = int(SECONDS * SR)
-        t0 = 0
         while left > 0:
             n = min(block, left)
             mix = np.zeros((n, 2))
@@ -79,13 +78,12 @@ def write_big_set(folder: Path, *, seed: int = 0, changed: int | None = None) ->
                 if CONTENT == "noise":
                     x = rng.standard_normal((n, 2)) * 0.02
                 else:
-                    x = _music_block(rng, n, t0, 55.0 * 2 ** (i % 5))
+                    x = _music_block(rng, n, 55.0 * 2 ** (i % 5))
                 x = np.floor(np.clip(x, -1, 1 - 2**-23) * 2**23) / 2**23  # on the 24-bit grid
                 files[i].write(x)
                 mix += x
             files[-1].write(np.clip(mix, -1, 1 - 2**-23))
             left -= n
-            t0 += n
     finally:
         for f in files:
             f.close()
@@ -101,10 +99,6 @@ def cached_set(name: str, **kw: object) -> Path:
         write_big_set(folder, **kw)  # type: ignore[arg-type]
         done.write_text("ok")
     return folder
-
-
-def drop_caches_hint() -> None:
-    """Files stay in the page cache between runs: both sides are timed warm, equally."""
 
 
 def timed(fn: Callable[[], object]) -> float:
