@@ -252,7 +252,7 @@ class _FileState:
             self.meter.process(x)
         # sha1 (hardware-accelerated here) of the block's samples, 64 bits kept: a change
         # detector, not a security measure.
-        self.fingerprints.append(hashlib.sha1(memoryview(np.ascontiguousarray(raw)).cast("B")).hexdigest()[:16])
+        self.fingerprints.append(hashlib.sha1(np.ascontiguousarray(raw).data.cast("B")).hexdigest()[:16])
         # Reductions across the (short) channel axis are slow in numpy: combine columns instead.
         cols = [x[:, c] for c in range(x.shape[1])]
         hi, lo = cols[0].copy(), cols[0].copy()
