@@ -6,12 +6,15 @@ Public surface:
     analyze_set(files, *, mix=None, frame_rate=None, skip=()) -> SetAnalysis
     analyze_file(path) -> dict      one file, as a record
     decode_overview(record) -> (mins, maxs) as float arrays in [-1, 1]
+    decode_levels(record) -> level envelope (dB per 50 ms; None = digital silence)
+    decode_envelope(record) -> (hop_frames, dB per hop as a float array; -inf = silence) or None
 
 A stem set is read in lockstep, one second at a time, every file through ``HashingFile`` so that
 the sha256 of each file comes out of the same read as its samples. Per file it measures:
 loudness (``audio.loudness``), a waveform overview (min/max per column), block fingerprints (a
 hash of the PCM of each 1 s block: equal audio gives equal fingerprints whatever the header),
-DC offset, L/R identity and polarity, clipped runs, a level envelope for the tail check; per
+DC offset, L/R identity and polarity, clipped runs, a level envelope for the tail check, a fine
+envelope (RMS every 5 ms) from which a diff without the audio can tell a stem moved in time; per
 set, the null test (stems summed against the mix), with where in time the residual is worst.
 
 The per-file result is the *analysis record*: a small JSON-safe dict, content-addressed by the
@@ -26,6 +29,7 @@ import hashlib
 import math
 import os
 import struct
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,13 +43,18 @@ from audio.loudness import LoudnessMeter
 from audio.probe import Probe, probe
 from audio.reader import HashingFile
 
-__all__ = ["ANALYSIS_VERSION", "FINGERPRINT_BLOCK_S", "OVERVIEW_COLUMNS", "FileSpec", "SetAnalysis",
-           "analyze_file", "analyze_set", "bwf_metadata", "decode_overview"]
+__all__ = ["ANALYSIS_VERSION", "ENVELOPE_HOP_S", "FINGERPRINT_BLOCK_S", "OVERVIEW_COLUMNS", "FileSpec",
+           "SetAnalysis", "analyze_file", "analyze_set", "bwf_metadata", "decode_envelope",
+           "decode_levels", "decode_overview"]
 
-ANALYSIS_VERSION = 1
+# 2: adds the fine envelope ("envelope"); records of version 1 lack it and stay valid.
+ANALYSIS_VERSION = 2
 OVERVIEW_COLUMNS = 1024  # a 250-column terminal at zoom ×4
 FINGERPRINT_BLOCK_S = 1.0
 LEVEL_WINDOW_S = 0.05  # level envelope resolution: tail and noise floor
+# Fine envelope: fine enough to estimate a shift in time within a few ms from the record alone
+# (cross-correlating two envelopes, interpolating the peak), small once zlib-packed.
+ENVELOPE_HOP_S = 0.005
 TAIL_S = 0.1
 CLIP_RUN = 3  # consecutive full-scale samples that count as clipping
 _FULL_SCALE = 1.0 - 2.0 ** -23  # the largest positive 24-bit value, as a float
@@ -197,6 +206,37 @@ class _Binner:
         return _cat(self.hi), _cat(self.lo), _cat(self.sq)
 
 
+class _SqBinner:
+    """Mean of a per-frame series over fixed-size bins, carried across block boundaries."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, size)
+        self._carry = np.empty(0, dtype=np.float32)
+        self.out: list[np.ndarray] = []
+
+    def push(self, sq: np.ndarray) -> None:
+        if len(self._carry):
+            sq = np.concatenate([self._carry, sq])
+        full = (len(sq) // self.size) * self.size
+        if full:
+            self.out.append(sq[:full].reshape(-1, self.size).mean(axis=1, dtype=np.float64))
+        self._carry = sq[full:].copy()
+
+    def finish(self) -> np.ndarray:
+        if len(self._carry):
+            self.out.append(np.array([float(self._carry.mean())]))
+            self._carry = np.empty(0, dtype=np.float32)
+        return _cat(self.out)
+
+
+def _pack_db(mean_sq: np.ndarray) -> bytes:
+    """Mean squares as bytes of 0.5 dB steps from -127 dB (0 = digital silence)."""
+    with np.errstate(divide="ignore"):
+        db = 10 * np.log10(np.asarray(mean_sq, dtype=np.float64))
+    q = np.where(np.isfinite(db), np.clip(np.round((db + 127.5) * 2), 1, 255), 0)
+    return q.astype(np.uint8).tobytes()
+
+
 class _FileState:
     """Streaming analyzers of one file."""
 
@@ -217,6 +257,7 @@ class _FileState:
         self.fingerprints: list[str] = []
         self.overview = _Binner(max(1, math.ceil(p.frames / OVERVIEW_COLUMNS)))
         self.levels = _Binner(max(1, round(LEVEL_WINDOW_S * sr)))
+        self.envelope = _SqBinner(max(1, round(ENVELOPE_HOP_S * sr)))
         self.sum = np.zeros(ch)
         self.lr = np.zeros(3)  # sum L*R, L*L, R*R
         self.lr_max_diff = 0.0
@@ -264,6 +305,7 @@ class _FileState:
         sq /= len(cols)
         self.overview.push(hi, lo, sq)
         self.levels.push(hi, lo, sq)
+        self.envelope.push(sq)
         block_peak = float(max(hi.max(), -lo.min()))
         self.peak = max(self.peak, block_peak)
         self.sum += [float(c.sum(dtype=np.float64)) for c in cols]
@@ -337,6 +379,11 @@ class _FileState:
                     [0 if v is None else max(1, min(255, round((v + 127.5) * 2))) for v in level_db],
                     dtype=np.uint8).tobytes()).decode(),
             },
+            "envelope": {
+                "hop_frames": self.envelope.size,
+                "encoding": "zlib-u8-halfdb",  # zlib of bytes: 0 = silence, else dB = v/2 - 127.5
+                "db": base64.b64encode(zlib.compress(_pack_db(self.envelope.finish()), 9)).decode(),
+            },
             "fingerprints": {"block_s": FINGERPRINT_BLOCK_S, "block_frames": sr, "hashes": self.fingerprints},
         }
 
@@ -357,6 +404,17 @@ def decode_levels(record: dict[str, Any]) -> list[float | None]:
     """The level envelope (dB per LEVEL_WINDOW_S; None for digital silence)."""
     raw = np.frombuffer(base64.b64decode(record["levels"]["db"]), dtype=np.uint8)
     return [None if v == 0 else v / 2 - 127.5 for v in raw.tolist()]
+
+
+def decode_envelope(record: dict[str, Any]) -> tuple[int, np.ndarray] | None:
+    """The fine envelope: (frames per hop, dB per hop with -inf for silence); None when the
+    record predates it (analysis version 1)."""
+    env = record.get("envelope")
+    if not env:
+        return None
+    raw = np.frombuffer(zlib.decompress(base64.b64decode(env["db"])), dtype=np.uint8)
+    db = np.where(raw == 0, -np.inf, raw.astype(np.float64) / 2 - 127.5)
+    return int(env["hop_frames"]), db
 
 
 def analyze_set(files: list[FileSpec], *, mix: str | None = None, skip: frozenset[str] | set[str] = frozenset(),
