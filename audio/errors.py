@@ -17,3 +17,12 @@ class BadTimecode(AudioError):
 
 class NoAudioDevice(AudioError):
     """Playback was asked for but no output device (or no PortAudio) is available."""
+
+
+class PlaybackError(AudioError):
+    """A playback request that cannot be met: an unknown stem, a position outside the cue, sets
+    that cannot play together (different sample rates), a render file that cannot be written."""
+
+
+class UnsupportedRate(NoAudioDevice):
+    """The output device cannot open the files' sample rate."""

@@ -20,6 +20,7 @@ from tui.commands.demo import demo_cmd
 from tui.commands.init import init_cmd
 from tui.commands.log import log_cmd
 from tui.commands.note import note_cmd
+from tui.commands.play import play_cmd
 from tui.commands.show import show_cmd
 from tui.commands.verify import verify_cmd
 from tui.output import plain
@@ -47,7 +48,8 @@ def cli(ctx: click.Context, directory: Path | None) -> int:
     return 0
 
 
-for _cmd in (init_cmd, check_cmd, commit_cmd, log_cmd, show_cmd, note_cmd, approve_cmd, verify_cmd, demo_cmd):
+for _cmd in (init_cmd, check_cmd, commit_cmd, log_cmd, show_cmd, note_cmd, approve_cmd, verify_cmd, demo_cmd,
+             play_cmd):
     cli.add_command(_cmd)
 
 

@@ -44,3 +44,11 @@ class CheckFailed(VaultError):
     """The content checked has problems (exit code 1)."""
 
     exit_code = 1
+
+
+class AudioMissing(VaultError):
+    """A version's audio is not in this clone (a lazy clone): names the files and how to fetch them."""
+
+    def __init__(self, message: str, missing: list[str]) -> None:
+        self.missing = missing
+        super().__init__(message)
