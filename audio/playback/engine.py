@@ -158,7 +158,8 @@ class Engine:
         self._ask("seek", go)
 
     def resolve(self, key: str) -> set[str]:
-        """The stem names ``key`` names: a file name (with or without extension) or a role.
+        """The stem names ``key`` names: a file name (with or without extension), the part of the
+        name after the cue (``STR`` for ``1M03_STR.wav``), or a role (``strings``).
 
         Raises:
             PlaybackError: when no stem of A (or B) matches.
@@ -167,7 +168,9 @@ class Engine:
         out: set[str] = set()
         for s in self.sides:
             for name, role in zip(s.stems.names, s.stems.roles, strict=True):
-                if k in (name.lower(), name.rsplit(".", 1)[0].lower()) or (role and k == role.lower()):
+                base = name.rsplit(".", 1)[0].lower()
+                token = base.split("_", 1)[1] if "_" in base else base  # 1M03_STR.wav → str
+                if k in (name.lower(), base, token) or (role and k == role.lower()):
                     out.add(name)
         if not out:
             known = sorted({n for s in self.sides for n in s.stems.names})

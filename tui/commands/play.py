@@ -110,9 +110,10 @@ def _open(vault: Vault, ref: str, *, mix: bool, chunk: int) -> tuple[Version, St
             raise PlaybackError(f"{v.ref} has no mix file: play its stems (without --mix)")
         files = version_audio(vault, v, m, names=[m.mix])
     else:
-        files = [f for f in version_audio(vault, v, m) if f.entry.kind not in NOT_SUMMED]
-        if not files:
+        summed = [e.file for e in m.stems if e.kind not in NOT_SUMMED]
+        if not summed:
             raise PlaybackError(f"{v.ref} has no stems to play (only a mix: try --mix)")
+        files = version_audio(vault, v, m, names=summed)  # only what plays needs to be here
     specs = [StemSpec(f.name, f.path, f.entry.role, f.time_reference, f.entry.mute or f.entry.kind in MUTED_BY_DEFAULT,
                       f.entry.solo) for f in files]
     return v, StemSet(specs, chunk=chunk), [(s.mute, s.solo) for s in specs], _loudness(vault, v, m)
