@@ -27,6 +27,7 @@ NO_DEVICE_HELP = ("listen another way: bounce it with --render FILE.wav, run ste
                   "against a lazy clone (GIT_LFS_SKIP_SMUDGE=1 git clone ...), or forward audio "
                   "(PULSE_SERVER) to this session")
 TRAIL_S = 0.3  # silence after the end: PortAudio drops the last ~latency of a stream
+LEAD_S = 0.05  # silence before the start: a stream's first frames can be lost as it starts
 
 
 @contextlib.contextmanager
@@ -109,6 +110,7 @@ class Output:
         self.finished = threading.Event()
         self._trail = round(TRAIL_S * engine.sample_rate)
         self._stop_after: int | None = None
+        self._lead = round(LEAD_S * engine.sample_rate)
         self.device_name = str(sd.query_devices(index)["name"])
         with _quiet_stderr():
             try:
@@ -120,7 +122,14 @@ class Output:
         self.latency = float(self.stream.latency)
 
     def _callback(self, outdata: Any, frames: int, time_info: Any, status: Any) -> None:
-        outdata[:] = self.engine.process(frames)
+        if self._lead:
+            k = min(frames, self._lead)
+            self._lead -= k
+            outdata[:k] = 0.0
+            if k < frames:
+                outdata[k:] = self.engine.process(frames - k)
+        else:
+            outdata[:] = self.engine.process(frames)
         if self.engine.status.ended:
             self._stop_after = (self._trail if self._stop_after is None else self._stop_after) - frames
             if self._stop_after <= 0:
