@@ -163,7 +163,7 @@ def test_difference_is_silent_outside_the_changed_region(tmp_path: Path) -> None
 
 
 def test_loudness_match_gains_b(tmp_path: Path) -> None:
-    a, b, ma, mb = _versions(tmp_path, change=None)
+    a, b, _, mb = _versions(tmp_path, change=None)
     e = Engine(_set(a), _set(b), loudness=(-20.0, -23.0))
     e.switch("b")
     e.set_match(True)

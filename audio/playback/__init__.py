@@ -13,4 +13,4 @@ from audio.playback.engine import MODES, Engine, Status
 from audio.playback.render import render
 from audio.playback.source import StemSet, StemSpec
 
-__all__ = ["MODES", "Engine", "StemSet", "StemSpec", "Status", "render"]
+__all__ = ["MODES", "Engine", "Status", "StemSet", "StemSpec", "render"]

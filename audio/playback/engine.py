@@ -327,8 +327,10 @@ class Engine:
             pb = side_b.stems.mix(self._pos, m, side_b.gains, bb)
             b = bb
         shown = (side_a, pa) if self._mode != "b" or pb is None else (self.sides[1], pb)
-        for name, g, p in zip(shown[0].stems.names, shown[0].gains, shown[1], strict=True):
-            meters[name] = max(meters.get(name, 0.0), float(p * abs(g)))
+        levels = (shown[1] * np.abs(shown[0].gains)).tolist()
+        if meters:  # a second segment in one block (a loop wrapped): keep the larger peak
+            levels = [max(x, meters.get(nm, 0.0)) for nm, x in zip(shown[0].stems.names, levels, strict=True)]
+        meters.update(zip(shown[0].stems.names, levels, strict=True))
         self._signal(self._mode, ba, b, out)
         if self._xfade_left:
             k = min(m, self._xfade_left)

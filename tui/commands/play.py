@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from audio.errors import BadTimecode, PlaybackError
-from audio.playback.engine import MODES, Engine, Mode
+from audio.playback.engine import MODES, Engine
 from audio.playback.render import render
 from audio.playback.source import StemSet, StemSpec
 from audio.timecode import FrameRate, Timecode, parse_frame_rate, parse_timecode
@@ -149,7 +149,8 @@ def prepare_play(vault: Vault, ref: str, *, vs: str | None = None, solo: tuple[s
             sb.close()
         raise
     try:
-        rate = parse_frame_rate(vault.manifest_at(va).frame_rate or vault.config.frame_rate)
+        fr = vault.manifest_at(va).frame_rate or vault.config.frame_rate
+        rate = fr if isinstance(fr, FrameRate) else parse_frame_rate(fr)
         for s in solo:
             engine.set_solo(s, True)
         for s in mute:
@@ -163,16 +164,17 @@ def prepare_play(vault: Vault, ref: str, *, vs: str | None = None, solo: tuple[s
             if not sep or not key:
                 raise PlaybackError(f"--gain {g!r}: write STEM=dB, e.g. --gain 1M03_STR.wav=-3")
             engine.set_gain(key, db_)
-        kw = {"rate": rate, "sample_rate": engine.sample_rate, "start": engine.start, "frames": engine.frames}
-        first = parse_position(start, what="--from", **kw) if start else 0  # type: ignore[arg-type]
-        last = parse_position(end, what="--to", **kw) if end else engine.frames  # type: ignore[arg-type]
+        def pos(text: str, what: str) -> int:
+            return parse_position(text, rate=rate, sample_rate=engine.sample_rate, start=engine.start,
+                                  frames=engine.frames, what=what)
+        first = pos(start, "--from") if start else 0
+        last = pos(end, "--to") if end else engine.frames
         if last <= first:
             raise PlaybackError(f"--to {end} is not after --from {start or 'the start'}")
         if match_loudness:
             engine.set_match(True)
         if start_in != "a":
-            mode: Mode = start_in  # type: ignore[assignment]
-            engine.switch(mode)
+            engine.switch(start_in)
         if loop:
             engine.set_loop(first, last)
         elif last < engine.frames:
