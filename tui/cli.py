@@ -13,10 +13,12 @@ from pathlib import Path
 import click
 
 from audio.errors import AudioError
+from tui.commands.analyze import analyze_cmd
 from tui.commands.approve import approve_cmd
 from tui.commands.check import check_cmd
 from tui.commands.commit import commit_cmd
 from tui.commands.demo import demo_cmd
+from tui.commands.diff import diff_cmd
 from tui.commands.init import init_cmd
 from tui.commands.log import log_cmd
 from tui.commands.note import note_cmd
@@ -49,7 +51,7 @@ def cli(ctx: click.Context, directory: Path | None) -> int:
 
 
 for _cmd in (init_cmd, check_cmd, commit_cmd, log_cmd, show_cmd, note_cmd, approve_cmd, verify_cmd, demo_cmd,
-             play_cmd):
+             play_cmd, diff_cmd, analyze_cmd):
     cli.add_command(_cmd)
 
 

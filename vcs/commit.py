@@ -227,10 +227,21 @@ def _token(name: str, cue: str) -> str:
 
 
 def delta_line(cue: str, added: list[str], removed: list[str], changed: list[str]) -> str:
-    """The compact delta of a version (``~STR +CHOIR -PAD``); regions come with the diff issue."""
+    """The plain delta (``~STR +CHOIR -PAD``): the first version's, where there is nothing to diff."""
     parts = [f"~{_token(n, cue)}" for n in changed] + [f"+{_token(n, cue)}" for n in added]
     parts += [f"-{_token(n, cue)}" for n in removed]
     return " ".join(parts) or "="
+
+
+def rich_delta(vault: Vault, prev: Manifest, new: Manifest, files: list[SourceFile]) -> str:
+    """The delta notation of docs/delta-notation.md (regions, moves, renames, LU) against the
+    previous version, from its records and the records just measured."""
+    from vcs.diff import diff_manifests, vault_records
+
+    fresh = {f.sha256: f.record for f in files if f.record}
+    old = vault_records(vault)
+    return diff_manifests(prev, new, old, lambda sha: fresh.get(sha) or old(sha),
+                          frame_rate=vault.config.frame_rate).delta
 
 
 def _message(cue: str, number: VersionNumber, change: str, summary: str, notes: list[Note],
@@ -369,7 +380,8 @@ def commit_version(
 
         cue_rel = f"{CUES_DIR}/{cue}"
         cue_dir = vault.cue_dir(cue)
-        delta = delta_line(cue, added, removed, changed)
+        delta = rich_delta(vault, prev_manifest, manifest, files) if prev_manifest else \
+            delta_line(cue, added, removed, changed)
         counts = {"added": len(added), "removed": len(removed), "changed": len(changed),
                   "unchanged": len(unchanged)}
         message = _message(cue, number, change, summary, note_objs, delta, counts,
