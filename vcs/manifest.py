@@ -88,10 +88,7 @@ class Manifest:
         """
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
-        try:
-            raw = tomlkit.parse(text).unwrap()
-        except tomlkit.exceptions.TOMLKitError as e:
-            raise UsageError(f"{MANIFEST_NAME} does not parse ({e}): fix it by hand") from None
+        raw = _parse(text)
         cue = raw.get("cue", {})
         stems = []
         for t in raw.get("stem", []):
@@ -178,6 +175,23 @@ class Manifest:
             doc[k] = _toml_value(v)
         doc["stem"] = aot  # last, so that set-level tables stay above the per-file ones
         return tomlkit.dumps(doc)
+
+
+def _parse(text: str) -> dict[str, Any]:
+    """TOML as plain data. Reading needs no round-trip: the standard parser (Python 3.11+) is many
+    times faster than tomlkit, which ``to_toml`` keeps for writing so that comments survive."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        try:
+            raw: dict[str, Any] = tomlkit.parse(text).unwrap()
+        except tomlkit.exceptions.TOMLKitError as e:
+            raise UsageError(f"{MANIFEST_NAME} does not parse ({e}): fix it by hand") from None
+        return raw
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise UsageError(f"{MANIFEST_NAME} does not parse ({e}): fix it by hand") from None
 
 
 def _toml_value(v: Any) -> Any:
