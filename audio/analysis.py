@@ -30,7 +30,6 @@ import math
 import os
 import struct
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +74,7 @@ class FileSpec:
 
     path: Path
     name: str
+    copy_to: Path | None = None  # also write the file's bytes here, as they are read (a copy for free)
 
 
 @dataclass
@@ -174,36 +174,32 @@ def _cat(xs: list[np.ndarray]) -> np.ndarray:
     return np.concatenate(xs) if xs else np.empty(0)
 
 
-class _Binner:
-    """Reduce a per-frame series into fixed-size bins across block boundaries."""
+class _MinMaxBinner:
+    """Max and min of a per-frame series over fixed-size bins, carried across block boundaries."""
 
     def __init__(self, size: int) -> None:
         self.size = max(1, size)
-        self._carry_hi = np.empty(0)
-        self._carry_lo = np.empty(0)
-        self._carry_sq = np.empty(0)
+        self._carry_hi = np.empty(0, dtype=np.float32)
+        self._carry_lo = np.empty(0, dtype=np.float32)
         self.hi: list[np.ndarray] = []
         self.lo: list[np.ndarray] = []
-        self.sq: list[np.ndarray] = []
 
-    def push(self, hi: np.ndarray, lo: np.ndarray, sq: np.ndarray) -> None:
-        hi = np.concatenate([self._carry_hi, hi])
-        lo = np.concatenate([self._carry_lo, lo])
-        sq = np.concatenate([self._carry_sq, sq])
+    def push(self, hi: np.ndarray, lo: np.ndarray) -> None:
+        if len(self._carry_hi):
+            hi = np.concatenate([self._carry_hi, hi])
+            lo = np.concatenate([self._carry_lo, lo])
         full = (len(hi) // self.size) * self.size
         if full:
             self.hi.append(hi[:full].reshape(-1, self.size).max(axis=1))
             self.lo.append(lo[:full].reshape(-1, self.size).min(axis=1))
-            self.sq.append(sq[:full].reshape(-1, self.size).mean(axis=1))
-        self._carry_hi, self._carry_lo, self._carry_sq = hi[full:], lo[full:], sq[full:]
+        self._carry_hi, self._carry_lo = hi[full:].copy(), lo[full:].copy()
 
-    def finish(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def finish(self) -> tuple[np.ndarray, np.ndarray]:
         if len(self._carry_hi):
             self.hi.append(np.array([self._carry_hi.max()]))
             self.lo.append(np.array([self._carry_lo.min()]))
-            self.sq.append(np.array([self._carry_sq.mean()]))
-            self._carry_hi = self._carry_lo = self._carry_sq = np.empty(0)
-        return _cat(self.hi), _cat(self.lo), _cat(self.sq)
+            self._carry_hi = self._carry_lo = np.empty(0, dtype=np.float32)
+        return _cat(self.hi), _cat(self.lo)
 
 
 class _SqBinner:
@@ -224,7 +220,7 @@ class _SqBinner:
 
     def finish(self) -> np.ndarray:
         if len(self._carry):
-            self.out.append(np.array([float(self._carry.mean())]))
+            self.out.append(np.array([float(self._carry.mean(dtype=np.float64))]))
             self._carry = np.empty(0, dtype=np.float32)
         return _cat(self.out)
 
@@ -237,26 +233,52 @@ def _pack_db(mean_sq: np.ndarray) -> bytes:
     return q.astype(np.uint8).tobytes()
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One file for a group of the pass (picklable: it travels to a worker process)."""
+
+    spec: FileSpec
+    probe: Probe
+    mask: int | None
+    full: bool  # measure it (False: its record is known; hash it, decode it for the null test)
+    sign: int  # in the null test: +1 the mix, -1 a stem, 0 not part of it
+
+    @property
+    def cost(self) -> float:
+        """Relative work, to balance groups: decoding is ~1/6 of measuring."""
+        return self.probe.frames * self.probe.channels * (1.0 if self.full else 0.15)
+
+
 class _FileState:
     """Streaming analyzers of one file."""
 
-    def __init__(self, spec: FileSpec, p: Probe, mask: int | None, *, full: bool) -> None:
-        self.spec, self.probe, self.mask, self.full = spec, p, mask, full
+    def __init__(self, job: _Job) -> None:
+        spec, p = job.spec, job.probe
+        self.spec, self.probe, self.mask, self.full = spec, p, job.mask, job.full
         sr, ch = p.sample_rate, p.channels
-        self.hf = HashingFile(spec.path)
+        self._tee = None
+        if spec.copy_to is not None:
+            try:
+                self._tee = open(spec.copy_to, "wb")  # noqa: SIM115 - closed in close()
+            except OSError as e:
+                raise UnreadableAudio(f"{spec.name}: cannot copy it to {spec.copy_to} ({e.strerror})") from None
+        self.hf = HashingFile(spec.path, tee=self._tee)
+        self.sf: sf.SoundFile | None = None
+        self.frames_read = 0
+        self.is_float = p.subtype in ("FLOAT", "DOUBLE")
+        if not (job.full or job.sign):
+            return  # hashed only, by finish()
         try:
             self.sf = sf.SoundFile(self.hf)
         except (sf.LibsndfileError, RuntimeError, ValueError) as e:
-            self.hf.close()
+            self.close()
             raise UnreadableAudio(f"{spec.name}: not readable as audio ({e})") from None
-        self.is_float = p.subtype in ("FLOAT", "DOUBLE")
-        self.frames_read = 0
-        if not full:
+        if not self.full:
             return
-        self.meter = LoudnessMeter(sr, ch, channel_weights=_weights(ch, mask)) if sr >= 8000 else None
+        self.meter = LoudnessMeter(sr, ch, channel_weights=_weights(ch, self.mask)) if sr >= 8000 else None
         self.fingerprints: list[str] = []
-        self.overview = _Binner(max(1, math.ceil(p.frames / OVERVIEW_COLUMNS)))
-        self.levels = _Binner(max(1, round(LEVEL_WINDOW_S * sr)))
+        self.overview = _MinMaxBinner(max(1, math.ceil(p.frames / OVERVIEW_COLUMNS)))
+        self.levels = _SqBinner(max(1, round(LEVEL_WINDOW_S * sr)))
         self.envelope = _SqBinner(max(1, round(ENVELOPE_HOP_S * sr)))
         self.sum = np.zeros(ch)
         self.lr = np.zeros(3)  # sum L*R, L*L, R*R
@@ -266,64 +288,71 @@ class _FileState:
         self._run = np.zeros(ch, dtype=np.int64)
         self.peak = 0.0
 
-    def read(self, frames: int, *, want: bool = True) -> np.ndarray | None:
-        """Read the next ``frames`` frames and analyze them; return them as float64 (zeros past
-        the end) when ``want`` — the null test needs exact sums — else None."""
-        ch = self.probe.channels
-        raw = self.sf.read(frames, dtype="float32" if self.is_float else "int32", always_2d=True)
-        n = len(raw)
-        if self.full and n:
-            self._analyze(raw)
-        self.frames_read += n
-        if not want:
+    def read(self, frames: int) -> np.ndarray | None:
+        """Read (and, for a measured file, analyze) the next ``frames`` frames, as libsndfile
+        gives them: int32 (full scale 2**31) for PCM, float32 for float files. None when the
+        file is only hashed."""
+        if self.sf is None:
             return None
-        x = raw.astype(np.float64)
-        if not self.is_float:
-            x *= 1.0 / 2**31
-        if n < frames:
-            x = np.vstack([x, np.zeros((frames - n, ch))])
-        return x
+        try:
+            raw = self.sf.read(frames, dtype="float32" if self.is_float else "int32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError, ValueError) as e:
+            raise UnreadableAudio(f"{self.spec.name}: not readable as audio ({e})") from None
+        if self.full and len(raw):
+            self._analyze(raw)
+        self.frames_read += len(raw)
+        return raw
 
     def _analyze(self, raw: np.ndarray) -> None:
-        # float32 is plenty for measuring (24-bit audio fits its mantissa) and halves the traffic.
-        x = raw.astype(np.float32)
+        # One pass to float32 in channel rows: every reduction below, the K-weighting filter and
+        # the true-peak scan then read contiguous memory. float32 holds 24-bit PCM exactly.
+        xt = np.array(raw.T, dtype=np.float32, order="C")
         if not self.is_float:
-            x *= np.float32(1.0 / 2**31)
+            xt *= np.float32(1.0 / 2**31)
+        rows = list(xt)
+        if len(rows) == 1:
+            hi, lo = rows[0], rows[0]
+            sq = rows[0] * rows[0]
+        else:
+            hi, lo = np.maximum(rows[0], rows[1]), np.minimum(rows[0], rows[1])
+            sq = rows[0] * rows[0]
+            sq += rows[1] * rows[1]
+            for row in rows[2:]:
+                np.maximum(hi, row, out=hi)
+                np.minimum(lo, row, out=lo)
+                sq += row * row
+            sq *= np.float32(1.0 / len(rows))
+        top, bottom = float(hi.max()), float(lo.min())
+        if not (math.isfinite(top) and math.isfinite(bottom)):
+            raise UnreadableAudio(f"{self.spec.name}: holds NaN or infinite samples: the file is corrupt; "
+                                  "export it again")
+        block_peak = max(top, -bottom)
         if self.meter is not None:
-            self.meter.process(x)
+            self.meter._process_rows(xt, block_peak)
         # sha1 (hardware-accelerated here) of the block's samples, 64 bits kept: a change
         # detector, not a security measure.
         self.fingerprints.append(hashlib.sha1(np.ascontiguousarray(raw).data.cast("B")).hexdigest()[:16])
-        # Reductions across the (short) channel axis are slow in numpy: combine columns instead.
-        cols = [x[:, c] for c in range(x.shape[1])]
-        hi, lo = cols[0].copy(), cols[0].copy()
-        sq = cols[0] * cols[0]
-        for col in cols[1:]:
-            np.maximum(hi, col, out=hi)
-            np.minimum(lo, col, out=lo)
-            sq += col * col
-        sq /= len(cols)
-        self.overview.push(hi, lo, sq)
-        self.levels.push(hi, lo, sq)
+        self.overview.push(hi, lo)
+        self.levels.push(sq)
         self.envelope.push(sq)
-        block_peak = float(max(hi.max(), -lo.min()))
         self.peak = max(self.peak, block_peak)
-        self.sum += [float(c.sum(dtype=np.float64)) for c in cols]
-        if len(cols) == 2:
-            left, right = cols
+        self.sum += [float(row.sum(dtype=np.float64)) for row in rows]
+        if len(rows) == 2:
+            left, right = rows
             self.lr += (float(np.dot(left, right)), float(np.dot(left, left)), float(np.dot(right, right)))
             d = left - right
             self.lr_max_diff = max(self.lr_max_diff, float(d.max()), float(-d.min()))
             d = np.add(left, right, out=d)
             self.lr_max_sum = max(self.lr_max_sum, float(d.max()), float(-d.min()))
         if block_peak >= _FULL_SCALE:
-            self._count_clips(np.abs(x) >= _FULL_SCALE)
+            self._count_clips(np.abs(xt) >= _FULL_SCALE)
         else:
             self._run[:] = 0
 
     def _count_clips(self, full: np.ndarray) -> None:
-        for c in range(full.shape[1]):
-            col = full[:, c].astype(np.int8)
+        """``full``: (channels, frames) booleans, sample at full scale."""
+        for c in range(full.shape[0]):
+            col = full[c].astype(np.int8)
             edges = np.diff(np.concatenate([[0], col, [0]]))
             starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
             lengths = ends - starts
@@ -332,12 +361,19 @@ class _FileState:
             self.clip_runs += int((lengths >= CLIP_RUN).sum())
             self._run[c] = lengths[-1] if len(lengths) and ends[-1] == len(col) else 0
 
-    def record(self) -> dict[str, Any]:
+    def finish(self) -> tuple[str, dict[str, Any] | None]:
+        """(sha256, record or None): what the file gave, once it has been read to its end."""
+        sha = self.hf.finish()
+        if self._tee is not None:
+            self._tee.close()
+        return sha, (self.record(sha) if self.full else None)
+
+    def record(self, sha: str) -> dict[str, Any]:
         p = self.probe
         sr = p.sample_rate
         loud = self.meter.result().to_dict() if self.meter is not None else None
-        hi, lo, _ = self.overview.finish()
-        _, _, lsq = self.levels.finish()
+        hi, lo = self.overview.finish()
+        lsq = self.levels.finish()
         frames = max(self.frames_read, 1)
         level_db = [(_db(v) if v > 0 else None) for v in lsq]
         voiced = np.array([v for v in level_db if v is not None])
@@ -355,7 +391,7 @@ class _FileState:
                       "max_difference_db": _db(self.lr_max_diff ** 2)}
         return {
             "analysis_version": ANALYSIS_VERSION,
-            "sha256": self.hf.finish(),
+            "sha256": sha,
             "size": self.hf.size,
             "format": p.format, "subtype": p.subtype, "sample_rate": sr, "bit_depth": p.bit_depth,
             "channels": p.channels, "layout": layout_of(p.channels, self.mask),
@@ -387,9 +423,13 @@ class _FileState:
             "fingerprints": {"block_s": FINGERPRINT_BLOCK_S, "block_frames": sr, "hashes": self.fingerprints},
         }
 
+
     def close(self) -> None:
-        self.sf.close()
+        if self.sf is not None:
+            self.sf.close()
         self.hf.close()
+        if self._tee is not None:
+            self._tee.close()
 
 
 def decode_overview(record: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -417,59 +457,206 @@ def decode_envelope(record: dict[str, Any]) -> tuple[int, np.ndarray] | None:
     return int(env["hop_frames"]), db
 
 
+# -- one pass over a set ---------------------------------------------------------------------------
+#
+# Files are split into groups (one per worker process) of about equal work; each group reads its
+# files in lockstep, one second per file per step. The null test needs, per 1 s block, the energy
+# of mix - sum of stems, sample by sample: each group adds up its own files with their signs
+# (+mix, -stems) into an exact partial sum (int64 for PCM, float64 for float files), and ships it
+# _SEND_STEPS seconds at a time to the parent, which adds the groups' partials and squares. So no
+# file is decoded twice, and the groups only wait for each other every few seconds of audio.
+
+_SEND_STEPS = 4
+_MIN_PARALLEL_SAMPLES = 48000 * 2 * 120  # below ~2 min of stereo audio a pool costs more than it saves
+_PCM_SCALE = 1.0 / 2**31
+
+
+def default_workers() -> int:
+    """Worker processes for a set: STEMVAULT_ANALYSIS_WORKERS, else one per core (at most 8)."""
+    env = os.environ.get("STEMVAULT_ANALYSIS_WORKERS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+class _Emit:
+    """Where a group's partial null-test sums go: straight into the result (in process) or
+    down a pipe (in a worker)."""
+
+    def partial(self, k0: int, ints: np.ndarray | None, floats: np.ndarray | None, mix_sq: list[float]) -> None:
+        raise NotImplementedError
+
+
+class _Null:
+    """The parent's side of the null test: adds the groups' partial sums, per 1 s block."""
+
+    def __init__(self, groups: int, block: int, channels: int) -> None:
+        self.groups, self.block, self.channels = groups, block, channels
+        self.res: list[float] = []
+        self.ref: list[float] = []
+        self._ints: np.ndarray | None = None
+        self._floats: np.ndarray | None = None
+        self._mix_sq: list[float] = []
+        self._got = 0
+
+    def add(self, ints: np.ndarray | None, floats: np.ndarray | None, mix_sq: list[float]) -> None:
+        if ints is not None:
+            self._ints = ints.copy() if self._ints is None else np.add(self._ints, ints, out=self._ints)
+        if floats is not None:
+            self._floats = floats.copy() if self._floats is None else np.add(self._floats, floats, out=self._floats)
+        self._mix_sq += mix_sq
+        self._got += 1
+        if self._got == self.groups:
+            self._close_batch()
+
+    def _close_batch(self) -> None:
+        total: np.ndarray | None = None
+        if self._ints is not None:
+            total = self._ints.astype(np.float64)
+            total *= _PCM_SCALE
+        if self._floats is not None:
+            total = self._floats if total is None else np.add(total, self._floats, out=total)
+        assert total is not None
+        per_block = total.reshape(-1, self.block * self.channels)
+        self.res += [float(np.dot(r, r)) for r in per_block]
+        self.ref += self._mix_sq
+        self._ints = self._floats = None
+        self._mix_sq = []
+        self._got = 0
+
+
+class _LocalEmit(_Emit):
+    def __init__(self, null: _Null) -> None:
+        self.null = null
+
+    def partial(self, k0: int, ints: np.ndarray | None, floats: np.ndarray | None, mix_sq: list[float]) -> None:
+        self.null.add(ints, floats, mix_sq)
+
+
+def _run_group(jobs: list[_Job], steps: int, null_block: int | None, emit: _Emit,
+               alive: Any = None) -> list[tuple[str, str, dict[str, Any] | None]]:
+    """Read ``jobs`` in lockstep for ``steps`` seconds; return (name, sha256, record) per file.
+
+    With ``null_block`` (frames per 1 s block, the set's rate), accumulate the signed partial
+    sums of the null test and hand them to ``emit`` every _SEND_STEPS steps."""
+    states: list[_FileState] = []
+    try:
+        for job in jobs:
+            states.append(_FileState(job))
+        ch = jobs[0].probe.channels
+        plan = [(s, j.sign if null_block else 0) for s, j in zip(states, jobs, strict=True)]
+        signed = [s for s, sign in plan if sign]
+        any_int = any(not s.is_float for s in signed)
+        any_float = any(s.is_float for s in signed)
+        span = (null_block or 0) * _SEND_STEPS
+        ints = np.zeros((span, ch), dtype=np.int64) if any_int else None
+        floats = np.zeros((span, ch), dtype=np.float64) if any_float else None
+        mix_sq: list[float] = []
+        k0 = 0
+        for k in range(steps):
+            if alive is not None:
+                alive()
+            off = (k - k0) * (null_block or 0)
+            for s, sign in plan:
+                raw = s.read(s.probe.sample_rate)
+                if raw is None or not sign:
+                    continue
+                n = len(raw)
+                acc = floats if s.is_float else ints
+                assert acc is not None
+                part = acc[off:off + n]
+                (np.add if sign > 0 else np.subtract)(part, raw, out=part, casting="unsafe")
+                if sign > 0:
+                    m = raw.astype(np.float64).ravel()
+                    if not s.is_float:
+                        m *= _PCM_SCALE
+                    mix_sq.append(float(np.dot(m, m)))
+            if null_block and (k + 1 - k0 == _SEND_STEPS or k + 1 == steps):
+                used = (k + 1 - k0) * null_block
+                emit.partial(k0, None if ints is None else ints[:used], None if floats is None else floats[:used],
+                             mix_sq)
+                if ints is not None:
+                    ints[:] = 0
+                if floats is not None:
+                    floats[:] = 0
+                mix_sq = []
+                k0 = k + 1
+        return [(s.spec.name, *s.finish()) for s in states]
+    finally:
+        for s in states:
+            s.close()
+
+
+def _partition(jobs: list[_Job], n: int) -> list[list[_Job]]:
+    """Split into ``n`` groups of about equal work (largest first, each to the lightest group);
+    each group keeps the set's order."""
+    groups: list[list[_Job]] = [[] for _ in range(n)]
+    loads = [0.0] * n
+    for job in sorted(jobs, key=lambda j: -j.cost):
+        i = loads.index(min(loads))
+        groups[i].append(job)
+        loads[i] += job.cost
+    order = {id(j): i for i, j in enumerate(jobs)}
+    return [sorted(g, key=lambda j: order[id(j)]) for g in groups if g]
+
+
 def analyze_set(files: list[FileSpec], *, mix: str | None = None, skip: frozenset[str] | set[str] = frozenset(),
-                workers: int = 2) -> SetAnalysis:
-    """One lockstep pass over ``files`` (see the module docstring).
+                workers: int | None = None) -> SetAnalysis:
+    """One pass over ``files`` (see the module docstring): every file is read once.
+
+    Args:
+        files: what to read.
+        mix: the name of the mix, for the null test (all the other files are its stems).
+        skip: names whose record is already known: hashed (and decoded for the null test) only.
+        workers: processes to spread the files over; None = ``default_workers()`` for sets of
+            more than about two minutes of audio, one (in this process) for smaller ones. 1 never
+            starts a process.
 
     Raises:
         UnreadableAudio: a file cannot be read as audio (the message names it).
     """
     out = SetAnalysis()
-    states: list[_FileState] = []
-    try:
-        for spec in files:
-            p = probe(spec.path)
-            out.probes[spec.name] = p
-            mask, _ = _fmt_extras(spec.path)
-            states.append(_FileState(spec, p, mask, full=spec.name not in skip))
-        if not states:
-            return out
-        rates = {s.probe.sample_rate for s in states}
-        # Files of one set share a rate; with mixed rates (an error the checks report) each file
-        # still reads one second per step, and the null test is skipped.
-        longest = max(s.probe.frames / s.probe.sample_rate for s in states)
-        steps = math.ceil(longest) if longest > 0 else 0
-        mix_state = next((s for s in states if s.spec.name == mix), None)
-        stems = [s for s in states if s is not mix_state]
-        can_null = (mix_state is not None and len(rates) == 1 and stems
-                    and all(s.probe.channels == mix_state.probe.channels for s in stems))
-        res_blocks: list[float] = []
-        mix_blocks: list[float] = []
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for _ in range(steps):
-                blocks = list(pool.map(lambda s: s.read(s.probe.sample_rate, want=bool(can_null)), states))
-                if can_null:
-                    assert mix_state is not None
-                    m = blocks[states.index(mix_state)]
-                    assert m is not None
-                    total = np.zeros_like(m)
-                    for s, b in zip(states, blocks, strict=True):
-                        if s is not mix_state and b is not None:
-                            total += b
-                    res_blocks.append(float(np.sum((m - total) ** 2)))
-                    mix_blocks.append(float(np.sum(m ** 2)))
-        for s in states:
-            out.sha256[s.spec.name] = s.hf.finish()
-            out.records[s.spec.name] = s.record() if s.full else None
-        if can_null and mix_state is not None:
-            out.null_test = _null_result(mix_state, stems, res_blocks, mix_blocks)
-    finally:
-        for s in states:
-            s.close()
+    jobs: list[_Job] = []
+    for spec in files:
+        p = probe(spec.path)
+        out.probes[spec.name] = p
+        mask, _ = _fmt_extras(spec.path)
+        jobs.append(_Job(spec, p, mask, spec.name not in skip, 0))
+    if not jobs:
+        return out
+    rates = {j.probe.sample_rate for j in jobs}
+    # Files of one set share a rate; with mixed rates (an error the checks report) each file
+    # still reads one second per step, and the null test is skipped.
+    longest = max(j.probe.frames / j.probe.sample_rate for j in jobs)
+    steps = math.ceil(longest) if longest > 0 else 0
+    mix_job = next((j for j in jobs if j.spec.name == mix), None)
+    stems = [j for j in jobs if j is not mix_job]
+    can_null = bool(mix_job is not None and len(rates) == 1 and stems
+                    and all(j.probe.channels == mix_job.probe.channels for j in stems))
+    if can_null:
+        jobs = [_Job(j.spec, j.probe, j.mask, j.full, 1 if j is mix_job else -1) for j in jobs]
+    null_block = rates.pop() if can_null else None
+    n = workers if workers is not None else (
+        default_workers() if sum(j.cost for j in jobs) >= _MIN_PARALLEL_SAMPLES else 1)
+    groups = _partition(jobs, max(1, min(n, len(jobs))))
+    null = _Null(len(groups), null_block, jobs[0].probe.channels) if null_block else None
+    if len(groups) == 1:
+        results = _run_group(groups[0], steps, null_block, _LocalEmit(null) if null else _Emit())
+    else:
+        from audio import _pool  # only where a pool is used
+
+        results = _pool.run_groups(groups, steps, null_block, null)
+    for name, sha, rec in results:
+        out.sha256[name] = sha
+        out.records[name] = rec
+    out.records = {j.spec.name: out.records[j.spec.name] for j in jobs}
+    out.sha256 = {j.spec.name: out.sha256[j.spec.name] for j in jobs}
+    if null is not None and mix_job is not None:
+        out.null_test = _null_result(mix_job.spec.name, [j.spec.name for j in stems], null.res, null.ref)
     return out
 
 
-def _null_result(mix: _FileState, stems: list[_FileState], res: list[float], ref: list[float]) -> dict[str, Any]:
+def _null_result(mix: str, stems: list[str], res: list[float], ref: list[float]) -> dict[str, Any]:
     total_ref = sum(ref)
     total_res = sum(res)
     residual_db: float | None
@@ -481,13 +668,15 @@ def _null_result(mix: _FileState, stems: list[_FileState], res: list[float], ref
     blocks_db = [None if r <= 0 or mean_ref <= 0 else round(10 * math.log10(r / mean_ref), 2) for r in res]
     worst = int(np.argmax(res)) if res and max(res) > 0 else None
     return {
-        "mix": mix.spec.name,
-        "stems": [s.spec.name for s in stems],
+        "mix": mix,
+        "stems": stems,
         "residual_db": None if residual_db is None else round(residual_db, 2),
         "worst_s": float(worst) if worst is not None else None,
         "worst_residual_db": blocks_db[worst] if worst is not None else None,
         "blocks_db": blocks_db,
     }
+
+
 
 
 def analyze_file(path: Path) -> dict[str, Any]:

@@ -229,6 +229,23 @@ class LoudnessMeter:
                              f"{block.dtype}: scale integer PCM to [-1, 1] first")
         return block
 
+    def _process_rows(self, xt: np.ndarray, peak: float) -> None:
+        """``process`` for trusted input (audio.analysis): finite float32 samples as C-contiguous
+        channel rows, shape (channels, frames), whose max |sample| is ``peak``. Skips the checks
+        and the transposed copies; the result is the same, bit for bit."""
+        n = xt.shape[1]
+        if n == 0:
+            return
+        self._sample_peak = max(self._sample_peak, peak)
+        for start in range(0, n, _MAX_SLICE_FRAMES):
+            part = xt[:, start:start + _MAX_SLICE_FRAMES]
+            self._true_peak.process(part.T, peak)
+            # The same filter on the same float64 copy as in _process_slice, in channel rows.
+            y, zf = scipy.signal.sosfilt(self._sos, part, axis=1, zi=self._zi.transpose(0, 2, 1))
+            self._zi = np.ascontiguousarray(zf.transpose(0, 2, 1))
+            self._add_energy(self._weights @ np.square(y, out=y))
+            self._frames += part.shape[1]
+
     def _process_slice(self, x: np.ndarray, block_peak: float) -> None:
         n = x.shape[0]
         self._true_peak.process(x, block_peak)
@@ -292,6 +309,8 @@ class _TruePeak:
     _CHUNK = 85 * _TAPS  # 2040 frames (~43 ms at 48 kHz): fine enough to skip quiet stretches
     _BATCH = 128 * _CHUNK  # frames buffered before a scan (~5 s at 48 kHz)
     _MARGIN = 1.0 + 1e-4  # float32: a computed output exceeds its exact bound by < 2e-6
+    _FIRST_BATCH = 2  # chunks in the first product: the loudest set the running maximum ...
+    _MAX_BATCH = 64  # ... then growing batches (x4) up to this: ~2 MB of float32 per product
 
     def __init__(self, sample_rate: int, channels: int, *, shortcut: bool = True) -> None:
         self.shortcut = shortcut
@@ -309,6 +328,7 @@ class _TruePeak:
         self._ext = np.zeros((self._TAPS + self._BATCH, channels), dtype=np.float32)
         self._buffered = 0
         if self.factor > 1:
+            _one_blas_thread()
             phases = _interpolation_phases(self.factor, self._TAPS, self._BETA).astype(np.float32)
             bound = float(np.abs(phases.astype(np.float64)).sum(axis=1).max())
             self._bound = bound * self._MARGIN
@@ -375,24 +395,45 @@ class _TruePeak:
         oversampled = 0
         # Loudest first: the first chunks set a high running maximum, so more of the rest fall
         # below it. Visiting order cannot change a maximum, only how much work it takes.
-        for i in np.argsort(-span_peak, kind="stable"):
-            if self.shortcut and span_peak[i] * self._bound < max(running, self._floor):
-                break  # sorted, and the maximum only grows: no later chunk can pass either
-            running = max(running, self._oversampled_max(ext[i * k:i * k + k + b]))
-            oversampled += 1
+        order = np.argsort(-span_peak, kind="stable")
+        could = span_peak[order] * self._bound  # descending
+        pos, batch = 0, self._FIRST_BATCH
+        while pos < q:
+            if self.shortcut:
+                # Sorted, and the maximum only grows: the chunks that could still raise it are
+                # a prefix of what is left.
+                left = int(np.count_nonzero(could[pos:] >= max(running, self._floor)))
+                if left == 0:
+                    break
+            else:
+                left = q - pos
+            take = order[pos:pos + min(left, batch)]
+            running = max(running, self._oversampled_max(ext, take, q))
+            pos += take.size
+            oversampled += take.size
+            batch = min(batch * 4, self._MAX_BATCH)
         return running, q, oversampled
 
-    def _oversampled_max(self, seg: np.ndarray) -> float:
-        """Max |y_p| over the interpolated phases for the frames after the first b of ``seg``."""
-        b = self._TAPS
-        n, c = seg.shape
-        rows = (n - b) // b
-        s_fr, s_ch = seg.strides
-        # Row j of the view is frames [j*b, j*b + 2b) of one channel: the previous row of b
-        # frames and the current one. The reshape gathers it into one contiguous matrix.
-        view = as_strided(seg, shape=(c, rows, 2 * b), strides=(s_ch, b * s_fr, s_fr),
+    def _oversampled_max(self, ext: np.ndarray, chunks: np.ndarray, q: int) -> float:
+        """Max |y_p| over the interpolated phases of the given chunks of ``ext``.
+
+        The chunks are gathered in one copy and reduced in one max/min, so the Python cost is
+        paid per batch; the products stay one per chunk, all of the same shape: BLAS rounds a
+        row differently depending on where it falls in a larger matrix (its edge kernels), so
+        one product for the whole batch would make a chunk's result depend on which others are
+        computed. This way the shortcut stays exact bit for bit
+        (test_true_peak_shortcut_is_exact compares it with oversampling everything).
+        """
+        b, k, c = self._TAPS, self._CHUNK, self._channels
+        s_fr, s_ch = ext.strides
+        # [chunk, channel, row] is frames [i*k + j*b, i*k + j*b + 2b) of one channel: the
+        # previous row of b frames and the current one. Indexing gathers it contiguously.
+        view = as_strided(ext, shape=(q, c, k // b, 2 * b), strides=(k * s_fr, s_ch, b * s_fr, s_fr),
                           writeable=False)
-        y = view.reshape(c * rows, 2 * b) @ self._w
+        x = view[chunks].reshape(chunks.size, c * (k // b), 2 * b)
+        y = np.empty((chunks.size, c * (k // b), self._w.shape[1]), dtype=np.float32)
+        for i in range(chunks.size):  # one product per chunk: see the docstring
+            np.matmul(x[i], self._w, out=y[i])
         return float(max(y.max(), -y.min()))
 
 
@@ -538,6 +579,40 @@ def _k_weighting_sos(sample_rate: int) -> np.ndarray:
 
     return np.array([cookbook("high_shelf", 4.0, 1 / math.sqrt(2), 1500.0),
                      cookbook("high_pass", 0.0, 0.5, 38.0)])
+
+
+_blas_limited = False
+
+
+def _one_blas_thread() -> None:
+    """Hold numpy's OpenBLAS to one thread, once per process, unless OPENBLAS_NUM_THREADS says.
+
+    The true-peak products are small (170 x 48 by 48 x 72): OpenBLAS splits them over threads
+    that spin while they wait, which on a busy 2-core machine made the meter 3-5x slower, and
+    the analysis is parallel by processes anyway. Best effort: ctypes on the library numpy
+    loaded; anything unexpected leaves BLAS as it was.
+    """
+    global _blas_limited
+    if _blas_limited:
+        return
+    _blas_limited = True
+    if os.environ.get("OPENBLAS_NUM_THREADS"):
+        return
+    try:
+        import ctypes
+
+        with open("/proc/self/maps") as maps:
+            libs = {line.split()[-1] for line in maps if "openblas" in line.lower() and line.rstrip().endswith(".so")}
+        for path in libs:
+            lib = ctypes.CDLL(path)
+            for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+                         "openblas_set_num_threads64_", "openblas_set_num_threads"):
+                fn = getattr(lib, name, None)
+                if fn is not None:
+                    fn(ctypes.c_int(1))
+                    break
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _interpolation_phases(factor: int, taps: int, beta: float) -> np.ndarray:

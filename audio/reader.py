@@ -1,14 +1,16 @@
 """Read an audio file's samples and hash its bytes in the same pass.
 
 Public surface:
-    HashingFile(path): a file object for soundfile that feeds a sha256 as libsndfile reads
-    open_hashed(path) -> (soundfile.SoundFile, HashingFile)
+    HashingFile(path, *, tee=None): a file object for soundfile that feeds a sha256 as
+        libsndfile reads (and, with ``tee``, writes the same bytes there: a copy of the file)
 
 libsndfile reads a file's header, maybe jumps to a chunk after the audio, then reads the audio
 front to back. HashingFile hashes bytes in file order as they go by; when a read jumps ahead it
 reads the gap itself (headers and chunks: a few bytes), and ``finish()`` hashes whatever
 libsndfile never asked for. So the sha256 of the whole file costs no second read of the audio,
-whatever container libsndfile understands (WAV, RF64, W64, AIFF, FLAC, CAF ...).
+whatever container libsndfile understands (WAV, RF64, W64, AIFF, FLAC, CAF ...). The bytes
+that are hashed are exactly the file, once each and in order, so the commit's copy of the file
+is written from the same read (``tee``) instead of being read again.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-from typing import Any
+from typing import Any, BinaryIO
 
 __all__ = ["HashingFile"]
 
@@ -26,8 +28,9 @@ _GAP_CHUNK = 1 << 20
 class HashingFile(io.RawIOBase):
     """A read-only binary file that hashes its own bytes, once each, in order."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, tee: BinaryIO | None = None) -> None:
         super().__init__()
+        self._tee = tee  # gets every byte hashed, in order: an exact copy of the file
         self._f = open(path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
         self._size = os.fstat(self._f.fileno()).st_size
         self._pos = 0
@@ -70,6 +73,8 @@ class HashingFile(io.RawIOBase):
                 break
             self.bytes_read += len(chunk)
             self._sha.update(chunk)
+            if self._tee is not None:
+                self._tee.write(chunk)
             self._hashed += len(chunk)
 
     def readinto(self, buf: Any) -> int:
@@ -82,7 +87,10 @@ class HashingFile(io.RawIOBase):
         self.bytes_read += n
         end = start + n
         if start <= self._hashed < end:
-            self._sha.update(view[self._hashed - start:n])
+            fresh = view[self._hashed - start:n]
+            self._sha.update(fresh)
+            if self._tee is not None:
+                self._tee.write(fresh)
             self._hashed = end
         self._pos = end
         return n

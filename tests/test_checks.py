@@ -241,3 +241,34 @@ def test_analysis_streams_in_bounded_memory(tmp_path: Path) -> None:
     peak_mb = int(out.strip()) / 1024
     assert peak_mb < 300, f"peak RSS {peak_mb:.0f} MB"
     json.dumps(peak_mb)
+
+
+def test_worker_processes_give_the_same_analysis(tmp_path: Path) -> None:
+    """Files spread over two processes (null-test partial sums shipped to the parent) give the
+    records, hashes and null test of one in-process pass."""
+    from audio.analysis import FileSpec, analyze_set
+
+    rng = np.random.default_rng(5)
+    stems = {f"1M03_{r}.wav": tone(f, 7.5) + rng.standard_normal((int(7.5 * SR), 2)) * 1e-3
+             for r, f in (("STR", 220), ("BRS", 330), ("PERC", 110), ("WW", 550))}
+    folder = make_set(tmp_path / "set", stems)
+    specs = [FileSpec(p, p.name) for p in sorted(folder.glob("*.wav"))]
+    one = analyze_set(specs, mix="1M03_MIX.wav", workers=1)
+    two = analyze_set(specs, mix="1M03_MIX.wav", workers=2)
+    assert one.sha256 == two.sha256 and one.records == two.records
+    assert one.null_test == two.null_test and one.null_test is not None
+    skipped = analyze_set(specs, mix="1M03_MIX.wav", workers=2, skip={"1M03_STR.wav"})
+    assert skipped.records["1M03_STR.wav"] is None and skipped.null_test == one.null_test
+
+
+def test_a_bad_file_in_a_worker_is_one_named_error(tmp_path: Path) -> None:
+    from audio.analysis import FileSpec, analyze_set
+    from audio.errors import UnreadableAudio
+
+    folder = make_set(tmp_path / "set")
+    x = tone(220)
+    x[SR] = np.nan
+    sf.write(folder / "1M03_BAD.wav", x.astype(np.float32), SR, subtype="FLOAT")
+    specs = [FileSpec(p, p.name) for p in sorted(folder.glob("*.wav"))]
+    with pytest.raises(UnreadableAudio, match="1M03_BAD.wav"):
+        analyze_set(specs, mix="1M03_MIX.wav", workers=2)
