@@ -270,5 +270,5 @@ def test_a_bad_file_in_a_worker_is_one_named_error(tmp_path: Path) -> None:
     x[SR] = np.nan
     sf.write(folder / "1M03_BAD.wav", x.astype(np.float32), SR, subtype="FLOAT")
     specs = [FileSpec(p, p.name) for p in sorted(folder.glob("*.wav"))]
-    with pytest.raises(UnreadableAudio, match="1M03_BAD.wav"):
+    with pytest.raises(UnreadableAudio, match=r"1M03_BAD\.wav"):
         analyze_set(specs, mix="1M03_MIX.wav", workers=2)
