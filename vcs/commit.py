@@ -149,13 +149,15 @@ def list_source(source: Path) -> tuple[list[Path], list[str]]:
     return wanted, ignored
 
 
-def read_source(vault: Vault, source: Path, *, cue: str, mix: str | None
+def read_source(vault: Vault, source: Path, *, cue: str, mix: str | None, copies: Path | None = None
                 ) -> tuple[list[SourceFile], list[str], CheckReport, str | None, str]:
     """Read an export folder once: hash, measure and check every file.
 
     Files whose content already has an analysis record in the vault (known through the stat
     cache: same path, size, mtime and inode as when they were last committed) are only decoded
-    for the null test, not measured again.
+    for the null test, not measured again. With ``copies`` (a private folder), every file that
+    is measured is also written there, from the same read (``FileSpec.copy_to``): the copy the
+    commit moves into the work tree without reading the file again.
     """
     wanted, ignored = list_source(source)
     audio = [p for p in wanted if is_audio_name(p.name)]
@@ -171,7 +173,9 @@ def read_source(vault: Vault, source: Path, *, cue: str, mix: str | None
             skip.add(p.name)
             known[p.name] = rec
             expected[p.name] = sha
-    specs = [FileSpec(p, p.name) for p in audio]
+    if copies is not None:
+        copies.mkdir(parents=True, exist_ok=True)
+    specs = [FileSpec(p, p.name, None if copies is None or p.name in skip else copies / p.name) for p in audio]
     report = run_checks(specs, config=vault.config, rate=vault.config.frame_rate, cue=cue, mix=mix_name,
                         skip=skip, known=known)
     stale = [n for n, sha in expected.items() if report.analysis.sha256[n] != sha]
@@ -287,8 +291,15 @@ def _previous_manifest(vault: Vault, cue: str, prev: Version | None) -> tuple[Ma
     return None, None
 
 
-def _copy_in(src: Path, dest: Path, incoming: Path) -> None:
-    """Copy ``src`` to ``dest`` through a temp file so ``dest`` is never half-written."""
+def _copy_in(src: Path, dest: Path, incoming: Path, copied: Path | None = None) -> None:
+    """Copy ``src`` to ``dest`` through a temp file so ``dest`` is never half-written; with
+    ``copied`` (the copy the analysis wrote while reading ``src``), just move that in."""
+    if copied is not None:
+        try:
+            os.replace(copied, dest)
+            return
+        except FileNotFoundError:
+            pass  # swept away (a recovery under the lock): copy after all
     incoming.mkdir(parents=True, exist_ok=True)
     tmp = incoming / f"{os.getpid()}-{dest.name}"
     shutil.copyfile(src, tmp)  # sendfile: in-kernel, no Python buffers
@@ -320,7 +331,19 @@ def commit_version(
     source = Path(source).expanduser()
     if allow_errors is not None and not allow_errors.strip():
         raise UsageError("--allow-errors needs a reason, e.g. --allow-errors 'temp mix, stems to follow'")
-    files, ignored, report, mix_name, mix_from = read_source(vault, source, cue=cue, mix=mix)
+    # The analysis writes its copies into a folder of this process's own (nothing of the vault
+    # changes before the checks pass and the lock is held); what is left of it goes at the end.
+    copies = vault.git_dir / "stemvault" / "incoming" / f"read-{os.getpid()}"
+    try:
+        return _commit(vault, cue, source, copies, summary=summary, note_objs=note_objs, who=who,
+                       minor=minor, mix=mix, allow_errors=allow_errors)
+    finally:
+        shutil.rmtree(copies, ignore_errors=True)
+
+
+def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str, note_objs: list[Note],
+            who: tuple[str, str], minor: bool, mix: str | None, allow_errors: str | None) -> CommitResult:
+    files, ignored, report, mix_name, mix_from = read_source(vault, source, cue=cue, mix=mix, copies=copies)
     errors = [f for f in report.findings if f.severity == "error"]
     if errors and allow_errors is None:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
@@ -401,7 +424,8 @@ def commit_version(
                 f = by_name[name]
                 if name in unchanged and dest.is_file() and dest.stat().st_size == f.size:
                     continue
-                _copy_in(f.path, dest, incoming)
+                copied = copies / name
+                _copy_in(f.path, dest, incoming, copied if f.record is not None and copied.is_file() else None)
             for de in os.scandir(cue_dir):
                 if de.name != MANIFEST_NAME and de.name not in by_name and de.is_file():
                     os.unlink(de.path)
