@@ -3,14 +3,24 @@
 Public surface:
     ANALYSIS_VERSION, OVERVIEW_COLUMNS, FINGERPRINT_BLOCK_S
     FileSpec (what to read), SetAnalysis (the result)
-    analyze_set(files, *, mix=None, frame_rate=None, skip=()) -> SetAnalysis
+    analyze_set(files, *, mix=None, skip=(), workers=None) -> SetAnalysis
+    default_workers() -> int       STEMVAULT_ANALYSIS_WORKERS, else one per core
     analyze_file(path) -> dict      one file, as a record
     decode_overview(record) -> (mins, maxs) as float arrays in [-1, 1]
     decode_levels(record) -> level envelope (dB per 50 ms; None = digital silence)
     decode_envelope(record) -> (hop_frames, dB per hop as a float array; -inf = silence) or None
 
-A stem set is read in lockstep, one second at a time, every file through ``HashingFile`` so that
-the sha256 of each file comes out of the same read as its samples. Per file it measures:
+Every file is read once, through ``HashingFile``, so that the sha256 of each file (and, for a
+commit, its copy: ``FileSpec.copy_to``) comes out of the same read as its samples. A set of
+more than about two minutes of audio is spread over worker processes (``workers``, default
+one per core; ``audio._pool``): each analyzes a group of whole files of about equal work,
+reading them in lockstep one second at a time. Threads were tried first: the per-block Python
+work between numpy calls held the GIL and two threads on two cores mostly waited for each other.
+The null test needs mix - sum of stems sample by sample: each group adds its own files with
+their signs into an exact partial sum (int64 for PCM, float64 for float files) and ships it to
+the parent every few seconds of audio, which adds the groups' sums and squares per 1 s block —
+no second decode, memory bounded by a few seconds of audio per worker. A single file
+(``analyze_file``) or a small set runs in this process, with no pool to start. Per file it measures:
 loudness (``audio.loudness``), a waveform overview (min/max per column), block fingerprints (a
 hash of the PCM of each 1 s block: equal audio gives equal fingerprints whatever the header),
 DC offset, L/R identity and polarity, clipped runs, a level envelope for the tail check, a fine
@@ -44,7 +54,7 @@ from audio.reader import HashingFile
 
 __all__ = ["ANALYSIS_VERSION", "ENVELOPE_HOP_S", "FINGERPRINT_BLOCK_S", "OVERVIEW_COLUMNS", "FileSpec",
            "SetAnalysis", "analyze_file", "analyze_set", "bwf_metadata", "decode_envelope",
-           "decode_levels", "decode_overview"]
+           "decode_levels", "decode_overview", "default_workers"]
 
 # 2: adds the fine envelope ("envelope"); records of version 1 lack it and stay valid.
 ANALYSIS_VERSION = 2
