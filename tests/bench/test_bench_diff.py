@@ -33,12 +33,57 @@ def _vault() -> Path:
 
     shutil.rmtree(vault, ignore_errors=True)
     v1 = cached_set("commit-v1", seed=1)
-    v2 = cached_set("commit-v2", seed=1, changed=3)
+    v2 = _second_version(v1, OUT / f"diff-v2-{STEMS}x{int(SECONDS)}s")
     assert main(["init", str(vault)]) == 0
     assert main(["-C", str(vault), "commit", "1M03", str(v1), "-m", "v1", "--allow-errors", "bench"]) == 0
     assert main(["-C", str(vault), "commit", "1M03", str(v2), "-m", "v2", "--allow-errors", "bench"]) == 0
     done.write_text("ok")
     return vault
+
+
+def _second_version(v1: Path, folder: Path) -> Path:
+    """v1 with stem 3 re-seeded and the mix summed again: what ``cached_set("commit-v2",
+    changed=3)`` writes, built from v1 instead of synthesizing all 23 stems again."""
+    import shutil
+
+    import numpy as np
+    import soundfile as sf
+
+    from tests.bench.common import SR, _music_block, stem_names
+
+    done = folder / ".complete"
+    if done.exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    names = stem_names()
+    for n in names[:-1]:
+        if n != names[3]:
+            shutil.copyfile(v1 / n, folder / n)
+    rng = np.random.default_rng(1 * 1000 + 3 + 7777)
+    block = SR * 10
+    srcs = [sf.SoundFile(folder / n if n != names[3] else v1 / n) for n in names[:-1]]
+    new = sf.SoundFile(folder / names[3], "w", SR, 2, subtype="PCM_24")
+    mix = sf.SoundFile(folder / names[-1], "w", SR, 2, subtype="PCM_24")
+    try:
+        left = int(SECONDS * SR)
+        while left > 0:
+            n = min(block, left)
+            total = np.zeros((n, 2))
+            for i, f in enumerate(srcs):
+                x = f.read(n, dtype="float64", always_2d=True)
+                if i == 3:
+                    x = _music_block(rng, n, 55.0 * 2 ** (3 % 5))
+                    x = np.floor(np.clip(x, -1, 1 - 2**-23) * 2**23) / 2**23
+                    new.write(x)
+                total += x
+            mix.write(np.clip(total, -1, 1 - 2**-23))
+            left -= n
+    finally:
+        for f in [*srcs, new, mix]:
+            f.close()
+    done.write_text("ok")
+    return folder
 
 
 def test_bench_diff() -> None:
