@@ -111,14 +111,16 @@ def test_two_commits_at_once(vault: Path, sv: Runner, tmp_path: Path) -> None:
     write_set(tmp_path / "a")
     write_set(tmp_path / "b", gains={"STR": 0.5})
     marker = tmp_path / "paused"
+    # The first commit holds the lock until the test releases it: no timing assumptions.
     first = _start(vault, "commit", CUE, tmp_path / "a", "-m", "A", pause="after-copy", marker=marker,
-                   pause_s=3)
+                   pause_s=120)
     _wait_for(marker, first)
     refused = _start(vault, "commit", CUE, tmp_path / "b", "-m", "B", lock_wait=0.3)
     _, err = refused.communicate(timeout=60)
     assert refused.returncode == 2
     assert err.decode().startswith("error: another stemvault command") and err.count(b"\n") == 1
-    waiter = _start(vault, "commit", CUE, tmp_path / "b", "-m", "B", lock_wait=60)
+    waiter = _start(vault, "commit", CUE, tmp_path / "b", "-m", "B", lock_wait=120)
+    (tmp_path / "paused.go").touch()
     assert first.wait(timeout=60) == 0, first.communicate()
     assert waiter.wait(timeout=60) == 0, waiter.communicate()
     log = sv.ok("-C", vault, "log", "--json").json()

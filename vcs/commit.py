@@ -84,12 +84,16 @@ class ChecksRefused(CheckFailed):
 
 
 def _pause(point: str) -> None:
-    """A test seam: tests kill the process while it waits here (see tests/test_interrupt.py)."""
+    """A test seam: tests kill the process while it waits here (see tests/test_interrupt.py),
+    or let it go on by creating ``STEMVAULT_TEST_PAUSE_FILE`` + ``.go`` (no timing guesses)."""
     if os.environ.get("STEMVAULT_TEST_PAUSE") == point:
         marker = os.environ.get("STEMVAULT_TEST_PAUSE_FILE")
         if marker:
             Path(marker).write_text(str(os.getpid()))
-        time.sleep(float(os.environ.get("STEMVAULT_TEST_PAUSE_S", "60")))
+        release = Path(f"{marker}.go") if marker else None
+        deadline = time.monotonic() + float(os.environ.get("STEMVAULT_TEST_PAUSE_S", "60"))
+        while time.monotonic() < deadline and not (release and release.exists()):
+            time.sleep(0.02)
 
 
 def parse_note_arg(text: str, config: Config) -> Note:
