@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.bench.common import OUT, SECONDS, STEMS, cached_set, median, report, timed
 from tui.cli import main
 from tui.commands.diff import run_diff
@@ -86,6 +88,7 @@ def _second_version(v1: Path, folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.timeout(0)  # building the vault once takes many minutes
 def test_bench_diff() -> None:
     vault = _vault()
     v = Vault(vault)
