@@ -129,6 +129,31 @@ def test_ab_switch_at_sample_n(tmp_path: Path) -> None:
     assert steps < natural * 1.5 + 1e-3
 
 
+def _assert_no_click(y: np.ndarray, *signals: np.ndarray) -> None:
+    """No sample-to-sample step beyond what the signals themselves have."""
+    natural = max(np.abs(np.diff(x, axis=0)).max() for x in signals)
+    assert np.abs(np.diff(y, axis=0)).max() < natural * 1.5 + 1e-3
+
+
+def test_seek_and_mute_while_playing_are_declicked(tmp_path: Path) -> None:
+    d = tmp_path / "s"
+    d.mkdir()
+    sf.write(d / "x.wav", np.full((SR, 2), 0.5), SR, subtype="FLOAT")   # DC: a cut is a full step
+    sf.write(d / "y.wav", np.linspace(-0.5, 0.5, SR)[:, None].repeat(2, 1), SR, subtype="FLOAT")
+    e = Engine(StemSet([StemSpec("x.wav", d / "x.wav"), StemSpec("y.wav", d / "y.wav")]))
+    k = e.xfade_len
+    y = _render(e, tmp_path / "o.wav", block=256,
+                events=[(10000, lambda en: en.set_mute("x.wav")), (20000, lambda en: en.seek(40000))])
+    ramp = np.linspace(-0.5, 0.5, SR)
+    # exact outside the crossfades: both stems, then y alone, then y alone from 40000
+    assert np.abs(y[:10000, 0] - (0.5 + ramp[:10000])).max() < FLOAT_TOL
+    assert np.abs(y[10000 + k:20000, 0] - ramp[10000 + k:20000]).max() < FLOAT_TOL
+    tail = y[20000 + k:28000, 0]  # the cue ends 8000 frames after the seek
+    assert np.abs(tail - ramp[40000 + k:]).max() < FLOAT_TOL
+    # and no step: a mute or a seek without declick would jump by 0.5 / by 20000 frames of ramp
+    assert np.abs(np.diff(y[:28000, 0])).max() < 2.0 / k
+
+
 def test_switch_to_a_very_different_signal_has_no_discontinuity(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
@@ -178,7 +203,8 @@ def test_loudness_match_gains_b(tmp_path: Path) -> None:
 def test_commands_from_another_thread_take_effect_within_one_block(tmp_path: Path) -> None:
     x = _stems(tmp_path / "s", 3.0)
     block = 256
-    e = Engine(_set(tmp_path / "s"))
+    # a declick shorter than a block, so the output between two mutes can be checked exactly
+    e = Engine(_set(tmp_path / "s"), crossfade_s=64 / SR)
     done = threading.Event()
     sent: list[str] = []
 
@@ -204,13 +230,15 @@ def test_commands_from_another_thread_take_effect_within_one_block(tmp_path: Pat
     assert mutes, "the control thread never got a command in"
     for c in mutes:
         assert 0 <= c.applied_at - c.asked_at <= block, c
-    # the output follows the log: between two applied mutes, STR is in or out of the mix
+    # the output follows the log: between two applied mutes (past each one's declick), STR is in
+    # or out of the mix
     full = sum(x.values())
     state, last = False, 0
     for c in [*mutes, None]:
         at = len(y) if c is None else c.applied_at
         want = full - x["STR"] if state else full
-        assert np.abs(y[last:at] - want[last:at]).max(initial=0) < FLOAT_TOL
+        lo = last + e.xfade_len if last else 0
+        assert np.abs(y[lo:at] - want[lo:at]).max(initial=0) < FLOAT_TOL
         if c is not None:
             state = not state
         last = at
@@ -230,12 +258,15 @@ def test_transport_pause_seek_loop_and_status(tmp_path: Path) -> None:
     assert s.meters[f"{CUE}_STR.wav"] == pytest.approx(np.abs(x["STR"][1000:1500]).max(), abs=1e-6)
     e.pause()
     assert not e.process(100).any() and e.status.position == 1500
-    e.set_loop(2000, 2300)
+    e.set_loop(2000, 2600)
     e.seek(2000)
     e.play()
-    y = e.process(700)  # 300 + 300 + 100: wraps twice
-    want = np.concatenate([full[2000:2300], full[2000:2300], full[2000:2100]])
-    assert np.abs(y - want).max() < FLOAT_TOL
+    y = e.process(1400)  # 600 + 600 + 200: wraps twice, each wrap crossfaded from what follows
+    want = np.concatenate([full[2000:2600], full[2000:2600], full[2000:2200]])
+    k = e.xfade_len
+    outside = np.r_[0:600, 600 + k:1200, 1200 + k:1400]
+    assert np.abs(y[outside] - want[outside]).max() < FLOAT_TOL
+    _assert_no_click(y, full)
     e.set_loop(None)
     e.seek(len(full) - 100)
     y = e.process(300)

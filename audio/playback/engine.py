@@ -13,6 +13,11 @@ so from any thread a command is heard within one block. Versions A and B share o
 (aligned by start timecode) and are mixed in lockstep, every block, so that switching A ↔ B ↔
 difference happens at the same sample position with a short equal-power crossfade. Difference
 mode plays A − B (without loudness matching: what changed, sample for sample).
+
+Nothing the listener does clicks: besides the A/B crossfade, a jump in what plays — a seek, a
+loop wrapping round, a gain, mute, solo or loudness-match change while playing — is declicked
+with the same equal-power crossfade, from what the engine would have played without the change
+(rendered ahead, a "ghost") to what it plays now.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ __all__ = ["MODES", "Applied", "Engine", "Mode", "Status"]
 
 Mode = Literal["a", "b", "diff"]
 MODES: tuple[Mode, ...] = ("a", "b", "diff")
+# Commands after which the output would jump: crossfaded from what would have played.
+_JUMPS = frozenset({"seek", "gain", "mute", "solo", "match", "match off"})
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,8 @@ class Engine:
         self._mode: Mode = "a"
         self._from: Mode = "a"
         self._xfade_left = 0  # samples of crossfade still to play
+        self._ghost: np.ndarray | None = None  # what would have played, faded out after a jump
+        self._ghost_at = 0
         self._loop: tuple[int, int] | None = None
         self._stop: int | None = None  # end here instead of at the cue's end
         self._match = False
@@ -252,9 +261,10 @@ class Engine:
     def settle(self) -> None:
         """Apply the commands given so far, at once and without crossfade (before playing)."""
         with self._lock:
-            self._drain()
+            self._drain(declick=False)
             self._xfade_left = 0
             self._from = self._mode
+            self._ghost = None
 
     # ----- the audio thread ------------------------------------------------------------------
     @property
@@ -265,14 +275,32 @@ class Engine:
     def position(self) -> int:
         return self._pos
 
-    def _drain(self) -> None:
+    def _drain(self, *, declick: bool = True) -> None:
+        ghosted = False
         while True:
             try:
                 name, fn, asked = self._queue.get_nowait()
             except queue.Empty:
                 return
+            if declick and not ghosted and self._playing and name in _JUMPS:
+                self._capture_ghost()
+                ghosted = True
             fn()
             self.applied.append(Applied(name, asked, self._pos))
+
+    def _capture_ghost(self) -> None:
+        """Render (without moving) the next crossfade's worth of what plays now."""
+        k = self.xfade_len
+        ba = np.zeros((k, self.channels), dtype=np.float32)
+        side_a = self.sides[0]
+        side_a.stems.mix(self._pos, k, side_a.gains, ba)
+        bb: np.ndarray | None = None
+        if len(self.sides) > 1:
+            bb = np.zeros_like(ba)
+            self.sides[1].stems.mix(self._pos, k, self.sides[1].gains, bb)
+        ghost = np.empty_like(ba)
+        self._signal(self._mode, ba, bb, ghost)
+        self._ghost, self._ghost_at = ghost, 0
 
     def _bufs(self, n: int) -> list[np.ndarray]:
         b = self._scratch.get(n)
@@ -300,6 +328,7 @@ class Engine:
                 end = self._loop[1] if self._loop else (self._stop or self.frames)
                 if self._pos >= end:
                     if self._loop:
+                        self._capture_ghost()  # what follows the loop's end, faded out
                         self._pos = self._loop[0]
                         continue
                     self._playing = False
@@ -339,6 +368,15 @@ class Engine:
             self._signal(self._from, ba[:k], None if b is None else b[:k], tmp[:k])
             out[:k] = (out[:k] * np.sin(t)[:, None] + tmp[:k] * np.cos(t)[:, None]).astype(np.float32)
             self._xfade_left -= k
+        if self._ghost is not None:
+            g0 = self._ghost_at
+            k = min(m, len(self._ghost) - g0)
+            t = (np.arange(g0, g0 + k, dtype=np.float64) + 0.5) / len(self._ghost) * (math.pi / 2)
+            out[:k] = (out[:k] * np.sin(t)[:, None] + self._ghost[g0:g0 + k] * np.cos(t)[:, None]
+                       ).astype(np.float32)
+            self._ghost_at += k
+            if self._ghost_at >= len(self._ghost):
+                self._ghost = None
 
     def close(self) -> None:
         for s in self.sides:
