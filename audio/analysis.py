@@ -51,6 +51,7 @@ from audio.errors import UnreadableAudio
 from audio.loudness import LoudnessMeter
 from audio.probe import Probe, probe
 from audio.reader import HashingFile
+from audio.wavread import WavReader, wav_layout
 
 __all__ = ["ANALYSIS_VERSION", "ENVELOPE_HOP_S", "FINGERPRINT_BLOCK_S", "OVERVIEW_COLUMNS", "FileSpec",
            "SetAnalysis", "analyze_file", "analyze_set", "bwf_metadata", "decode_envelope",
@@ -67,6 +68,7 @@ ENVELOPE_HOP_S = 0.005
 TAIL_S = 0.1
 CLIP_RUN = 3  # consecutive full-scale samples that count as clipping
 _FULL_SCALE = 1.0 - 2.0 ** -23  # the largest positive 24-bit value, as a float
+_FAST_SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT")  # what audio.wavread reads
 
 # WAVE_FORMAT_EXTENSIBLE channel masks of common layouts (Microsoft's speaker bits).
 _MASK_LAYOUTS = {
@@ -272,17 +274,34 @@ class _FileState:
                 self._tee = open(spec.copy_to, "wb")  # noqa: SIM115 - closed in close()
             except OSError as e:
                 raise UnreadableAudio(f"{spec.name}: cannot copy it to {spec.copy_to} ({e.strerror})") from None
-        self.hf = HashingFile(spec.path, tee=self._tee)
+        self.size = 0  # the file's, known once it has been hashed to its end
+        self.hf: HashingFile | None = None
+        self.wav: WavReader | None = None
         self.sf: sf.SoundFile | None = None
         self.frames_read = 0
         self.is_float = p.subtype in ("FLOAT", "DOUBLE")
-        if not (job.full or job.sign):
-            return  # hashed only, by finish()
+        decode = job.full or bool(job.sign)
+        # Plain PCM/float WAV: read by audio.wavread (big reads, numpy unpacking, the same
+        # samples); anything else, or a file libsndfile sees differently, through soundfile.
+        lay = wav_layout(spec.path) if decode and p.subtype in _FAST_SUBTYPES else None
+        if lay is not None and (lay.frames, lay.channels, lay.is_float) != (p.frames, ch, p.subtype == "FLOAT"):
+            lay = None
         try:
-            self.sf = sf.SoundFile(self.hf)
-        except (sf.LibsndfileError, RuntimeError, ValueError) as e:
+            if lay is not None:
+                self.wav = WavReader(spec.path, lay, tee=self._tee)
+            else:
+                self.hf = HashingFile(spec.path, tee=self._tee)
+        except OSError as e:
             self.close()
-            raise UnreadableAudio(f"{spec.name}: not readable as audio ({e})") from None
+            raise UnreadableAudio(f"{spec.name}: cannot read it ({e.strerror})") from None
+        if not decode:
+            return  # hashed only, by finish()
+        if self.hf is not None:
+            try:
+                self.sf = sf.SoundFile(self.hf)
+            except (sf.LibsndfileError, RuntimeError, ValueError) as e:
+                self.close()
+                raise UnreadableAudio(f"{spec.name}: not readable as audio ({e})") from None
         if not self.full:
             return
         self.meter = LoudnessMeter(sr, ch, channel_weights=_weights(ch, self.mask)) if sr >= 8000 else None
@@ -302,12 +321,18 @@ class _FileState:
         """Read (and, for a measured file, analyze) the next ``frames`` frames, as libsndfile
         gives them: int32 (full scale 2**31) for PCM, float32 for float files. None when the
         file is only hashed."""
-        if self.sf is None:
+        if self.wav is not None:
+            try:
+                raw = self.wav.read(frames)
+            except OSError as e:
+                raise UnreadableAudio(f"{self.spec.name}: cannot read it ({e.strerror})") from None
+        elif self.sf is None:
             return None
-        try:
-            raw = self.sf.read(frames, dtype="float32" if self.is_float else "int32", always_2d=True)
-        except (sf.LibsndfileError, RuntimeError, ValueError) as e:
-            raise UnreadableAudio(f"{self.spec.name}: not readable as audio ({e})") from None
+        else:
+            try:
+                raw = self.sf.read(frames, dtype="float32" if self.is_float else "int32", always_2d=True)
+            except (sf.LibsndfileError, RuntimeError, ValueError) as e:
+                raise UnreadableAudio(f"{self.spec.name}: not readable as audio ({e})") from None
         if self.full and len(raw):
             self._analyze(raw)
         self.frames_read += len(raw)
@@ -373,7 +398,13 @@ class _FileState:
 
     def finish(self) -> tuple[str, dict[str, Any] | None]:
         """(sha256, record or None): what the file gave, once it has been read to its end."""
-        sha = self.hf.finish()
+        src = self.wav if self.wav is not None else self.hf
+        assert src is not None
+        try:
+            sha = src.finish()
+        except OSError as e:
+            raise UnreadableAudio(f"{self.spec.name}: cannot read it ({e.strerror})") from None
+        self.size = src.size
         if self._tee is not None:
             self._tee.close()
         return sha, (self.record(sha) if self.full else None)
@@ -402,7 +433,7 @@ class _FileState:
         return {
             "analysis_version": ANALYSIS_VERSION,
             "sha256": sha,
-            "size": self.hf.size,
+            "size": self.size,
             "format": p.format, "subtype": p.subtype, "sample_rate": sr, "bit_depth": p.bit_depth,
             "channels": p.channels, "layout": layout_of(p.channels, self.mask),
             "channel_mask": self.mask, "frames": self.frames_read, "lossy": p.lossy,
@@ -437,7 +468,10 @@ class _FileState:
     def close(self) -> None:
         if self.sf is not None:
             self.sf.close()
-        self.hf.close()
+        if self.hf is not None:
+            self.hf.close()
+        if self.wav is not None:
+            self.wav.close()
         if self._tee is not None:
             self._tee.close()
 

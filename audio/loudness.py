@@ -23,20 +23,22 @@ True peak oversamples 4x (2x at 96 kHz and up, none at 192 kHz and up) with a Ka
 sinc interpolator whose phase 0 is the identity, so the true peak is never below the sample
 peak. Only chunks that could raise the running maximum are oversampled: see ``_TruePeak``.
 
-Only numpy, scipy and soundfile are used; nothing here knows about the UI or git.
+Only numpy, soundfile and scipy's compiled ``sosfilt`` kernel are used (see ``_sosfilt_rows``:
+loaded without importing ``scipy.signal``, whose import costs 1.5-2 s at every start); nothing
+here knows about the UI or git.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import numpy as np
-import scipy.signal
 import soundfile as sf
 from numpy.lib.stride_tricks import as_strided
 
@@ -135,7 +137,8 @@ class LoudnessMeter:
         self._curve_subs = _check_curve_hop(curve_hop_s)
         self._weights = np.asarray(self.channel_weights, dtype=np.float64)
         self._sos = _k_weighting_sos(self.sample_rate)
-        self._zi = np.zeros((self._sos.shape[0], 2, self.channels))  # filter state, carried
+        # Filter state, carried: per channel, per section, 2 (the layout of _sosfilt_rows).
+        self._zi = np.zeros((self.channels, self._sos.shape[0], 2))
         self._frames = 0  # frames fed so far
         self._subs_done = 0  # complete 10 ms sub-blocks so far
         self._sub_acc = 0.0  # K-weighted energy of the sub-block in progress
@@ -241,19 +244,18 @@ class LoudnessMeter:
             part = xt[:, start:start + _MAX_SLICE_FRAMES]
             self._true_peak.process(part.T, peak)
             # The same filter on the same float64 copy as in _process_slice, in channel rows.
-            y, zf = scipy.signal.sosfilt(self._sos, part, axis=1, zi=self._zi.transpose(0, 2, 1))
-            self._zi = np.ascontiguousarray(zf.transpose(0, 2, 1))
+            y = np.array(part, dtype=np.float64, order="C")
+            _sosfilt_rows(self._sos, y, self._zi)
             self._add_energy(self._weights @ np.square(y, out=y))
             self._frames += part.shape[1]
 
     def _process_slice(self, x: np.ndarray, block_peak: float) -> None:
         n = x.shape[0]
         self._true_peak.process(x, block_peak)
-        # sosfilt makes its own channel-major float64 copy (the coefficients are float64), so
-        # it gets the block as it is; y.T is that copy, filtered: contiguous rows per channel.
-        y, self._zi = scipy.signal.sosfilt(self._sos, x, axis=0, zi=self._zi)
-        yt = np.square(y.T, out=y.T)
-        energy = self._weights @ yt  # sum over channels of G_i * y_i^2
+        # One channel-major float64 copy (what scipy.signal.sosfilt makes too), filtered in place.
+        y = np.array(x.T, dtype=np.float64, order="C")
+        _sosfilt_rows(self._sos, y, self._zi)
+        energy = self._weights @ np.square(y, out=y)  # sum over channels of G_i * y_i^2
         self._add_energy(energy)
         self._frames += n
 
@@ -579,6 +581,67 @@ def _k_weighting_sos(sample_rate: int) -> np.ndarray:
 
     return np.array([cookbook("high_shelf", 4.0, 1 / math.sqrt(2), 1500.0),
                      cookbook("high_pass", 0.0, 0.5, 38.0)])
+
+
+def _load_sosfilt() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
+    """scipy's compiled second-order-sections kernel, loaded without ``import scipy.signal``.
+
+    ``scipy.signal`` imports most of scipy (stats, interpolate, docstring parsing ...): 1.5-2 s
+    of CPU at every start, paid twice by a pooled analysis (the parent and the fork server),
+    against a filter that needs one C loop. The kernel (``scipy/signal/_sosfilt``, the one
+    ``scipy.signal.sosfilt`` calls after its checks and copies) depends on numpy only. It is
+    registered under its own name, so a later ``import scipy.signal`` reuses it. Anything
+    unexpected (another scipy layout) falls back to ``scipy.signal.sosfilt``: same kernel,
+    same bits, slower start.
+    """
+    name = "scipy.signal._sosfilt"
+    mod = sys.modules.get(name)
+    if mod is None:
+        try:
+            import importlib.machinery
+            import importlib.util
+
+            spec = importlib.util.find_spec("scipy")
+            roots = list(spec.submodule_search_locations or []) if spec else []
+            for root in roots:
+                for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+                    path = os.path.join(root, "signal", "_sosfilt" + suffix)
+                    if os.path.isfile(path):
+                        loader = importlib.machinery.ExtensionFileLoader(name, path)
+                        ext = importlib.util.spec_from_file_location(name, path, loader=loader)
+                        if ext is not None:
+                            mod = importlib.util.module_from_spec(ext)
+                            loader.exec_module(mod)
+                            sys.modules[name] = mod
+                            break
+                if mod is not None:
+                    break
+        except (ImportError, OSError, AttributeError, ValueError):
+            mod = None
+    fn = getattr(mod, "_sosfilt", None)
+    if callable(fn):
+        return fn
+
+    def fallback(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:
+        import scipy.signal
+
+        y, zf = scipy.signal.sosfilt(sos, x, axis=1, zi=zi.transpose(1, 0, 2))
+        x[...] = y
+        zi[...] = zf.transpose(1, 0, 2)
+
+    return fallback
+
+
+_SOSFILT: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None
+
+
+def _sosfilt_rows(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:
+    """Filter C-contiguous float64 channel rows ``x`` (channels, frames) in place through
+    ``sos``, carrying the state ``zi`` (channels, sections, 2) in place."""
+    global _SOSFILT
+    if _SOSFILT is None:
+        _SOSFILT = _load_sosfilt()
+    _SOSFILT(sos, x, zi)
 
 
 _blas_limited = False

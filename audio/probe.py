@@ -92,7 +92,7 @@ def _riff_problem(path: Path, size: int) -> str | None:
             if cid == b"ds64":
                 body = f.read(min(csize, 28))
                 if len(body) >= 24:
-                    ds64_data = struct.unpack("<Q", body[16:24])[0]
+                    ds64_data = struct.unpack("<Q", body[8:16])[0]  # ds64: riff size, data size, sample count
             if cid == b"data":
                 if csize == 0xFFFFFFFF and ds64_data is not None:
                     csize = ds64_data

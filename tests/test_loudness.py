@@ -430,3 +430,17 @@ def test_measure_file_with_nan_samples(tmp_path: Path) -> None:
     sf.write(path, x, SR, subtype="FLOAT")
     with pytest.raises(UnreadableAudio, match="NaN"):
         measure_file(path)
+
+
+def test_k_weighting_kernel_is_scipy_sosfilt_bit_for_bit() -> None:
+    from audio.loudness import _k_weighting_sos, _sosfilt_rows
+
+    x = np.random.default_rng(3).standard_normal((2, 10007))
+    sos = _k_weighting_sos(48000)
+    ref, zf = scipy.signal.sosfilt(sos, x, axis=1, zi=np.zeros((2, 2, 2)))
+    zi = np.zeros((2, 2, 2))  # (channels, sections, 2)
+    a, b = np.ascontiguousarray(x[:, :5000]), np.ascontiguousarray(x[:, 5000:])
+    _sosfilt_rows(sos, a, zi)
+    _sosfilt_rows(sos, b, zi)
+    assert np.concatenate([a, b], axis=1).tobytes() == ref.tobytes()
+    assert zi.transpose(1, 0, 2).tobytes() == zf.tobytes()
