@@ -242,7 +242,7 @@ class LoudnessMeter:
         self._sample_peak = max(self._sample_peak, peak)
         for start in range(0, n, _MAX_SLICE_FRAMES):
             part = xt[:, start:start + _MAX_SLICE_FRAMES]
-            self._true_peak.process(part.T, peak)
+            self._true_peak.process_rows(part, peak)
             # The same filter on the same float64 copy as in _process_slice, in channel rows.
             y = np.array(part, dtype=np.float64, order="C")
             _sosfilt_rows(self._sos, y, self._zi)
@@ -325,9 +325,9 @@ class _TruePeak:
         self._channels = channels
         self._max = 0.0  # max |interpolated sample| over the chunks scanned
         self._floor = 0.0  # sample peak of everything fed: phase 0 of the output
-        # float32 frames not yet scanned, after TAPS frames of history (zeros at the start):
-        # the audio is copied once, into here, and scanned in place.
-        self._ext = np.zeros((self._TAPS + self._BATCH, channels), dtype=np.float32)
+        # float32 frames not yet scanned, after TAPS frames of history (zeros at the start),
+        # in channel rows: the audio is copied once, into here, and scanned in place.
+        self._ext = np.zeros((channels, self._TAPS + self._BATCH), dtype=np.float32)
         self._buffered = 0
         if self.factor > 1:
             _one_blas_thread()
@@ -342,28 +342,33 @@ class _TruePeak:
         ``peak`` is the max |sample| of the block ``x`` belongs to (``x`` may be a slice of it):
         a value the result includes anyway, so it can only raise the floor of the shortcut.
         """
-        if x.shape[0] == 0:
+        self.process_rows(x.T, peak)
+
+    def process_rows(self, xt: np.ndarray, peak: float) -> None:
+        """``process`` for channel rows, shape (channels, frames): copied without a transpose."""
+        n = xt.shape[1]
+        if n == 0:
             return
         # Rounding to float32 is monotonic, so this is exactly the peak of the float32 copy.
         self._floor = max(self._floor, float(np.float32(peak)))
         if self.factor == 1:
             return
-        b, n = self._TAPS, x.shape[0]
+        b = self._TAPS
         end = b + self._buffered + n
-        if end > self._ext.shape[0]:  # a block larger than the batch
-            grown = np.zeros((end, self._channels), dtype=np.float32)
-            grown[:b + self._buffered] = self._ext[:b + self._buffered]
+        if end > self._ext.shape[1]:  # a block larger than the batch
+            grown = np.zeros((self._channels, end), dtype=np.float32)
+            grown[:, :b + self._buffered] = self._ext[:, :b + self._buffered]
             self._ext = grown
-        self._ext[b + self._buffered:end] = x  # converts to float32
+        self._ext[:, b + self._buffered:end] = xt  # converts to float32
         self._buffered += n
         if self._buffered >= self._BATCH:
             done = self._buffered // self._CHUNK * self._CHUNK
-            self._max, seen, oversampled = self._scan(self._ext[:b + done], self._max)
+            self._max, seen, oversampled = self._scan(self._ext[:, :b + done], self._max)
             self._scanned = (self._scanned[0] + seen, self._scanned[1] + oversampled)
             self.chunks_seen, self.chunks_oversampled = self._scanned
             # Keep the last TAPS frames scanned as history, and what is left after them.
             self._buffered -= done
-            self._ext[:b + self._buffered] = self._ext[done:end].copy()
+            self._ext[:, :b + self._buffered] = self._ext[:, done:end].copy()
 
     def peak(self) -> float:
         """The true peak (linear) of everything fed, as if followed by silence. Does not consume."""
@@ -373,8 +378,8 @@ class _TruePeak:
         # The buffered frames plus enough silence for the filter to ring out after the last
         # sample (TAPS-1 frames), rounded up to whole chunks so every chunk has the same shape.
         frames = -(-(self._buffered + b - 1) // k) * k
-        ext = np.zeros((b + frames, self._channels), dtype=np.float32)
-        ext[:b + self._buffered] = self._ext[:b + self._buffered]
+        ext = np.zeros((self._channels, b + frames), dtype=np.float32)
+        ext[:, :b + self._buffered] = self._ext[:, :b + self._buffered]
         peak, seen, oversampled = self._scan(ext, self._max)
         self.chunks_seen = self._scanned[0] + seen
         self.chunks_oversampled = self._scanned[1] + oversampled
@@ -387,13 +392,13 @@ class _TruePeak:
         Returns (max, chunks, chunks oversampled).
         """
         k, b, c = self._CHUNK, self._TAPS, self._channels
-        q = (ext.shape[0] - b) // k
-        # Peaks per chunk from long contiguous rows (frames x channels flattened): max and min
-        # instead of abs() to avoid a temporary as large as the audio.
-        own = ext[b:].reshape(q, k * c)
-        before = ext[:q * k].reshape(q, k * c)[:, :b * c]  # the b frames each chunk reads first
-        span_peak = np.maximum(np.maximum(own.max(axis=1), -own.min(axis=1)),
-                               np.maximum(before.max(axis=1), -before.min(axis=1)))
+        q = (ext.shape[1] - b) // k
+        # Peaks per chunk (over all channels) from contiguous rows: max and min instead of
+        # abs() to avoid a temporary as large as the audio.
+        own = ext[:, b:b + q * k].reshape(c, q, k)
+        before = ext[:, :q * k].reshape(c, q, k)[:, :, :b]  # the b frames each chunk reads first
+        span_peak = np.maximum(np.maximum(own.max(axis=2), -own.min(axis=2)),
+                               np.maximum(before.max(axis=2), -before.min(axis=2))).max(axis=0)
         oversampled = 0
         # Loudest first: the first chunks set a high running maximum, so more of the rest fall
         # below it. Visiting order cannot change a maximum, only how much work it takes.
@@ -427,7 +432,7 @@ class _TruePeak:
         (test_true_peak_shortcut_is_exact compares it with oversampling everything).
         """
         b, k, c = self._TAPS, self._CHUNK, self._channels
-        s_fr, s_ch = ext.strides
+        s_ch, s_fr = ext.strides  # ext is (channels, frames)
         # [chunk, channel, row] is frames [i*k + j*b, i*k + j*b + 2b) of one channel: the
         # previous row of b frames and the current one. Indexing gathers it contiguously.
         view = as_strided(ext, shape=(q, c, k // b, 2 * b), strides=(k * s_fr, s_ch, b * s_fr, s_fr),
