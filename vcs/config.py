@@ -12,9 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomlkit
-import tomlkit.exceptions
-
 from audio.errors import BadTimecode
 from audio.timecode import FrameRate, parse_frame_rate
 from vcs.errors import UsageError
@@ -25,6 +22,8 @@ CONFIG_NAME = "stemvault.toml"
 
 
 def default_config_text(name: str, frame_rate: str) -> str:
+    import tomlkit  # writing keeps comments; reading (load) uses tomllib, many times faster
+
     """The commented ``stemvault.toml`` a new vault starts with."""
     doc = tomlkit.document()
     doc.add(tomlkit.comment("stemvault project settings: edit by hand; every command reads them."))
@@ -94,10 +93,10 @@ class Config:
             UsageError: when it is missing, does not parse, or names an unknown frame rate.
         """
         try:
-            raw: dict[str, Any] = tomlkit.parse(path.read_text(encoding="utf-8")).unwrap()
+            raw = _parse(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise UsageError(f"{path} is missing: run `stemvault init` to create a vault") from None
-        except (tomlkit.exceptions.TOMLKitError, UnicodeDecodeError) as e:
+        except (ValueError, UnicodeDecodeError) as e:  # what _parse raises
             raise UsageError(f"{path.name} does not parse ({e}): fix the file by hand") from None
         project = raw.get("project", {})
         policy = raw.get("policy", {})
@@ -118,3 +117,19 @@ class Config:
             checks=dict(raw.get("checks", {})),
             supervisors=list(raw.get("roles", {}).get("supervisors", [])),
         )
+
+
+def _parse(text: str) -> dict[str, Any]:
+    """TOML as plain data: the standard parser (Python 3.11+), else tomlkit (3.10)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:
+        import tomlkit
+        import tomlkit.exceptions
+
+        try:
+            raw: dict[str, Any] = tomlkit.parse(text).unwrap()
+        except tomlkit.exceptions.TOMLKitError as e:
+            raise ValueError(str(e)) from None
+        return raw
+    return tomllib.loads(text)

@@ -4,7 +4,7 @@ Public surface:
     run(*args, cwd, env=None, check=True, input=None) -> CompletedProcess[bytes]
     clean_env(extra) -> dict; require_tools(); lfs_version()
     Objects(repo_path): reads blobs/commits/tags from the object store (GitPython's persistent
-        ``git cat-file --batch``), never the LFS content
+        ``git cat-file --batch``), by oid or by ``<commit>:<path>``, never the LFS content
     small typed queries: rev_parse, head, ls_tree, config_get, identity, ...
 
 Everything runs with a cleaned environment: stray ``GIT_DIR``/``GIT_INDEX_FILE``/... from the
@@ -168,6 +168,17 @@ class Objects:
             return bytes(self._repo.odb.stream(bytes.fromhex(oid)).read())
         except (ValueError, gitdb.exc.BadObject) as e:
             raise GitFailed(["cat-file", oid], 128, str(e)) from None
+
+    def read_rev(self, rev: str) -> bytes | None:
+        """The content of the object ``rev`` names (an oid, ``<commit>:<path>``...), or None when
+        it names nothing. One round trip on the same cat-file process: no ``rev-parse`` first."""
+        if "\n" in rev:  # the batch protocol is one name per line
+            return None
+        try:
+            _, _, _, stream = self._repo.git.stream_object_data(rev)
+        except ValueError:  # "<rev> missing"
+            return None
+        return bytes(stream.read())
 
     def info(self, oid: str) -> tuple[str, int]:
         """(type, size) of object ``oid``."""

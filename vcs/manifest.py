@@ -14,13 +14,12 @@ survive.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-import tomlkit
-import tomlkit.exceptions
-from tomlkit.items import AoT, Table
+from typing import TYPE_CHECKING, Any
 
 from vcs.errors import UsageError
+
+if TYPE_CHECKING:
+    from tomlkit.items import Table
 
 __all__ = ["DESCRIPTIVE", "KINDS", "MANIFEST_NAME", "Manifest", "StemEntry"]
 
@@ -121,6 +120,12 @@ class Manifest:
         Descriptive fields are taken from this object (the caller merged hand edits into it);
         measured tables are replaced whole.
         """
+        # tomlkit only here, where comments must survive: reading uses tomllib, and every
+        # command's start (`stemvault log`, `diff`) skips tomlkit's import.
+        import tomlkit
+        import tomlkit.exceptions
+        from tomlkit.items import AoT, Table
+
         doc = None
         if previous:
             try:
@@ -183,6 +188,9 @@ def _parse(text: str) -> dict[str, Any]:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
+        import tomlkit
+        import tomlkit.exceptions
+
         try:
             raw: dict[str, Any] = tomlkit.parse(text).unwrap()
         except tomlkit.exceptions.TOMLKitError as e:
@@ -196,6 +204,8 @@ def _parse(text: str) -> dict[str, Any]:
 
 def _toml_value(v: Any) -> Any:
     """Plain data as TOML: None dropped (TOML has no null), lists of tables as [[arrays]]."""
+    import tomlkit
+
     if isinstance(v, dict):
         t = tomlkit.table()
         for k, x in v.items():

@@ -14,8 +14,6 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
-from vcs import git
-
 if TYPE_CHECKING:
     from vcs.vault import Vault
 
@@ -37,11 +35,12 @@ def load_record(vault: Vault, sha: str, commit: str | None = None) -> dict[str, 
         return data
     except (OSError, ValueError):
         pass
-    oid = git.rev_parse(f"{commit or 'HEAD'}:{rel}", cwd=vault.root)
-    if oid is None:
+    # Through the vault's cat-file process, by name: no rev-parse subprocess per record.
+    raw = vault.objects.read_rev(f"{commit or 'HEAD'}:{rel}")
+    if raw is None:
         return None
     try:
-        rec: dict[str, Any] = json.loads(vault.objects.read(oid))
+        rec: dict[str, Any] = json.loads(raw)
         return rec
     except ValueError:
         return None

@@ -2,7 +2,8 @@
 
 Public surface:
     Vault.find(start) / Vault.init(path, name, frame_rate) / Vault.open(path)
-    vault.versions(cue) -> list[Version] (newest first), vault.cues(), vault.resolve(ref)
+    vault.versions(cue) -> list[Version] (newest first), vault.cues(), vault.resolve(ref),
+    vault.resolve_many(refs)
     vault.manifest_at(version), vault.tree(version), vault.writing() (lock + recovery)
 
 History is read from git objects only — commit messages, ``refs/notes/stemvault``, annotated
@@ -18,10 +19,9 @@ from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
-from audio.probe import AUDIO_EXTENSIONS
 from vcs import git, txn
 from vcs.config import CONFIG_NAME, Config, default_config_text
-from vcs.errors import NotAVault, UsageError
+from vcs.errors import GitFailed, NotAVault, UsageError
 from vcs.lfs import gitattributes_lines
 from vcs.lock import clear_stale_index_lock, vault_lock
 from vcs.manifest import MANIFEST_NAME, Manifest
@@ -81,6 +81,7 @@ class Vault:
                 git repository, or git does not know who the user is.
             ToolMissing: when git or git-lfs is missing.
         """
+        from audio.probe import AUDIO_EXTENSIONS  # soundfile and numpy: only when creating a vault
         from audio.timecode import parse_frame_rate
 
         path = path.resolve()
@@ -166,17 +167,24 @@ class Vault:
                 out.setdefault(a.commit, a)
         return out
 
-    def versions(self, cue: str | None = None) -> list[Version]:
-        """Every version (of ``cue``, or of all cues), newest first, with notes and approvals."""
-        if git.head(self.root) is None:
-            return []
+    def versions(self, cue: str | None = None, *, details: bool = True) -> list[Version]:
+        """Every version (of ``cue``, or of all cues), newest first, with notes and approvals.
+
+        ``details=False`` leaves out the review notes and approvals (two git calls fewer): for
+        callers that only need which commit a version is, such as ``diff``.
+        """
         args = ["log", "-z", "--format=%H%x00%an%x00%ae%x00%aI%x00%B", "--grep=^Stemvault-Cue: "]
         if cue:
             args += ["HEAD", "--", f"{CUES_DIR}/{cue}/"]
-        out = git.run(*args, cwd=self.root).stdout.decode("utf-8", "surrogateescape")
-        fields = out.split("\0")
-        review = self._review_notes()
-        approvals = self._approvals()
+        proc = git.run(*args, cwd=self.root, check=False)
+        if proc.returncode != 0:
+            # Asking whether there is a HEAD only when log fails saves a git call on every read.
+            if git.head(self.root) is None:
+                return []
+            raise GitFailed(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+        fields = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
+        review = self._review_notes() if details else {}
+        approvals = self._approvals() if details else {}
         versions: list[Version] = []
         for i in range(0, len(fields) - 4, 5):
             commit, author, email, date, body = fields[i:i + 5]
@@ -191,7 +199,7 @@ class Vault:
 
     def cues(self) -> list[str]:
         """Cue names with at least one version, in cue order."""
-        return sorted({v.cue for v in self.versions()}, key=_cue_sort_key)
+        return sorted({v.cue for v in self.versions(details=False)}, key=_cue_sort_key)
 
     def resolve(self, ref: str | VersionRef) -> Version:
         """The version a reference names: ``1M03``, ``1M03@2.1``, ``1M03@approved``.
@@ -199,8 +207,27 @@ class Vault:
         Raises:
             UsageError: for an unknown cue or version.
         """
-        r = parse_ref(ref) if isinstance(ref, str) else ref
-        vs = self.versions(r.cue)
+        return self.resolve_many([ref])[0]
+
+    def resolve_many(self, refs: list[str | VersionRef], *, details: bool = True) -> list[Version]:
+        """The versions several references name, walking each cue's history once (``diff``
+        resolves two refs of one cue with one ``git log``). ``details=False``: without review
+        notes and approvals, unless a reference asks for ``@approved``.
+
+        Raises:
+            UsageError: for an unknown cue or version.
+        """
+        parsed = [parse_ref(r) if isinstance(r, str) else r for r in refs]
+        need_approvals = details or any(r.approved for r in parsed)
+        history: dict[str, list[Version]] = {}
+        out = []
+        for r in parsed:
+            if r.cue not in history:
+                history[r.cue] = self.versions(r.cue, details=need_approvals)
+            out.append(self._pick(r, history[r.cue]))
+        return out
+
+    def _pick(self, r: VersionRef, vs: list[Version]) -> Version:
         if not vs:
             known = ", ".join(self.cues()) or "none yet"
             raise UsageError(f"cue {r.cue} has no versions in this vault (cues: {known})")
@@ -224,11 +251,12 @@ class Vault:
 
     def manifest_at(self, v: Version) -> Manifest:
         """The manifest of version ``v``, read from its commit (no LFS content needed)."""
-        oid = git.rev_parse(f"{v.commit}:{CUES_DIR}/{v.cue}/{MANIFEST_NAME}", cwd=self.root)
-        if oid is None:
+        # By name on the cat-file process: no rev-parse subprocess.
+        raw = self.objects.read_rev(f"{v.commit}:{CUES_DIR}/{v.cue}/{MANIFEST_NAME}")
+        if raw is None:
             raise UsageError(f"{v.ref} has no {MANIFEST_NAME} (commit {v.commit[:10]} was not made "
                              "by stemvault)")
-        return Manifest.from_toml(self.objects.read(oid))
+        return Manifest.from_toml(raw)
 
     # ----- writing ---------------------------------------------------------------------------
     def recover(self) -> None:

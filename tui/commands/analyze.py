@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from tui.commands.common import open_vault
 from tui.output import emit_json, plain
-from vcs.diff import AnalyzeResult, build_missing_records
 from vcs.errors import UsageError
 from vcs.naming import parse_ref
 from vcs.vault import Vault
 
+if TYPE_CHECKING:  # vcs.diff (numpy) only when analyzing
+    from vcs.diff import AnalyzeResult
+
 
 def run_analyze(vault: Vault, refs: list[str]) -> AnalyzeResult:
     """Records for every version named (``1M03`` means all of 1M03's versions; none: all)."""
+    from vcs.diff import build_missing_records
+
     versions = []
     if not refs:
         versions = vault.versions()

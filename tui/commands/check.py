@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from tui.commands.common import open_vault, print_findings
 from tui.output import emit_json, plain
-from vcs.checking import CheckReport, check_folder, check_version
 from vcs.errors import NotAVault
 from vcs.naming import parse_ref
 from vcs.vault import Vault
+
+if TYPE_CHECKING:
+    from vcs.checking import CheckReport
 
 
 def run_check(source: str, *, mix: str | None = None, frame_rate: str | None = None,
               cue: str | None = None) -> CheckReport:
     """Check a folder (path) or a version (``CUE@VER``, inside a vault)."""
+    from vcs.checking import check_folder, check_version  # heavy: audio.analysis
+
     path = Path(source).expanduser()
     vault: Vault | None
     try:

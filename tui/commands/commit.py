@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from tui.commands.common import open_vault, print_findings, version_doc
 from tui.output import emit_json, plain
-from vcs.commit import ChecksRefused, CommitResult, commit_version
+
+if TYPE_CHECKING:
+    from vcs.commit import CommitResult
 
 
 def result_doc(r: CommitResult) -> dict[str, Any]:
@@ -37,6 +39,8 @@ def commit_cmd(cue: str, source: Path, summary: str, notes: tuple[str, ...], min
     """Commit the stems in SOURCE as a new version of CUE."""
     if minor and major:
         raise click.UsageError("--minor and --major contradict each other: choose one")
+    from vcs.commit import ChecksRefused, commit_version  # heavy (analysis): only when committing
+
     vault = open_vault()
     try:
         r = commit_version(vault, cue, source, summary=summary, notes=list(notes), minor=minor, mix=mix,

@@ -23,10 +23,8 @@ if TYPE_CHECKING:
     from audio.synth import Arrangement
 
 from vcs import git
-from vcs.commit import commit_version
 from vcs.config import CONFIG_NAME
 from vcs.errors import UsageError
-from vcs.review import add_note, approve
 from vcs.vault import Vault
 
 COMPOSER = ("Ada Moreau", "ada@composer.example")
@@ -110,6 +108,8 @@ _STARTS = {"1M01": 3600.0, "1M03": 3600.0 + 130.0, "2M14A": 2 * 3600.0 + 14 * 60
 def build_demo(path: Path, *, seconds: float = 24.0, progress: bool = False) -> Vault:
     """Create the demo vault at ``path`` (which must not exist, or be empty)."""
     from audio.synth import write_stem_set
+    from vcs.commit import commit_version  # heavy (analysis): only when a demo is built
+    from vcs.review import add_note, approve
 
     with as_person(COMPOSER):
         vault = Vault.init(path, name="The Long Night (demo)", frame_rate="24")

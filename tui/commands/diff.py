@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from tui.commands.common import open_vault
 from tui.output import emit_json, plain
-from vcs.diff import FileDiff, VersionDiff, diff_versions
 from vcs.vault import Vault
+
+if TYPE_CHECKING:  # vcs.diff (numpy) is imported when a diff runs, not at every start
+    from vcs.diff import FileDiff, VersionDiff
 
 
 def run_diff(vault: Vault, ref_a: str, ref_b: str, *, exact: bool = False) -> VersionDiff:
     """The diff of two versions (``--json`` is ``run_diff(...).to_dict()``)."""
-    return diff_versions(vault, vault.resolve(ref_a), vault.resolve(ref_b), exact=exact)
+    from vcs.diff import diff_versions
+
+    # One history walk for both refs, without notes and approvals (the diff does not show them).
+    va, vb = vault.resolve_many([ref_a, ref_b], details=False)
+    return diff_versions(vault, va, vb, exact=exact)
 
 
 _MARK = {"added": "+", "removed": "−", "changed": "~", "moved": "→", "renamed": "r", "metadata": "*",
@@ -73,8 +79,11 @@ def describe(f: FileDiff) -> str:
                                               "layout", "start_tc")]
     for c in fmt:
         bits.append(f"{c.field.replace('_', ' ')} {plain(str(c.old))} → {plain(str(c.new))}")
-    if f.residual_db is not None and f.status == "changed":
-        bits.append(f"residual {f.residual_db:.1f} dB")
+    # The whole file's residual, unless its one region already says it (the same figure).
+    said = len(f.regions) == 1 and f.regions[0].exact and f.regions[0].residual_db is not None
+    if f.residual_db is not None and f.status == "changed" and not said:
+        bits.append(f"residual {f.residual_db:.1f} dB" if len(f.regions) <= 1 else
+                    f"residual {f.residual_db:.1f} dB overall")
     return "   ".join(bits) or "unchanged"
 
 

@@ -17,22 +17,27 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from audio.errors import BadTimecode, PlaybackError
-from audio.playback.engine import MODES, Engine
-from audio.playback.render import render
-from audio.playback.source import StemSet, StemSpec
 from audio.timecode import FrameRate, Timecode, parse_frame_rate, parse_timecode
 from tui.commands.common import open_vault
 from tui.output import emit_json, plain
-from vcs.audiofiles import version_audio
 from vcs.manifest import Manifest
 from vcs.models import Version
 from vcs.records import load_record
 from vcs.vault import Vault
+
+if TYPE_CHECKING:
+    from audio.playback.engine import Engine
+    from audio.playback.source import StemSet
+
+# audio.playback (numpy, soundfile) is imported when something plays, not at every command's
+# start; the modes are spelled here for --start-in's choices (tests/test_hygiene.py checks
+# that they are the engine's MODES).
+START_IN = ("a", "b", "diff")
 
 __all__ = ["PlaySession", "parse_position", "play_cmd", "prepare_play", "run_render"]
 
@@ -103,6 +108,9 @@ def _loudness(vault: Vault, v: Version, m: Manifest) -> float | None:
 
 
 def _open(vault: Vault, ref: str, *, mix: bool, chunk: int) -> tuple[Version, StemSet, list[tuple[bool, bool]], float | None]:
+    from audio.playback.source import StemSet, StemSpec
+    from vcs.audiofiles import version_audio
+
     v = vault.resolve(ref)
     m = vault.manifest_at(v)
     if mix:
@@ -129,6 +137,8 @@ def prepare_play(vault: Vault, ref: str, *, vs: str | None = None, solo: tuple[s
         UsageError: an unknown cue or version. AudioMissing: audio not in this clone.
         PlaybackError / BadTimecode: an unknown stem, a bad gain, a position outside the cue.
     """
+    from audio.playback.engine import MODES, Engine
+
     if start_in not in MODES:
         raise PlaybackError(f"--start-in {start_in!r}: use a, b or diff")
     if start_in != "a" and vs is None:
@@ -198,6 +208,8 @@ def engine_ref(vault: Vault, ref: str) -> str:
 
 def run_render(session: PlaySession, path: Path, *, fmt: str = "float", block: int = 1024) -> dict[str, Any]:
     """Bounce what ``play`` would play to ``path``; return what was written."""
+    from audio.playback.render import render
+
     frames = render(session.engine, path, start=session.start, end=session.end,
                     subtype=fmt, block=block)
     return {**session.info, "render": str(path), "frames": frames,
@@ -296,7 +308,7 @@ def _play_live(session: PlaySession, device: str | None, block: int) -> int:
 @click.option("--from", "start", metavar="TC|SECONDS", help="Start here (timecode HH:MM:SS:FF, or seconds).")
 @click.option("--to", "end", metavar="TC|SECONDS", help="Stop here.")
 @click.option("--loop", is_flag=True, help="Loop --from..--to (live playback).")
-@click.option("--start-in", type=click.Choice(MODES), default="a", show_default=True,
+@click.option("--start-in", type=click.Choice(START_IN), default="a", show_default=True,
               help="What plays first (and what --render bounces): A, B or the difference A−B.")
 @click.option("--match-loudness", is_flag=True, help="Bring B to A's integrated loudness (from the analysis).")
 @click.option("--mix", is_flag=True, help="Play the mix file itself instead of the summed stems.")

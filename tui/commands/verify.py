@@ -6,7 +6,6 @@ import click
 
 from tui.commands.common import open_vault
 from tui.output import emit_json, plain
-from vcs.verify import verify
 
 
 @click.command("verify")
@@ -14,6 +13,8 @@ from vcs.verify import verify
 @click.option("--json", "as_json", is_flag=True, help="Print {ok, problems} as JSON.")
 def verify_cmd(ref: str | None, as_json: bool) -> int:
     """Check every file against its manifest checksum and LFS object; approvals against content."""
+    from vcs.verify import verify  # audio.probe (soundfile, numpy): only when verifying
+
     vault = open_vault()
     report = verify(vault, ref)
     if as_json:
