@@ -305,7 +305,7 @@ def _copy_in(src: Path, dest: Path, incoming: Path, copied: Path | None = None) 
         except FileNotFoundError:
             pass  # swept away (a recovery under the lock): copy after all
     incoming.mkdir(parents=True, exist_ok=True)
-    tmp = incoming / f"{os.getpid()}-{dest.name}"
+    tmp = incoming / dest.name
     shutil.copyfile(src, tmp)  # sendfile: in-kernel, no Python buffers
     os.replace(tmp, dest)
 
@@ -336,13 +336,14 @@ def commit_version(
     if allow_errors is not None and not allow_errors.strip():
         raise UsageError("--allow-errors needs a reason, e.g. --allow-errors 'temp mix, stems to follow'")
     # The analysis writes its copies into a folder of this process's own (nothing of the vault
-    # changes before the checks pass and the lock is held); what is left of it goes at the end.
-    copies = vault.git_dir / "stemvault" / "incoming" / f"read-{os.getpid()}"
+    # changes before the checks pass and the lock is held; another process's recovery leaves
+    # it alone: vcs.txn.staging_dir); what is left of it goes at the end.
+    staging = txn.staging_dir(vault)
     try:
-        return _commit(vault, cue, source, copies, summary=summary, note_objs=note_objs, who=who,
+        return _commit(vault, cue, source, staging / "read", summary=summary, note_objs=note_objs, who=who,
                        minor=minor, mix=mix, allow_errors=allow_errors)
     finally:
-        shutil.rmtree(copies, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str, note_objs: list[Note],
@@ -413,7 +414,7 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
                   "unchanged": len(unchanged)}
         message = _message(cue, number, change, summary, note_objs, delta, counts,
                            {"errors": len(errors), "warnings": checks["warnings"], "allowed": allow_errors})
-        incoming = vault.git_dir / "stemvault" / "incoming"
+        incoming = txn.staging_dir(vault) / "copy"  # this process's: see commit_version
         old_head = git.head(vault.root)
         user_manifest = (cue_dir / MANIFEST_NAME).read_text(encoding="utf-8") \
             if (cue_dir / MANIFEST_NAME).is_file() else None
@@ -451,7 +452,7 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
             txn.end(vault)
             raise
         txn.end(vault)
-        shutil.rmtree(incoming, ignore_errors=True)
+        shutil.rmtree(incoming, ignore_errors=True)  # only this process's
         statcache.remember(vault, [(f.path, f.sha256) for f in files if f.probe is not None])
 
     version = vault.resolve(f"{cue}@{number}")

@@ -6,12 +6,21 @@ a manifest rewritten, files staged. Before touching anything a commit writes
 ``.git/stemvault/txn.json`` (the old HEAD, the paths it will touch, the manifest as the user
 left it). The next writer, under the vault lock, finds the journal and puts those paths back as
 they are at HEAD — or, when HEAD has already moved to the new version, simply drops the journal.
+
+Each process stages its copies in a folder of its own, ``.git/stemvault/incoming/<pid>-<start>``
+(``staging_dir``): the analysis writes the copy of every file it reads there before the lock is
+taken, so a commit that is still reading must not lose them to another process's recovery.
+``recover`` removes only the folders whose owner (pid, and the process's start time, so a reused
+pid does not count) is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +29,10 @@ from vcs import git
 if TYPE_CHECKING:
     from vcs.vault import Vault
 
-__all__ = ["begin", "end", "pending", "recover", "rollback"]
+__all__ = ["begin", "end", "pending", "recover", "rollback", "staging_dir", "sweep_staging"]
+
+_OWNER = re.compile(r"(?:read-)?(\d+)(?:-(?P<start>\d+))?")  # a folder: <pid>-<start> (read-<pid>: older)
+_OLD_FILE = re.compile(r"(\d+)-")  # a temp copy an older version left: <pid>-<file name>
 
 
 def _path(vault: Vault) -> Path:
@@ -68,11 +80,59 @@ def rollback(vault: Vault, data: dict[str, Any]) -> None:
         target.write_text(text, encoding="utf-8")
 
 
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux), None where unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else None  # field 22 of stat(5)
+
+
+def _alive(pid: int, start: str | None) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's process: it exists
+    return start is None or _start_time(pid) in (None, start)
+
+
+def _incoming(vault: Vault) -> Path:
+    return vault.git_dir / "stemvault" / "incoming"
+
+
+def staging_dir(vault: Vault) -> Path:
+    """This process's own staging folder (not created here)."""
+    pid = os.getpid()
+    return _incoming(vault) / f"{pid}-{_start_time(pid) or 0}"
+
+
+def sweep_staging(vault: Vault) -> None:
+    """Remove the staging folders (and stray files) of processes that are gone."""
+    try:
+        entries = list(os.scandir(_incoming(vault)))
+    except OSError:
+        return
+    for e in entries:
+        is_dir = e.is_dir(follow_symlinks=False)
+        m = _OWNER.fullmatch(e.name) if is_dir else _OLD_FILE.match(e.name)
+        if m:
+            start = m.groupdict().get("start")
+            if _alive(int(m.group(1)), None if start in (None, "0") else start):
+                continue
+        if is_dir:
+            shutil.rmtree(e.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(e.path)
+
+
 def recover(vault: Vault) -> bool:
     """Finish what a killed commit left (call under the vault lock). True when it did something."""
-    import shutil
-
-    shutil.rmtree(vault.git_dir / "stemvault" / "incoming", ignore_errors=True)
+    sweep_staging(vault)
     p = _path(vault)
     if not p.exists():
         return False
