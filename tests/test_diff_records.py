@@ -117,3 +117,25 @@ def test_damaged_records_never_crash(version_1_records: Path, sv: Runner) -> Non
         p.write_text(json.dumps(rec))
     s = _diff(sv, version_1_records, "1.0", "3.0")
     assert s["1M03_STR.wav"]["status"] == "changed" and s["1M03_STR.wav"]["whole"]
+
+
+def test_parsed_manifests_cache_is_keyed_by_blob_and_never_trusted_blindly(small: Path) -> None:
+    from vcs.manifest import Manifest
+    from vcs.vault import Vault
+
+    cache = small / ".git" / "stemvault" / "manifests"
+    v = Vault(small)
+    try:
+        ver = v.resolve(f"{CUE}@2.0")
+        text = v.objects.read_rev(f"{ver.commit}:cues/{CUE}/stemset.toml")
+        assert text is not None
+        fresh = Manifest.from_toml(text)
+        assert v.manifest_at(ver) == fresh  # parsed, then cached
+        entries = sorted(cache.glob("*.json"))
+        assert entries
+        assert v.manifest_at(ver) == fresh  # from the cache
+        for p in entries:
+            p.write_text("{not json")
+        assert v.manifest_at(ver) == fresh  # a damaged entry is parsed again
+    finally:
+        v.close()

@@ -313,9 +313,13 @@ def _block_silent(env: tuple[int, np.ndarray] | None, block_frames: int, n_block
         return out
     hop, db = env
     per = max(1, block_frames // hop)
-    for i in range(n_blocks):
-        seg = db[i * per:(i + 1) * per]
-        out[i] = len(seg) > 0 and not np.isfinite(seg).any()
+    # Per block, whether any hop is finite: one pass (the last block may be partial, and blocks
+    # past the curve's end hold no hop: not silent).
+    finite = np.isfinite(db[:n_blocks * per])
+    full = len(finite) // per
+    out[:full] = ~finite[:full * per].reshape(full, per).any(axis=1)
+    if full < n_blocks and len(finite) > full * per:
+        out[full] = not finite[full * per:].any()
     return out
 
 
@@ -331,7 +335,9 @@ def _smooth_db(db: np.ndarray, width: int) -> np.ndarray:
 
 def _xcorr_peak(a: np.ndarray, b: np.ndarray, max_lag: int) -> float:
     """The lag k (fractional, parabolic) maximising sum a[i] * b[i + k], |k| <= max_lag."""
-    n = len(a) + len(b)
+    # Only lags up to max_lag (+1 for the parabola) are read: the circular correlation is free of
+    # wrap-around there once size >= max(len) + max_lag + 2, about half the full length's size.
+    n = max(len(a), len(b)) + max_lag + 2
     size = 1 << (n - 1).bit_length()
     corr = np.fft.irfft(np.conj(np.fft.rfft(a, size)) * np.fft.rfft(b, size), size)
     lags = np.concatenate([np.arange(0, max_lag + 1), np.arange(-max_lag, 0)])

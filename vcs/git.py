@@ -172,13 +172,19 @@ class Objects:
     def read_rev(self, rev: str) -> bytes | None:
         """The content of the object ``rev`` names (an oid, ``<commit>:<path>``...), or None when
         it names nothing. One round trip on the same cat-file process: no ``rev-parse`` first."""
+        got = self.read_rev_oid(rev)
+        return None if got is None else got[1]
+
+    def read_rev_oid(self, rev: str) -> tuple[str, bytes] | None:
+        """(object id, content) of what ``rev`` names, or None."""
         if "\n" in rev:  # the batch protocol is one name per line
             return None
         try:
-            _, _, _, stream = self._repo.git.stream_object_data(rev)
+            oid, _, _, stream = self._repo.git.stream_object_data(rev)
         except ValueError:  # "<rev> missing"
             return None
-        return bytes(stream.read())
+        data = bytes(stream.read())
+        return (oid.decode() if isinstance(oid, bytes) else str(oid)), data
 
     def info(self, oid: str) -> tuple[str, int]:
         """(type, size) of object ``oid``."""

@@ -3,6 +3,7 @@
 Public surface:
     MANIFEST_NAME, DESCRIPTIVE, KINDS
     StemEntry, Manifest (dataclasses); Manifest.from_toml(text); Manifest.to_toml(previous)
+    parse_data(text) -> dict; Manifest.from_data(dict)   (the two halves of from_toml)
 
 The file is meant to be read in a diff and edited by hand: one ``[[stem]]`` table per file in
 a stable order, its descriptive fields (role, instrument, kind, mute, solo, notes) first and
@@ -21,7 +22,7 @@ from vcs.errors import UsageError
 if TYPE_CHECKING:
     from tomlkit.items import Table
 
-__all__ = ["DESCRIPTIVE", "KINDS", "MANIFEST_NAME", "Manifest", "StemEntry"]
+__all__ = ["DESCRIPTIVE", "KINDS", "MANIFEST_NAME", "Manifest", "StemEntry", "parse_data"]
 
 MANIFEST_NAME = "stemset.toml"
 SCHEMA = 1
@@ -87,7 +88,15 @@ class Manifest:
         """
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
-        raw = _parse(text)
+        return cls.from_data(_parse(text))
+
+    @classmethod
+    def from_data(cls, raw: dict[str, Any]) -> Manifest:
+        """A manifest from its TOML parsed to plain data (what ``parse_data`` returns).
+
+        Raises:
+            UsageError: when the data is not a manifest stemvault can read.
+        """
         cue = raw.get("cue", {})
         stems = []
         for t in raw.get("stem", []):
@@ -180,6 +189,15 @@ class Manifest:
             doc[k] = _toml_value(v)
         doc["stem"] = aot  # last, so that set-level tables stay above the per-file ones
         return tomlkit.dumps(doc)
+
+
+def parse_data(text: str | bytes) -> dict[str, Any]:
+    """A manifest's TOML as plain data (dicts, lists, str, int, float, bool, dates).
+
+    Raises:
+        UsageError: when it does not parse.
+    """
+    return _parse(text.decode("utf-8", "replace") if isinstance(text, bytes) else text)
 
 
 def _parse(text: str) -> dict[str, Any]:
