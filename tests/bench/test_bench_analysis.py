@@ -56,6 +56,7 @@ def _load() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0]) if Path("/proc/loadavg").exists() else -1.0
 
 
+@pytest.mark.timeout(0)  # full size takes minutes: pytest's 300 s default killed it
 def test_bench_analysis() -> None:
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is not installed (apt-get install ffmpeg): it is the peer of this benchmark")

@@ -60,6 +60,7 @@ def _load() -> float:
     return float(Path("/proc/loadavg").read_text().split()[0]) if Path("/proc/loadavg").exists() else -1.0
 
 
+@pytest.mark.timeout(0)  # full size takes minutes: pytest's 300 s default killed it
 def test_bench_commit() -> None:
     if subprocess.run(["git", "lfs", "version"], capture_output=True).returncode != 0:
         pytest.skip("git-lfs is not installed (apt-get install git-lfs): it is the peer of this benchmark")
