@@ -139,3 +139,35 @@ def test_parsed_manifests_cache_is_keyed_by_blob_and_never_trusted_blindly(small
         assert v.manifest_at(ver) == fresh  # a damaged entry is parsed again
     finally:
         v.close()
+
+
+def test_set_level_fields_without_deepdiff_say_what_deepdiff_says() -> None:
+    """The flat-dict shortcut of the manifest diff gives DeepDiff's answer, field for field."""
+    import random
+
+    from vcs.diff import _manifest_fields
+    from vcs.manifest import Manifest
+
+    def man(extra: dict[str, Any]) -> Manifest:
+        return Manifest(cue=CUE, version="1.0", frame_rate="24", stems=[], extra=extra)
+
+    def by_deepdiff(ma: Manifest, mb: Manifest) -> list[Any]:
+        import vcs.diff as D
+
+        real = D._plain_fields
+        D._plain_fields = lambda sa, sb: None  # type: ignore[assignment]
+        try:
+            return [f.to_dict() for f in _manifest_fields(ma, mb)]
+        finally:
+            D._plain_fields = real
+
+    rng = random.Random(3)
+    values: list[Any] = [0, 1, 2, "x", "y", 1.5, True, False, -0.0, "", {"n": 1}, [1, 2]]
+    keys = [f"k_{c}" for c in "abcdefgh"]
+    for _ in range(400):
+        a = {k: rng.choice(values) for k in rng.sample(keys, rng.randint(0, 8))}
+        b = {k: rng.choice(values) for k in rng.sample(keys, rng.randint(0, 8))}
+        if rng.random() < 0.5:
+            b = {**a, **{k: rng.choice(values) for k in rng.sample(keys, 2)}}
+        ma, mb = man({"checks": {"warnings": rng.randint(0, 2)}, **a}), man({"checks": {"warnings": 1}, **b})
+        assert [f.to_dict() for f in _manifest_fields(ma, mb)] == by_deepdiff(ma, mb), (a, b)

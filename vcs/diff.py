@@ -249,8 +249,17 @@ def _delta(a: Any, b: Any, nd: int = 1) -> float | None:
 # one audio.analysis writes (uint8 codes: 0 = digital silence, else dB = code / 2 - 127.5);
 # tests/test_diff.py checks that both decoders agree on a real record.
 
+_CODE_DB: np.ndarray | None = None
+
+
 def _decode_codes(codes: np.ndarray) -> np.ndarray:
-    out: np.ndarray = np.where(codes == 0, -np.inf, codes.astype(np.float64) / 2 - 127.5)
+    """uint8 codes to dB through a 256-entry table (the same float64 values as computing each)."""
+    global _CODE_DB
+    if _CODE_DB is None:
+        table = np.arange(256, dtype=np.float64) / 2 - 127.5
+        table[0] = -np.inf
+        _CODE_DB = table
+    out: np.ndarray = _CODE_DB[codes]
     return out
 
 
@@ -523,7 +532,10 @@ def _manifest_fields(ma: Manifest, mb: Manifest) -> list[FieldChange]:
     sa, sb = _set_fields(ma), _set_fields(mb)
     if sa == sb:
         return []
-    from deepdiff import DeepDiff  # only when something differs: it is slow to import
+    plain = _plain_fields(sa, sb)
+    if plain is not None:
+        return plain
+    from deepdiff import DeepDiff  # only for nested changes: it costs ~80 ms to import
 
     out: list[FieldChange] = []
     tree = DeepDiff(sa, sb, view="tree", verbose_level=2)
@@ -535,6 +547,40 @@ def _manifest_fields(ma: Manifest, mb: Manifest) -> list[FieldChange]:
             old = None if kind.endswith("_added") else level.t1
             new = None if kind.endswith("_removed") else level.t2
             out.append(FieldChange(name, _plainify(old), _plainify(new)))
+    return out
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain_fields(sa: dict[str, Any], sb: dict[str, Any]) -> list[FieldChange] | None:
+    """What DeepDiff says of two flat dicts, without it: values changed, types changed, keys
+    added, keys removed, in its order. None where DeepDiff's own rules would matter: a nested
+    value that differs, a NaN, or so few common keys that it reports the whole dict instead."""
+    common = [k for k in sb if k in sa]
+    union = len(sa) + len(sb) - len(common)
+    if union > 1 and len(common) / union < 0.5:
+        return None
+    values, types = [], []
+    for k in common:
+        x, y = sa[k], sb[k]
+        if not isinstance(x, _SCALARS) or not isinstance(y, _SCALARS):
+            if x != y:
+                return None
+            continue
+        if (isinstance(x, float) and math.isnan(x)) or (isinstance(y, float) and math.isnan(y)):
+            return None
+        if type(x) is not type(y):
+            types.append(k)
+        elif x != y:
+            values.append(k)
+    added = [k for k in sb if k not in sa]
+    removed = [k for k in sa if k not in sb]
+    if any(not isinstance(d[k], _SCALARS) for d, ks in ((sb, added), (sa, removed)) for k in ks):
+        return None
+    out = [FieldChange(str(k).replace("_", " "), _plainify(sa[k]), _plainify(sb[k])) for k in values + types]
+    out += [FieldChange(str(k).replace("_", " "), None, _plainify(sb[k])) for k in added]
+    out += [FieldChange(str(k).replace("_", " "), _plainify(sa[k]), None) for k in removed]
     return out
 
 
