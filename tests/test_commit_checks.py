@@ -58,6 +58,10 @@ def test_unchanged_stems_are_not_measured_again(vault: Path, sv: Runner, tmp_pat
     os.utime(src / "1M03_STR.wav", ns=(1, 1))  # ... except that we also touch one in a new way
     doc = sv.ok("-C", vault, "commit", CUE, src, "--json").json()
     assert sorted(doc["changed"]) == ["1M03_BRS.wav", "1M03_MIX.wav"]
+    # a full re-export: files of the same name and size are hashed, and those that are the
+    # same bytes as before are not measured again; the changed ones (same size!) are
+    assert sorted(doc["analyzed"]) == ["1M03_BRS.wav", "1M03_MIX.wav"]
+    assert doc["null_test"]["mix"] == "1M03_MIX.wav" and doc["null_test"]["residual_db"] is not None
     # the same folder again, one file replaced: only that one is measured
     write_set(tmp_path / "tmp", gains={"BRS": 0.25})
     (tmp_path / "tmp" / "1M03_BRS.wav").replace(src / "1M03_BRS.wav")

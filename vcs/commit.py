@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,9 +158,12 @@ def read_source(vault: Vault, source: Path, *, cue: str, mix: str | None, copies
                 ) -> tuple[list[SourceFile], list[str], CheckReport, str | None, str]:
     """Read an export folder once: hash, measure and check every file.
 
-    Files whose content already has an analysis record in the vault (known through the stat
-    cache: same path, size, mtime and inode as when they were last committed) are only decoded
-    for the null test, not measured again. With ``copies`` (a private folder), every file that
+    Files whose content already has an analysis record in the vault are only decoded for the
+    null test, not measured again. They are known through the stat cache (same path, size,
+    mtime and inode as when they were last committed) or, for a full re-export (every file
+    written anew, most of them the same), by content: a file with the name and size of one of
+    the cue's latest version is hashed first (sha256 alone costs a fraction of an analysis), and
+    taken as known when its hash matches. With ``copies`` (a private folder), every file that
     is measured is also written there, from the same read (``FileSpec.copy_to``): the copy the
     commit moves into the work tree without reading the file again.
     """
@@ -177,6 +181,10 @@ def read_source(vault: Vault, source: Path, *, cue: str, mix: str | None, copies
             skip.add(p.name)
             known[p.name] = rec
             expected[p.name] = sha
+    for name, (sha, rec) in _same_as_before(vault, cue, [p for p in audio if p.name not in skip]).items():
+        skip.add(name)
+        known[name] = rec
+        expected[name] = sha
     if copies is not None:
         copies.mkdir(parents=True, exist_ok=True)
     specs = [FileSpec(p, p.name, None if copies is None or p.name in skip else copies / p.name) for p in audio]
@@ -198,6 +206,40 @@ def read_source(vault: Vault, source: Path, *, cue: str, mix: str | None, copies
             files.append(SourceFile(p, p.name, None, sha, size))
     files.sort(key=lambda f: f.name)
     return files, ignored, report, mix_name, mix_from
+
+
+def _same_as_before(vault: Vault, cue: str, paths: list[Path]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Files of ``paths`` whose bytes are those of the same-named file of the cue's latest
+    version (its analysis record in hand): name -> (sha256, record)."""
+    try:
+        history = vault.versions(cue, details=False)
+        old = {s.file: s for s in vault.manifest_at(history[0]).stems} if history else {}
+    except VaultError:
+        return {}
+    candidates = []
+    for p in paths:
+        o = old.get(p.name)
+        try:
+            if o is not None and o.sha256 and o.size == p.stat().st_size:
+                candidates.append((p, o.sha256))
+        except OSError:
+            continue  # the analysis reports it
+    if not candidates:
+        return {}
+
+    def same(item: tuple[Path, str]) -> tuple[str, str, dict[str, Any]] | None:
+        p, want = item
+        try:
+            sha, _ = hash_file(p)
+        except OSError:
+            return None
+        rec = load_record(vault, sha) if sha == want else None
+        return (p.name, sha, rec) if rec else None
+
+    # hashlib releases the GIL: two threads hash two files at once
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        hits = [h for h in pool.map(same, candidates) if h is not None]
+    return {name: (sha, rec) for name, sha, rec in hits}
 
 
 def _measured(f: SourceFile, rate: FrameRate) -> dict[str, Any]:
