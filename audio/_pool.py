@@ -46,6 +46,26 @@ def _context() -> Any:
 
 
 @contextlib.contextmanager
+def _main_not_a_script() -> Iterator[None]:
+    """Workers re-import the parent's ``__main__`` by its path; when that is no file (Python
+    fed on stdin, ``-c``, an embedding host) hide it, as for an interactive session, so the
+    workers start anyway (they need nothing from it)."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    hide = main is not None and path is not None and getattr(main.__spec__, "name", None) is None \
+        and not os.path.isfile(path)
+    if hide:
+        del main.__file__  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        if hide:
+            main.__file__ = path  # type: ignore[union-attr]
+
+
+@contextlib.contextmanager
 def _one_blas_thread() -> Iterator[None]:
     """While processes start (and the fork server with them), ask BLAS for one thread."""
     saved = {k: os.environ.get(k) for k in _BLAS_ENV}
@@ -115,7 +135,7 @@ def run_groups(groups: list[list[_Job]], steps: int, null_block: int | None,
     procs: list[Any] = []
     conns: list[Connection] = []
     try:
-        with _one_blas_thread():
+        with _one_blas_thread(), _main_not_a_script():
             for group in groups:
                 recv_end, send_end = ctx.Pipe(duplex=False)
                 p = ctx.Process(target=_worker, args=(send_end, group, steps, null_block),

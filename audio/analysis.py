@@ -562,7 +562,9 @@ class _Null:
             total = self._floats if total is None else np.add(total, self._floats, out=total)
         assert total is not None
         per_block = total.reshape(-1, self.block * self.channels)
-        self.res += [float(np.dot(r, r)) for r in per_block]
+        # Not np.dot: in the parent, BLAS runs its own threads, which spin after each call on
+        # the cores the workers need (measured: +9 CPU-s, +4 s wall on the 24 x 5 min set).
+        self.res += np.einsum("ij,ij->i", per_block, per_block).tolist()
         self.ref += self._mix_sq
         self._ints = self._floats = None
         self._mix_sq = []
