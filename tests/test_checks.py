@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -259,6 +260,21 @@ def test_worker_processes_give_the_same_analysis(tmp_path: Path) -> None:
     assert one.null_test == two.null_test and one.null_test is not None
     skipped = analyze_set(specs, mix="1M03_MIX.wav", workers=2, skip={"1M03_STR.wav"})
     assert skipped.records["1M03_STR.wav"] is None and skipped.null_test == one.null_test
+
+
+def test_workers_start_from_a_script_on_stdin(tmp_path: Path) -> None:
+    # Worker processes re-import the parent's __main__ by path; "<stdin>" is no file.
+    folder = make_set(tmp_path / "set")
+    script = ("from pathlib import Path\n"
+              "from audio.analysis import FileSpec, analyze_set\n"
+              f"specs = [FileSpec(p, p.name) for p in sorted(Path({str(folder)!r}).glob('*.wav'))]\n"
+              "r = analyze_set(specs, mix='1M03_MIX.wav', workers=2)\n"
+              "print(len(r.records), r.null_test is not None)\n")
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-"], input=script, text=True, capture_output=True,
+                         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(root)}, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(len(list(folder.glob("*.wav")))), "True"]
 
 
 def test_a_bad_file_in_a_worker_is_one_named_error(tmp_path: Path) -> None:
