@@ -423,3 +423,27 @@ def test_version_audio_lists_only_what_is_there(two_versions: Path) -> None:
     assert missing_audio(v, ver) == []
     shutil.rmtree(two_versions / ".git" / "lfs" / "objects")
     assert len(missing_audio(v, ver)) == 5
+
+
+@pytest.mark.parametrize(("fmt", "subtype", "channels"), [
+    ("WAV", "PCM_16", 2), ("WAV", "PCM_24", 2), ("WAV", "PCM_24", 1), ("WAV", "PCM_32", 2),
+    ("WAV", "FLOAT", 2), ("RF64", "PCM_24", 2), ("FLAC", "PCM_24", 2)])
+def test_stems_read_exactly_as_libsndfile_gives_them(tmp_path: Path, fmt: str, subtype: str,
+                                                     channels: int) -> None:
+    rng = np.random.default_rng(3)
+    x = np.clip(rng.standard_normal((30001, channels)) * 0.3, -1, 1)
+    p = tmp_path / f"x.{'flac' if fmt == 'FLAC' else 'wav'}"
+    sf.write(p, x, SR, format=fmt, subtype=subtype)
+    want = sf.read(p, dtype="float32", always_2d=True)[0]
+    s = StemSet([StemSpec(p.name, p)], chunk=4096, channels=2)
+    assert (s.readers[0]._wav is not None) == (fmt != "FLAC")  # the fast path, where it applies
+    try:
+        got = np.zeros((40000, 2), dtype=np.float32)
+        for pos in range(0, 40000, 1000):  # chunk refills, a seek back, past the end
+            s.mix(pos, 1000, np.ones(1, dtype=np.float32), got[pos:pos + 1000])
+        s.mix(5000, 1000, np.ones(1, dtype=np.float32), got[5000:6000])
+    finally:
+        s.close()
+    full = np.repeat(want, 2, axis=1) if channels == 1 else want
+    assert np.array_equal(got[:len(full)], full)
+    assert not got[len(full):].any()
