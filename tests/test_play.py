@@ -353,12 +353,13 @@ def test_bad_input_is_one_line_and_exit_2(two_versions: Path, sv: Runner, tmp_pa
     _refused(sv, v, CUE, "--from", "ten", "--render", tmp_path / "o.wav", expect="does not parse")
     _refused(sv, v, CUE, "--from", "5", "--render", tmp_path / "o.wav", expect="past the end")
     _refused(sv, v, CUE, "--from", "0.5", "--to", "0.2", "--render", tmp_path / "o.wav", expect="is not after")
-    _refused(sv, v, CUE, "--gain", "STR=loud", "--render", tmp_path / "o.wav", expect="is not a number")
+    _refused(sv, v, CUE, "--gain", "STR=loud", "--render", tmp_path / "o.wav", expect="with a number of dB")
+    _refused(sv, v, CUE, "--render", tmp_path / "o.mp3", expect="a render is a WAV file")
     _refused(sv, v, CUE, "--render", tmp_path / "nope" / "o.wav", expect="does not exist")
     _refused(sv, v, CUE, "--render", tmp_path, expect="is a folder")
     _refused(sv, v, CUE, "--start-in", "diff", "--render", tmp_path / "o.wav", expect="needs a second version")
     _refused(sv, v, CUE, "--vs", "1M03@9.0", "--render", tmp_path / "o.wav", expect="has no version 9.0")
-    assert not (tmp_path / "o.wav").exists()
+    assert not (tmp_path / "o.wav").exists() and not (tmp_path / "o.mp3").exists()
     if os.geteuid() != 0:  # root writes anywhere
         ro = tmp_path / "ro"
         ro.mkdir(mode=0o555)

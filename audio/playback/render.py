@@ -33,6 +33,9 @@ RENDER_SUBTYPES = {"float": "FLOAT", "float32": "FLOAT", "24": "PCM_24", "pcm24"
 def _open(path: Path, engine: Engine, subtype: str) -> tuple[sf.SoundFile, Path]:
     if path.is_dir():
         raise PlaybackError(f"cannot render to {path}: it is a folder (name a .wav file)")
+    if path.suffix.lower() not in (".wav", ".wave"):
+        # The bounce is a WAV file: a .mp3 or .flac name would mislabel it.
+        raise PlaybackError(f"cannot render to {path}: a render is a WAV file; name it .wav")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise PlaybackError(f"cannot render to {path}: folder {parent} does not exist")

@@ -10,6 +10,7 @@ then renders, or plays to the sound card with a live position line and keys.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import sys
 import threading
@@ -171,8 +172,8 @@ def prepare_play(vault: Vault, ref: str, *, vs: str | None = None, solo: tuple[s
                 db_ = float(val.strip().lower().removesuffix("db"))
             except ValueError:
                 db_ = float("nan")
-            if not sep or not key:
-                raise PlaybackError(f"--gain {g!r}: write STEM=dB, e.g. --gain 1M03_STR.wav=-3")
+            if not sep or not key or not math.isfinite(db_):
+                raise PlaybackError(f"--gain {g!r}: write STEM=dB with a number of dB, e.g. --gain 1M03_STR.wav=-3")
             engine.set_gain(key, db_)
         def pos(text: str, what: str) -> int:
             return parse_position(text, rate=rate, sample_rate=engine.sample_rate, start=engine.start,
