@@ -36,6 +36,7 @@ from vcs.manifest import MANIFEST_NAME, Manifest, StemEntry
 from vcs.models import Note, Version, sanitize_line
 from vcs.naming import VersionNumber, infer_role, normalize_cue
 from vcs.records import ANALYSIS_DIR, load_record, record_relpath, save_record
+from vcs.review import check_in_span, version_span
 from vcs.vault import CUES_DIR, Vault
 
 __all__ = ["ChecksRefused", "CommitResult", "SourceFile", "commit_version", "list_source", "parse_note_arg",
@@ -441,6 +442,9 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
         manifest = Manifest(cue=cue, version=str(number), frame_rate=vault.config.frame_rate.name,
                             stems=stems, mix=mix_name, mix_from=mix_from,
                             extra={"checks": checks, "finding": [f.to_dict() for f in report.findings]})
+        for n in note_objs:  # a --note lies within the new version, as `note` requires
+            check_in_span(parse_timecode(n.tc, vault.config.frame_rate),
+                          version_span(manifest, vault.config.frame_rate), f"{cue}@{number}")
         text = manifest.to_toml(prev_text)
         if prev and not (added or removed or changed) and prev_text is not None:
             same = Manifest.from_toml(prev_text)

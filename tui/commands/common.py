@@ -54,7 +54,11 @@ def echo_version_line(v: Version) -> None:
         where = f" [{plain(n.stem)}]" if n.stem else ""
         who = f" — {plain(n.author)}" if n.author else ""
         tag = "" if n.source == "review" else " (with the version)"
-        click.echo(f"    {n.tc}{where}  {plain(n.text)}{who}{tag}")
+        bb = f" {n.bar_beat}" if n.bar_beat else ""
+        click.echo(f"    {n.tc}{bb}{where}  {plain(n.text)}{who}{tag}")
+    if v.tempo_map and v.tempo_map.get("error"):
+        click.echo(f"    tempo map unreadable ({plain(v.tempo_map['file'])}: {plain(v.tempo_map['error'])}): "
+                   "notes shown without bar|beat")
     if v.approval:
         a = v.approval
         sig = ", signed" if a.signed else ""
