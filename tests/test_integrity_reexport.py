@@ -82,6 +82,7 @@ def test_restamped_reexport_with_one_real_change_stores_only_that_change(vault: 
     assert sorted(doc["changed"]) == [f"{CUE}_BRS.wav", f"{CUE}_MIX.wav"]
     assert sorted(doc["unchanged"]) == [f"{CUE}_{k}.wav" for k in ("PAD", "PERC", "STR")]
     assert doc["added"] == [] and doc["removed"] == []
+    assert doc["reexported"] == sorted(doc["unchanged"])
     assert doc["new_lfs_objects"] == 2 and len(lfs_objects(vault) - objects) == 2
     after = manifest(vault)
     for k in ("STR", "PERC", "PAD"):
@@ -95,6 +96,22 @@ def test_restamped_reexport_with_one_real_change_stores_only_that_change(vault: 
         assert k not in delta, delta
     assert "meta" not in delta, delta  # only volatile fields were restamped
     assert git(vault, "status", "--porcelain") == ""
+
+
+def test_a_kept_file_missing_from_the_working_copy_is_put_back(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    src = tmp_path / "export"
+    stems = base_stems()
+    export(src, stems, bounce=1)
+    commit(sv, vault, src)
+    before = manifest(vault)
+    (vault / "cues" / CUE / f"{CUE}_STR.wav").unlink()
+    export(src, {**stems, "BRS": gain(stems["BRS"], 4, 6, 0.5)}, bounce=2)
+    doc = commit(sv, vault, src)
+    assert f"{CUE}_STR.wav" in doc["reexported"] and doc["new_lfs_objects"] == 2
+    assert sha256(vault / "cues" / CUE / f"{CUE}_STR.wav") == before[f"{CUE}_STR.wav"]["sha256"]
+    assert git(vault, "status", "--porcelain") == ""
+    out = sv.ok("-C", vault, "log", CUE).out
+    assert "STR" not in out.split("delta:")[1].splitlines()[0]
 
 
 def test_reexport_of_the_same_audio_is_nothing_new(vault: Path, sv: Runner, tmp_path: Path) -> None:

@@ -70,6 +70,7 @@ class CommitResult:
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     meta_only: list[str] = field(default_factory=list)  # of ``changed``: the same samples, a real header change
+    reexported: list[str] = field(default_factory=list)  # of ``unchanged``: other bytes, the vault's file kept
     ignored: list[str] = field(default_factory=list)
     new_lfs_objects: int = 0
     findings: list[Finding] = field(default_factory=list)
@@ -514,7 +515,8 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
 
     version = vault.resolve(f"{cue}@{number}")
     return CommitResult(version=version, manifest=manifest, added=added, removed=removed,
-                        changed=changed, unchanged=unchanged, meta_only=meta_only, ignored=ignored,
+                        changed=changed, unchanged=unchanged, meta_only=meta_only, reexported=sorted(kept),
+                        ignored=ignored,
                         new_lfs_objects=len(audio_shas - preexisting), findings=report.findings,
                         null_test=report.null_test_doc(),
                         analyzed=sorted(n for n, r in report.analysis.records.items() if r is not None))
