@@ -164,7 +164,13 @@ def test_solo_plays_in_a_lazy_clone_with_only_the_soloed_file(lazy: tuple[Path, 
     r = sv.ok("-C", clone, "play", f"{CUE}@2.0", "--solo", "CHOIR", "--render", out, "--json")
     y, _ = sf.read(out, dtype="float64", always_2d=True)
     assert np.abs(y - x["CHOIR2"]).max() < 2e-7
-    assert sorted(r.json()["absent"]) == sorted(f"{CUE}_{r}.wav" for r in ROLES if r != "CHOIR")
+    assert sorted(x["file"] for x in r.json()["absent"]) == sorted(f"{CUE}_{r}.wav" for r in ROLES if r != "CHOIR")
+    assert {x["ref"] for x in r.json()["absent"]} == {f"{CUE}@2.0"}
+    # A gain on the soloed stem applies; one on a silent, absent stem changes nothing heard.
+    sv.ok("-C", clone, "play", f"{CUE}@2.0", "--solo", "CHOIR", "--gain", "CHOIR=-6", "--gain", "STR=-6",
+          "--render", tmp_path / "g.wav")
+    g, _ = sf.read(tmp_path / "g.wav", dtype="float64", always_2d=True)
+    assert np.abs(g - y * 10 ** (-6 / 20)).max() < 1e-6
     # Muting the missing ones does the same; playing them is refused, naming only what is missing.
     mutes = [a for r in ROLES if r != "CHOIR" for a in ("--mute", r)]
     sv.ok("-C", clone, "play", f"{CUE}@2.0", *mutes, "--render", tmp_path / "m.wav")

@@ -724,7 +724,7 @@ def _local_audio(vault: Vault, e: StemEntry) -> Path | None:
 # ----- exact: on the samples ---------------------------------------------------------------------
 
 def _exact(vault: Vault, d: VersionDiff, va: Version, vb: Version, ma: Manifest, mb: Manifest) -> None:
-    from vcs.audiofiles import version_audio
+    from vcs.audiofiles import versions_audio
 
     todo = [f for f in d.files() if f.status in ("changed", "moved") and f.kind != "tempo"]
     if not todo:
@@ -733,8 +733,9 @@ def _exact(vault: Vault, d: VersionDiff, va: Version, vb: Version, ma: Manifest,
     names_a = [f.renamed_from or f.name for f in todo]
     mix_a = ma.mix if d.mix else None
     names_a = [mix_a if (f is d.mix and mix_a) else n for f, n in zip(todo, names_a, strict=True)]
-    files_a = {x.name: x.path for x in version_audio(vault, va, ma, names=names_a)}
-    files_b = {x.name: x.path for x in version_audio(vault, vb, mb, names=names_b)}
+    got_a, got_b = versions_audio(vault, [(va, ma, names_a), (vb, mb, names_b)])  # all that is missing, at once
+    files_a = {x.name: x.path for x in got_a}
+    files_b = {x.name: x.path for x in got_b}
     for f, na in zip(todo, names_a, strict=True):
         eb = mb.stem(f.name)
         assert eb is not None
