@@ -264,3 +264,19 @@ def test_render_says_the_loudness_match_gain(vault: Path, sv: Runner, tmp_path: 
     assert abs(doc["match_gain_db"] - 6.02) < 0.05
     plain_ = sv.ok("-C", vault, "play", f"{CUE}@1.0", "--render", tmp_path / "a.wav")
     assert "matched" not in plain_.out
+
+
+def test_a_version_whose_null_test_did_not_run_is_never_shown_as_passing(vault: Path, sv: Runner,
+                                                                         tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed"
+    _bwf_set(mixed, ww_rate=44100)
+    sv.ok("-C", vault, "commit", CUE, mixed, "-m", "ww at 44.1", "--allow-errors", "resampled later")
+    fixed = tmp_path / "fixed"
+    _bwf_set(fixed)
+    sv.ok("-C", vault, "commit", CUE, fixed, "-m", "ww at 48")
+    nt = sv.ok("-C", vault, "diff", f"{CUE}@2.0", f"{CUE}@1.0", "--json").json()["null_test"]
+    assert nt["b_passes"] is None and "sample rate" in nt["b_skipped"] and nt["a_passes"] is True
+    human = sv.ok("-C", vault, "diff", f"{CUE}@2.0", f"{CUE}@1.0").out
+    assert "null test not run in B" in human and "passes" not in human.split("mix:")[1].split("\n")[0]
+    human = sv.ok("-C", vault, "diff", f"{CUE}@1.0", f"{CUE}@2.0").out
+    assert "not run in A" in human.split("mix:")[1].split("\n")[0]

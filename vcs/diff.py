@@ -153,7 +153,8 @@ class VersionDiff:
     stems: list[FileDiff]
     mix: FileDiff | None
     manifest: list[FieldChange]
-    null_test: dict[str, Any]  # a, b: residual dB (None: perfect or no mix); a_passes, b_passes
+    null_test: dict[str, Any]  # a, b: residual dB (None: perfect or no mix); a_passes, b_passes;
+    # a_skipped, b_skipped: why that side's null test did not run (None: it ran, or no mix)
     null_limit_db: float = _NULL_PASS_DB
     exact: bool = False
     cue: str = ""
@@ -632,8 +633,11 @@ def diff_manifests(ma: Manifest, mb: Manifest, records_a: Records, records_b: Re
     for side, m in (("a", ma), ("b", mb)):
         res = (m.extra.get("checks") or {}).get("null_test_residual_db")
         nt[side] = res
-        # No residual at all (None) with a mix is a perfect null; without a mix there is no test.
-        nt[f"{side}_passes"] = None if not m.mix else (res is None or float(res) <= null_limit_db)
+        # No residual at all (None) with a mix is a perfect null; without a mix there is no test;
+        # a test that did not run (files at different rates) neither passes nor fails.
+        skipped = (m.extra.get("checks") or {}).get("null_test_skipped")
+        nt[f"{side}_passes"] = None if not m.mix or skipped else (res is None or float(res) <= null_limit_db)
+        nt[f"{side}_skipped"] = str(skipped) if skipped else None
     out = VersionDiff(a=a or {"cue": ma.cue, "version": ma.version}, b=b or {"cue": mb.cue, "version": mb.version},
                       stems=stems, mix=mix, manifest=_manifest_fields(ma, mb), null_test=nt,
                       null_limit_db=null_limit_db, cue=mb.cue)
