@@ -342,12 +342,13 @@ def _line(session: PlaySession) -> str:
     return f"\r{state} {mode:3} {session.tc(s.position)}  {el:6.1f} s / {(session.end - session.start) / s.sample_rate:.1f} s "
 
 
-def _match_words(doc: dict[str, Any]) -> str:
-    """What loudness matching did to what was rendered (nothing said without --match-loudness)."""
+def _match_words(doc: dict[str, Any], *, live: bool = False) -> str:
+    """What loudness matching did to what was rendered (nothing said without --match-loudness);
+    ``live``: to what B plays whenever it is switched to."""
     g = doc.get("match_gain_db")
     if g is None:
         return ""
-    if doc["start_in"] == "b":
+    if live or doc["start_in"] == "b":
         return f"; B matched to A: {g:+.1f} dB"
     if doc["start_in"] == "diff":
         return f"; the difference is not loudness-matched (B would be {g:+.1f} dB)"
@@ -369,7 +370,7 @@ def _play_live(session: PlaySession, device: str | None, block: int) -> int:
     vs = f" vs {info['b']}" if info["b"] else ""
     click.echo(f"playing {info['a']}{vs} on {plain(out.device_name)} from {info['from']}"
                + (" — keys: space pause, a/b/d switch, ←/→ seek, q quit" if sys.stdin.isatty() else "")
-               + _match_words(info), err=True)
+               + _match_words(info, live=True), err=True)
     _say_absent(info["absent"], err=True)
     quit_ = threading.Event()
     e.play()
