@@ -14,6 +14,9 @@ Public surface:
         against them.
     SUBTYPES
         The supported subtypes: ``PCM_16``, ``PCM_24``, ``PCM_32``, ``FLOAT``.
+    BwfStream(path, sample_rate, channels, *, subtype, time_reference, description, originator)
+        Write a BWF file block by block (``write``, then ``close``), when the length is known
+        only at the end (a render); the sizes are filled in on ``close``.
 
 File layout, in this order: ``RIFF``/``WAVE``, ``fmt `` (``WAVE_FORMAT_EXTENSIBLE`` when there
 are more than 2 channels or more than 16 bits, with the standard channel mask for 1, 2, 6 and
@@ -35,7 +38,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-__all__ = ["SUBTYPES", "quantize", "write_bwf"]
+__all__ = ["SUBTYPES", "BwfStream", "quantize", "write_bwf"]
 
 #: Subtype name -> (bits per sample, is floating point).
 SUBTYPES: dict[str, tuple[int, bool]] = {
@@ -382,3 +385,94 @@ def _encoded_blocks(frames: np.ndarray, bits: int, is_float: bool) -> Iterator[b
             packed = np.empty((quad.shape[0], 3), np.uint8)
             packed[:] = quad[:, :3]
             yield packed.tobytes()
+
+
+# --- streaming ----------------------------------------------------------------------------
+
+
+class BwfStream:
+    """A BWF file written block by block; the RIFF, ``data`` and ``fact`` sizes are patched in
+    by ``close``.
+
+    The header is the one ``write_bwf`` writes, except for floating point with one or two
+    channels: there the fmt chunk is plain ``WAVE_FORMAT_IEEE_FLOAT`` with its (empty)
+    extension, cbSize 0 — what every reader takes without a warning (sox warns on any
+    WAVE_FORMAT_EXTENSIBLE float file). Nothing makes the file atomic: write it under a
+    temporary name and rename it when ``close`` returns.
+
+    Raises (from the constructor, ``write``):
+        ValueError: a bad argument or field (as ``write_bwf``), samples of the wrong shape, or a
+            file growing past 4 GiB.
+        OSError: the file cannot be written.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], sample_rate: int, channels: int, *,
+                 subtype: str = "PCM_24", time_reference: int = 0, description: str = "",
+                 originator: str = "stemvault", originator_reference: str = "") -> None:
+        self.bits, self.is_float = _check_subtype(subtype)
+        if not 1 <= channels <= 0xFFFF:
+            raise ValueError(f"{channels} channels; a WAV file holds 1 to 65535")
+        self.channels = channels
+        rate = _check_int("sample_rate", sample_rate, 1, 0xFFFFFFFF)
+        tref = _check_int("time_reference", time_reference, 0, (1 << 64) - 1)
+        bext = _bext_payload(description=description, originator=originator,
+                             originator_reference=originator_reference, origination_date=None,
+                             origination_time=None, time_reference=tref,
+                             coding_history=_default_coding_history(rate, self.bits, self.is_float, channels))
+        if self.is_float and channels <= 2:
+            block_align = channels * 4
+            fmt = struct.pack("<HHIIHHH", _WAVE_FORMAT_IEEE_FLOAT, channels, rate, rate * block_align,
+                              block_align, 32, 0)
+        else:
+            fmt = _fmt_payload(channels, rate, self.bits, self.is_float)
+        self.frames = 0
+        self._fact_at: int | None = None
+        self._fh: BinaryIO = open(path, "wb")  # noqa: SIM115 -- closed by close()
+        try:
+            fh = self._fh
+            fh.write(b"RIFF\0\0\0\0WAVE")
+            _write_chunk(fh, b"fmt ", fmt)
+            if self.is_float:
+                self._fact_at = fh.tell() + 8
+                _write_chunk(fh, b"fact", b"\0\0\0\0")
+            _write_chunk(fh, b"bext", bext)
+            fh.write(b"data\0\0\0\0")
+            self._data_at = fh.tell()
+        except BaseException:
+            self._fh.close()
+            raise
+
+    def write(self, block: np.ndarray) -> None:
+        """Append ``block``: float samples, (frames, channels) or (frames,) for mono."""
+        arr = _check_samples(block)
+        frames = arr.reshape(-1, 1) if arr.ndim == 1 else arr
+        if frames.shape[1] != self.channels:
+            raise ValueError(f"a block of {frames.shape[1]} channels for a {self.channels}-channel file")
+        size = (self.frames + len(frames)) * self.channels * self.bits // 8
+        if self._data_at - 8 + size + 8 > _MAX_RIFF:
+            raise ValueError("the file would pass the 4 GiB RIFF limit (RF64 is not supported)")
+        for data in _encoded_blocks(frames, self.bits, self.is_float):
+            self._fh.write(data)
+        self.frames += len(frames)
+
+    def close(self) -> None:
+        """Pad, fill in the sizes, flush to disk and close."""
+        fh = self._fh
+        if fh.closed:
+            return
+        try:
+            size = self.frames * self.channels * self.bits // 8
+            if size % 2:
+                fh.write(b"\0")
+            end = fh.tell()
+            fh.seek(4)
+            fh.write(struct.pack("<I", end - 8))
+            if self._fact_at is not None:
+                fh.seek(self._fact_at)
+                fh.write(struct.pack("<I", min(self.frames, 0xFFFFFFFF)))
+            fh.seek(self._data_at - 4)
+            fh.write(struct.pack("<I", size))
+            fh.flush()
+            os.fsync(fh.fileno())
+        finally:
+            fh.close()

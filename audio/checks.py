@@ -3,6 +3,7 @@
 Public surface:
     Finding (dataclass), CheckSettings (dataclass)
     check_set(analysis, settings) -> list[Finding]
+    null_skip_reason(analysis, mix) -> str | None   why the null test did not run (None: it ran)
     CODES: {code: (severity, title)} — documented in docs/checks.md
 
 Checks read only what ``audio.analysis`` measured (records, probes, the null test), so they run
@@ -14,12 +15,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from audio.analysis import SetAnalysis
 from audio.timecode import FrameRate, Timecode, parse_frame_rate
 
-__all__ = ["CODES", "CheckSettings", "Finding", "check_set", "start_tc"]
+__all__ = ["CODES", "CheckSettings", "Finding", "check_set", "null_skip_reason", "start_tc"]
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 
@@ -41,6 +43,8 @@ CODES: dict[str, tuple[str, str]] = {
     "null-test": (ERROR, "the stems do not sum to the mix"),
     "null-missing": (WARNING, "something in the mix is missing from the stems in one region"),
     "no-mix": (INFO, "no mix to null-test the stems against"),
+    "null-skipped": (WARNING, "the null test did not run (the message says why)"),
+    "check-skipped": (WARNING, "a check that could not run (the message says which and why)"),
     "tail-cut": (WARNING, "a stem ends before its tail has decayed"),
     "clipping": (ERROR, "clipped samples (runs at full scale)"),
     "true-peak": (WARNING, "true peak over the ceiling"),
@@ -111,6 +115,7 @@ def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | No
         out.append(Finding(CODES[code][0], code, file, message, tc))
 
     names = list(a.probes)
+    rule_broken = False
     for n in names:
         stem = n.rsplit(".", 1)[0]
         ext = n.rsplit(".", 1)[1] if "." in n else ""
@@ -132,8 +137,11 @@ def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | No
             try:
                 if not re.match(pattern, n):
                     add("name-rule", n, f"{n} does not match the naming rule {s.naming_rule}")
-            except re.error:
-                pass
+            except re.error as e:
+                if not rule_broken:  # said once for the set, not once per file
+                    rule_broken = True
+                    add("check-skipped", None, f"the naming rule {s.naming_rule!r} is not a valid pattern ({e}): "
+                        "file names were not checked against it; fix [naming] rule in stemvault.toml")
         if ext and ext != ext.lower():
             add("name-extension-case", n, f"{n}: upper-case extension .{ext}")
 
@@ -151,18 +159,7 @@ def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | No
                 if v != common:
                     for n in ns:
                         add(code, n, f"{n} is {v}{unit} where the set is {common}{unit}")
-    starts: dict[int | None, list[str]] = {}
-    for n in names:
-        starts.setdefault(time_refs.get(n), []).append(n)
-    known = {k: v for k, v in starts.items() if k is not None}
-    if len(starts) > 1 or len(known) > 1:
-        common_ref = max(starts, key=lambda k: len(starts[k]))
-        for k, ns in starts.items():
-            if k != common_ref:
-                for n in ns:
-                    sr = a.probes[n].sample_rate
-                    add("format-start", n, f"{n} starts at {start_tc(k, sr, s.frame_rate) or 'no timecode'} "
-                        f"where the set starts at {start_tc(common_ref, sr, s.frame_rate) or 'no timecode'}")
+    out.extend(_start_findings(a, s, names, time_refs))
     for n, p in a.probes.items():
         if s.sample_rate and p.sample_rate != s.sample_rate:
             add("policy-sample-rate", n, f"{n} is {p.sample_rate} Hz; the project asks for {s.sample_rate} Hz")
@@ -175,7 +172,10 @@ def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | No
     nt = a.null_test
     if s.mix is None:
         add("no-mix", None, "no mix in the set: name it *_MIX* or pass --mix to null-test the stems")
-    elif nt is not None and nt["residual_db"] is not None:
+    elif nt is None:
+        why = null_skip_reason(a, s.mix) or "the analysis did not null-test the stems"
+        add("null-skipped", s.mix, f"the null test against {s.mix} did not run: {why}")
+    elif nt["residual_db"] is not None:
         mix_p = a.probes[s.mix]
         tref = time_refs.get(s.mix)
         worst_tc = _tc_at(nt["worst_s"] or 0.0, tref, mix_p.sample_rate, s.frame_rate)
@@ -193,6 +193,8 @@ def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | No
 
     for n, r in recs.items():
         if r is None:
+            add("check-skipped", n, f"{n} was not measured (no analysis record): its level checks (clipping, "
+                "true peak, DC offset, stereo, tail) did not run; check the folder again")
             continue
         p = a.probes[n]
         tref = time_refs.get(n)
@@ -225,9 +227,87 @@ def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | No
                 end_tc = _tc_at(p.frames / p.sample_rate, tref, p.sample_rate, s.frame_rate)
                 add("tail-cut", n, f"{n} is cut off at its end ({end_tc}): the last 100 ms are at "
                     f"{last:.0f} dB, {last - floor:.0f} dB above the noise floor — bounce it with its tail", end_tc)
-    if s.integrated_lufs is not None and s.mix and recs.get(s.mix):
-        il = (recs[s.mix] or {}).get("loudness", {}).get("integrated_lufs")
-        if il is not None and abs(il - s.integrated_lufs) > s.tolerance_lu:
+    if s.integrated_lufs is not None and not (s.mix and recs.get(s.mix)):
+        add("check-skipped", s.mix, f"the loudness target ({s.integrated_lufs:.1f} LUFS) was not checked: "
+            + ("no mix in the set" if not s.mix else f"{s.mix} was not measured"))
+    elif s.integrated_lufs is not None and s.mix:
+        il = ((recs[s.mix] or {}).get("loudness") or {}).get("integrated_lufs")
+        if il is None:
+            add("check-skipped", s.mix, f"the loudness target ({s.integrated_lufs:.1f} LUFS) was not checked: "
+                f"{s.mix} has no integrated loudness (silent, or shorter than 400 ms)")
+        elif abs(il - s.integrated_lufs) > s.tolerance_lu:
             add("loudness-target", s.mix, f"{s.mix}: {il:.1f} LUFS integrated, target {s.integrated_lufs:.1f} "
                 f"± {s.tolerance_lu:.1f}")
+    return out
+
+
+def null_skip_reason(a: SetAnalysis, mix: str | None) -> str | None:
+    """Why the null test of ``a`` against ``mix`` did not run, in words (None when it ran).
+
+    The analysis null-tests only files it can sum sample for sample: one sample rate, the
+    mix's channel count, and at least one stem besides the mix.
+    """
+    if a.null_test is not None:
+        return None
+    if mix is None:
+        return "no mix in the set"
+    if mix not in a.probes:
+        return f"the mix {mix} is not in the set"
+    mp = a.probes[mix]
+    stems = [n for n in a.probes if n != mix]
+    if not stems:
+        return f"the set holds only the mix {mix}, no stems to sum"
+    odd_rate = [n for n in stems if a.probes[n].sample_rate != mp.sample_rate]
+    if odd_rate:
+        shown = ", ".join(f"{n} ({a.probes[n].sample_rate} Hz)" for n in odd_rate[:4])
+        more = f" and {len(odd_rate) - 4} more" if len(odd_rate) > 4 else ""
+        return (f"the files do not share one sample rate ({shown}{more} where the mix is "
+                f"{mp.sample_rate} Hz): stems cannot be summed sample for sample across rates")
+    odd_ch = [n for n in stems if a.probes[n].channels != mp.channels]
+    if odd_ch:
+        shown = ", ".join(f"{n} ({a.probes[n].channels} ch)" for n in odd_ch[:4])
+        more = f" and {len(odd_ch) - 4} more" if len(odd_ch) > 4 else ""
+        return (f"the stems' channel counts differ from the mix's ({shown}{more} where the mix has "
+                f"{mp.channels}): a stem is summed only into a mix of its own layout")
+    return None
+
+
+def _start_findings(a: SetAnalysis, s: CheckSettings, names: list[str],
+                    time_refs: dict[str, int | None]) -> list[Finding]:
+    """``format-start``: files whose start differs from the set's.
+
+    A TimeReference counts samples at the file's own rate, so starts are compared as times
+    (TimeReference / rate). Two starts are the same when they differ by less than one sample
+    at the lower of the two rates: a timecode that falls between two samples at 44.1 kHz is
+    written rounded, and that is not an offset. At one rate this is plain equality.
+    """
+    groups: list[tuple[Fraction | None, int, list[str]]] = []  # (start, rate of the first file, files)
+    for n in names:
+        tref, sr = time_refs.get(n), a.probes[n].sample_rate
+        t = Fraction(tref, sr) if tref is not None and sr > 0 else None
+        for g in groups:
+            gt, gsr, members = g
+            if (t is None and gt is None) or (t is not None and gt is not None
+                                              and abs(t - gt) < Fraction(1, min(sr, gsr))):
+                members.append(n)
+                break
+        else:
+            groups.append((t, sr, [n]))
+    if len(groups) < 2:
+        return []
+    common = max(groups, key=lambda g: len(g[2]))
+    set_tc = start_tc(time_refs.get(common[2][0]), common[1], s.frame_rate) or "no timecode"
+    out = []
+    for g in groups:
+        if g is common:
+            continue
+        for n in g[2]:
+            sr = a.probes[n].sample_rate
+            own = start_tc(time_refs.get(n), sr, s.frame_rate) or "no timecode"
+            detail = ""
+            if own == set_tc and g[0] is not None and common[0] is not None:
+                # Same frame, different sample: say by how much.
+                detail = f" ({float(g[0] - common[0]) * sr:+.0f} samples at {sr} Hz)"
+            out.append(Finding(CODES["format-start"][0], "format-start", n,
+                               f"{n} starts at {own} where the set starts at {set_tc}{detail}"))
     return out

@@ -83,7 +83,8 @@ def test_format_mismatches(tmp_path: Path) -> None:
     stems = {"1M03_STR.wav": tone(220), "1M03_BRS.wav": tone(330), "1M03_PERC.wav": tone(110),
              "1M03_PAD.wav": tone(110, seconds=2.5), "1M03_WW.wav": tone(440), "1M03_SYN.wav": tone(550)}
     folder = make_set(tmp_path / "s", stems, rates={"1M03_BRS.wav": 44100}, subtypes={"1M03_PERC.wav": "PCM_16"},
-                      trefs={"1M03_WW.wav": 3600 * SR + 480})
+                      # A TimeReference counts samples at the file's own rate: BRS starts at 01:00:00:00 too.
+                      trefs={"1M03_WW.wav": 3600 * SR + 480, "1M03_BRS.wav": 3600 * 44100})
     found = codes(folder)
     assert found["format-sample-rate"] == ["1M03_BRS.wav"]
     assert found["policy-sample-rate"] == ["1M03_BRS.wav"]

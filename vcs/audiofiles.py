@@ -2,6 +2,9 @@
 
 Public surface:
     AudioFile (dataclass), version_audio(vault, version, manifest=None, *, kinds=None) -> list[AudioFile]
+    local_audio(vault, version, manifest, names) -> (list[AudioFile], absent names)   never raises
+    versions_audio(vault, [(version, manifest, names), ...]) -> list[list[AudioFile]]
+        several versions at once: one AudioMissing naming every missing file of all of them
     missing_audio(vault, version, manifest=None) -> list[str]
 
 The working folder holds only the latest version; every version's audio is in the LFS store,
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from vcs.models import Version
     from vcs.vault import Vault
 
-__all__ = ["AudioFile", "missing_audio", "version_audio"]
+__all__ = ["AudioFile", "local_audio", "missing_audio", "version_audio", "versions_audio"]
 
 
 @dataclass(frozen=True)
@@ -85,3 +88,42 @@ def version_audio(vault: Vault, v: Version, manifest: Manifest | None = None, *,
             f"the audio of {v.ref} is not in this clone ({len(missing)} of {len(wanted)} files missing: "
             f"{shown}): fetch it with {fetch_hint(vault, v, missing)}", missing)
     return [AudioFile(e.file, object_path(vault.git_dir, e.sha256), e) for e in wanted]
+
+
+def local_audio(vault: Vault, v: Version, manifest: Manifest, names: list[str]) -> tuple[list[AudioFile], list[str]]:
+    """The audio files ``names`` of ``v`` that this clone holds, and the names it lacks (both in
+    manifest order); for files a command can do without (a muted stem)."""
+    here, absent = [], []
+    for e in manifest.stems:
+        if _is_audio(e) and e.file in names:
+            p = object_path(vault.git_dir, e.sha256)
+            if p.is_file():
+                here.append(AudioFile(e.file, p, e))
+            else:
+                absent.append(e.file)
+    return here, absent
+
+
+def versions_audio(vault: Vault, wanted: list[tuple[Version, Manifest, list[str]]]) -> list[list[AudioFile]]:
+    """``version_audio`` for several versions at once (``names`` of each), in the order given.
+
+    Raises:
+        AudioMissing: naming every missing file of every version (``CUE@VER FILE``) and, per
+            version, the command that fetches its files — one message, not one per version.
+    """
+    out: list[list[AudioFile]] = []
+    lacking: list[tuple[Version, list[str]]] = []
+    total = 0
+    for v, m, names in wanted:
+        here, absent = local_audio(vault, v, m, names)
+        total += len(here) + len(absent)
+        out.append(here)
+        if absent:
+            lacking.append((v, absent))
+    if lacking:
+        every = [f"{v.ref} {n}" for v, ns in lacking for n in ns]
+        shown = ", ".join(every[:8]) + (f" and {len(every) - 8} more" if len(every) > 8 else "")
+        how = "; ".join(fetch_hint(vault, v, ns) for v, ns in lacking)
+        raise AudioMissing(f"the audio is not in this clone ({len(every)} of {total} files missing: {shown}): "
+                           f"fetch it with {how}", [n for _, ns in lacking for n in ns])
+    return out

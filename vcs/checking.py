@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from audio.analysis import FileSpec, SetAnalysis, analyze_set, bwf_metadata
-from audio.checks import CheckSettings, Finding, check_set, start_tc
+from audio.checks import CheckSettings, Finding, check_set, null_skip_reason, start_tc
 from audio.errors import AudioError
 from audio.probe import is_audio_name
 from audio.timecode import FrameRate, parse_frame_rate
@@ -61,17 +61,21 @@ class CheckReport:
             })
         return rows
 
-    def null_test_doc(self) -> dict[str, Any] | None:
+    def null_test_doc(self) -> dict[str, Any]:
+        """The null test for people and JSON: ``{ran: true, mix, residual_db, worst_tc,
+        worst_residual_db}`` when it ran, ``{ran: false, mix, reason}`` when it could not."""
         nt = self.analysis.null_test
         if nt is None:
-            return None
+            mix = self.settings.mix
+            return {"ran": False, "mix": mix,
+                    "reason": null_skip_reason(self.analysis, mix) or "the analysis did not null-test the stems"}
         mix = nt["mix"]
         p = self.analysis.probes[mix]
         tref = self.time_refs.get(mix) or 0
         worst = None
         if nt["worst_s"] is not None:
             worst = start_tc(tref + int(nt["worst_s"] * p.sample_rate), p.sample_rate, self.settings.frame_rate)
-        return {"mix": mix, "residual_db": nt["residual_db"], "worst_tc": worst,
+        return {"ran": True, "mix": mix, "residual_db": nt["residual_db"], "worst_tc": worst,
                 "worst_residual_db": nt["worst_residual_db"]}
 
     def to_dict(self) -> dict[str, Any]:

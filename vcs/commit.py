@@ -449,6 +449,8 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
             "errors": len(errors), "warnings": sum(f.severity == "warning" for f in report.findings),
             "null_test_residual_db": (report.analysis.null_test or {}).get("residual_db"),
         }
+        if mix_name and report.analysis.null_test is None:  # said, so no one reads "no residual" as a pass
+            checks["null_test_skipped"] = report.null_test_doc()["reason"]
         if allow_errors:
             checks["allowed_errors"] = allow_errors
         manifest = Manifest(cue=cue, version=str(number), frame_rate=vault.config.frame_rate.name,

@@ -159,7 +159,8 @@ class VersionDiff:
     stems: list[FileDiff]
     mix: FileDiff | None
     manifest: list[FieldChange]
-    null_test: dict[str, Any]  # a, b: residual dB (None: perfect or no mix); a_passes, b_passes
+    null_test: dict[str, Any]  # a, b: residual dB (None: perfect or no mix); a_passes, b_passes;
+    # a_skipped, b_skipped: why that side's null test did not run (None: it ran, or no mix)
     null_limit_db: float = _NULL_PASS_DB
     exact: bool = False
     cue: str = ""
@@ -664,8 +665,11 @@ def diff_manifests(ma: Manifest, mb: Manifest, records_a: Records, records_b: Re
     for side, m in (("a", ma), ("b", mb)):
         res = (m.extra.get("checks") or {}).get("null_test_residual_db")
         nt[side] = res
-        # No residual at all (None) with a mix is a perfect null; without a mix there is no test.
-        nt[f"{side}_passes"] = None if not m.mix else (res is None or float(res) <= null_limit_db)
+        # No residual at all (None) with a mix is a perfect null; without a mix there is no test;
+        # a test that did not run (files at different rates) neither passes nor fails.
+        skipped = (m.extra.get("checks") or {}).get("null_test_skipped")
+        nt[f"{side}_passes"] = None if not m.mix or skipped else (res is None or float(res) <= null_limit_db)
+        nt[f"{side}_skipped"] = str(skipped) if skipped else None
     out = VersionDiff(a=a or {"cue": ma.cue, "version": ma.version}, b=b or {"cue": mb.cue, "version": mb.version},
                       stems=stems, mix=mix, manifest=_manifest_fields(ma, mb), null_test=nt,
                       null_limit_db=null_limit_db, cue=mb.cue)
@@ -756,7 +760,7 @@ def _local_audio(vault: Vault, e: StemEntry) -> Path | None:
 # ----- exact: on the samples ---------------------------------------------------------------------
 
 def _exact(vault: Vault, d: VersionDiff, va: Version, vb: Version, ma: Manifest, mb: Manifest) -> None:
-    from vcs.audiofiles import version_audio
+    from vcs.audiofiles import versions_audio
 
     todo = [f for f in d.files() if f.status in ("changed", "moved") and f.kind != "tempo"]
     if not todo:
@@ -765,8 +769,9 @@ def _exact(vault: Vault, d: VersionDiff, va: Version, vb: Version, ma: Manifest,
     names_a = [f.renamed_from or f.name for f in todo]
     mix_a = ma.mix if d.mix else None
     names_a = [mix_a if (f is d.mix and mix_a) else n for f, n in zip(todo, names_a, strict=True)]
-    files_a = {x.name: x.path for x in version_audio(vault, va, ma, names=names_a)}
-    files_b = {x.name: x.path for x in version_audio(vault, vb, mb, names=names_b)}
+    got_a, got_b = versions_audio(vault, [(va, ma, names_a), (vb, mb, names_b)])  # all that is missing, at once
+    files_a = {x.name: x.path for x in got_a}
+    files_b = {x.name: x.path for x in got_b}
     for f, na in zip(todo, names_a, strict=True):
         eb = mb.stem(f.name)
         assert eb is not None

@@ -7,6 +7,8 @@ Public surface:
     process(n) -> (n, channels) float32     the audio thread (a PortAudio callback, or render)
     status -> Status                         position, mode, meters... (a snapshot, any thread)
     resolve(key) -> stem names               a file name or a role
+    stem_matches(key, name, role) -> bool    the rule ``resolve`` applies (for callers that decide
+                                             what to open before an engine exists)
 
 Commands go through a queue and take effect at the start of the next block ``process`` makes,
 so from any thread a command is heard within one block. Versions A and B share one timeline
@@ -34,12 +36,21 @@ import numpy as np
 from audio.errors import PlaybackError
 from audio.playback.source import StemSet
 
-__all__ = ["MODES", "Applied", "Engine", "Mode", "Status"]
+__all__ = ["MODES", "Applied", "Engine", "Mode", "Status", "stem_matches"]
 
 Mode = Literal["a", "b", "diff"]
 MODES: tuple[Mode, ...] = ("a", "b", "diff")
 # Commands after which the output would jump: crossfaded from what would have played.
 _JUMPS = frozenset({"seek", "gain", "mute", "solo", "match", "match off"})
+
+
+def stem_matches(key: str, name: str, role: str | None) -> bool:
+    """Whether ``key`` names the stem ``name``: its file name (with or without extension), the
+    part after the cue (``STR`` for ``1M03_STR.wav``), or its role — case-insensitively."""
+    k = key.strip().lower()
+    base = name.rsplit(".", 1)[0].lower()
+    token = base.split("_", 1)[1] if "_" in base else base  # 1M03_STR.wav → str
+    return k in (name.lower(), base, token) or bool(role and k == role.lower())
 
 
 @dataclass(frozen=True)
@@ -173,13 +184,10 @@ class Engine:
         Raises:
             PlaybackError: when no stem of A (or B) matches.
         """
-        k = key.strip().lower()
         out: set[str] = set()
         for s in self.sides:
             for name, role in zip(s.stems.names, s.stems.roles, strict=True):
-                base = name.rsplit(".", 1)[0].lower()
-                token = base.split("_", 1)[1] if "_" in base else base  # 1M03_STR.wav → str
-                if k in (name.lower(), base, token) or (role and k == role.lower()):
+                if stem_matches(key, name, role):
                     out.add(name)
         if not out:
             known = sorted({n for s in self.sides for n in s.stems.names})

@@ -2,7 +2,7 @@
 
 Public surface:
     RENDER_SUBTYPES, render(engine, path, *, start=0, end=None, subtype="FLOAT", block=1024,
-                            events=()) -> int (frames written)
+                            events=(), description="") -> int (frames written)
 
 The same ``Engine.process`` that feeds the sound card feeds the file, block by block, so a render
 is exactly what a listener would hear, and commands sent from another thread while it runs take
@@ -10,6 +10,11 @@ effect within one block. ``events`` are ``(frame, fn)`` pairs: a block boundary 
 frame and ``fn(engine)`` is called before that block (an A/B switch exactly at sample N). The
 file is written beside its destination and renamed when complete: a failed or interrupted render
 leaves nothing behind.
+
+The file is a Broadcast Wave file (``audio.bwf.BwfStream``): its ``bext`` TimeReference is the
+render's first sample on the timeline (the set's start timecode plus ``start``), so a DAW
+places it where it belongs; the fmt chunk is complete (plain IEEE float for float in mono or
+stereo, WAVE_FORMAT_EXTENSIBLE with valid bits, channel mask and subformat otherwise).
 """
 
 from __future__ import annotations
@@ -19,8 +24,7 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-import soundfile as sf
-
+from audio.bwf import BwfStream
 from audio.errors import PlaybackError
 from audio.playback.engine import Engine
 
@@ -30,7 +34,7 @@ RENDER_SUBTYPES = {"float": "FLOAT", "float32": "FLOAT", "24": "PCM_24", "pcm24"
                    "FLOAT": "FLOAT", "PCM_24": "PCM_24"}
 
 
-def _open(path: Path, engine: Engine, subtype: str) -> tuple[sf.SoundFile, Path]:
+def _open(path: Path, engine: Engine, subtype: str, time_reference: int, description: str) -> tuple[BwfStream, Path]:
     if path.is_dir():
         raise PlaybackError(f"cannot render to {path}: it is a folder (name a .wav file)")
     if path.suffix.lower() not in (".wav", ".wave"):
@@ -44,9 +48,12 @@ def _open(path: Path, engine: Engine, subtype: str) -> tuple[sf.SoundFile, Path]
     if path.exists() and not os.access(path, os.W_OK):
         raise PlaybackError(f"cannot render to {path}: the file is not writable")
     part = path.with_name(f".{path.name}.part")
+    # bext text fields are ASCII (EBU Tech 3285), 256 characters at most.
+    desc = description.encode("ascii", "replace").decode("ascii")[:256]
     try:
-        f = sf.SoundFile(str(part), "w", engine.sample_rate, engine.channels, subtype=subtype, format="WAV")
-    except (sf.LibsndfileError, RuntimeError, OSError) as e:
+        f = BwfStream(part, engine.sample_rate, engine.channels, subtype=subtype,
+                      time_reference=max(0, time_reference), description=desc)
+    except (ValueError, OSError) as e:
         with contextlib.suppress(OSError):
             part.unlink()
         raise PlaybackError(f"cannot render to {path}: {e}") from None
@@ -55,7 +62,7 @@ def _open(path: Path, engine: Engine, subtype: str) -> tuple[sf.SoundFile, Path]
 
 def render(engine: Engine, path: str | os.PathLike[str], *, start: int = 0, end: int | None = None,
            subtype: str = "FLOAT", block: int = 1024,
-           events: Iterable[tuple[int, Callable[[Engine], None]]] = ()) -> int:
+           events: Iterable[tuple[int, Callable[[Engine], None]]] = (), description: str = "") -> int:
     """Render frames ``[start, end)`` of the timeline to a WAV file at the set's rate.
 
     Args:
@@ -64,6 +71,7 @@ def render(engine: Engine, path: str | os.PathLike[str], *, start: int = 0, end:
         subtype: ``"FLOAT"`` (32-bit float, exact) or ``"PCM_24"``.
         block: frames per ``process`` call.
         events: ``(frame, fn)``: call ``fn(engine)`` so that it applies exactly at ``frame``.
+        description: the bext Description (what was rendered; non-ASCII becomes ``?``).
 
     Raises:
         PlaybackError: for a range outside the cue, or a file that cannot be written.
@@ -78,10 +86,11 @@ def render(engine: Engine, path: str | os.PathLike[str], *, start: int = 0, end:
     if end <= start:
         raise PlaybackError("the end comes before the start: nothing to render")
     dest = Path(path)
-    f, part = _open(dest, engine, st)
+    f, part = _open(dest, engine, st, engine.start + start, description)
     todo = sorted(((int(at), fn) for at, fn in events), key=lambda e: e[0])
     written = 0
     ok = False
+    error: PlaybackError | None = None
     try:
         engine.seek(start)
         engine.play()
@@ -94,16 +103,26 @@ def render(engine: Engine, path: str | os.PathLike[str], *, start: int = 0, end:
             n = min(block, total - written)
             if todo and todo[0][0] < pos + n:
                 n = todo[0][0] - pos
-            f.write(engine.process(n))
+            try:
+                f.write(engine.process(n))
+            except (ValueError, OSError) as e:  # a full disk, a file past 4 GiB
+                raise PlaybackError(f"cannot render to {dest}: {e}") from None
             written += n
             if engine.status.ended:
                 break
         ok = True
     finally:
-        f.close()
+        try:
+            f.close()
+        except OSError as e:
+            if ok:  # the sizes could not be written: the file is not complete
+                ok = False
+                error = PlaybackError(f"cannot render to {dest}: {e}")
         if ok:
             os.replace(part, dest)
         else:
             with contextlib.suppress(OSError):
                 part.unlink()
+    if error is not None:
+        raise error
     return written

@@ -49,7 +49,10 @@ def print_report(r: CheckReport) -> None:
         click.echo(f"  {plain(x['file']):{width}}  {fmt[:14]:14} {x['start_tc'] or '—':12} "
                    f"{_fmt(x['integrated_lufs']):>6} {_fmt(x['lra_lu']):>5} {_fmt(x['true_peak_dbtp']):>6}")
     nt = r.null_test_doc()
-    if nt is not None:
+    if not nt["ran"]:
+        against = f" against {plain(nt['mix'])}" if nt["mix"] else ""
+        click.echo(f"  null test{against}: not run ({plain(nt['reason'])})")
+    else:
         res = "digital null" if nt["residual_db"] is None else f"residual {nt['residual_db']:.1f} dB"
         click.echo(f"  null test against {plain(nt['mix'])}: {res}"
                    + (f" (worst at {nt['worst_tc']})" if nt["worst_tc"] and nt["residual_db"] is not None else ""))

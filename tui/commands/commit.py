@@ -70,7 +70,10 @@ def commit_cmd(cue: str, source: Path, summary: str, notes: tuple[str, ...], min
     else:
         click.echo("    mix: none found (name it *_MIX* or pass --mix FILE)")
     print_findings(r.findings)
-    if r.null_test:
+    if r.null_test and r.null_test.get("ran") is False:
+        if r.manifest.mix:  # without a mix, the mix line above already says so
+            click.echo(f"    null test: not run ({plain(r.null_test['reason'])})")
+    elif r.null_test:
         res = r.null_test["residual_db"]
         click.echo(f"    null test: {'digital null' if res is None else f'residual {res:.1f} dB'}")
     if r.ignored:

@@ -100,6 +100,11 @@ def _descriptive(d: VersionDiff) -> list[str]:
 def _null(d: VersionDiff) -> str:
     a, b = d.null_test.get("a"), d.null_test.get("b")
     pa, pb = d.null_test.get("a_passes"), d.null_test.get("b_passes")
+    sa, sb = d.null_test.get("a_skipped"), d.null_test.get("b_skipped")
+    if sb:
+        return f"null test not run in B ({sb})"
+    if sa and pb is not None:
+        return f"null test {'passes' if pb else 'fails'} ({_db(b)}; not run in A)"
     if pa is None and pb is None:
         return ""
     if pb is None:

@@ -10,12 +10,13 @@ then renders, or plays to the sound card with a live position line and keys.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import re
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ from audio.errors import BadTimecode, PlaybackError
 from audio.timecode import FrameRate, Timecode, parse_frame_rate, parse_timecode
 from tui.commands.common import open_vault
 from tui.output import emit_json, plain
-from vcs.manifest import Manifest
+from vcs.manifest import Manifest, StemEntry
 from vcs.models import Version
 from vcs.records import load_record
 from vcs.vault import Vault
@@ -108,24 +109,74 @@ def _loudness(vault: Vault, v: Version, m: Manifest) -> float | None:
     return None if lufs is None else float(lufs)
 
 
-def _open(vault: Vault, ref: str, *, mix: bool, chunk: int) -> tuple[Version, StemSet, list[tuple[bool, bool]], float | None]:
+def _heard(entries: list[StemEntry], solo: tuple[str, ...], mute: tuple[str, ...]) -> list[str]:
+    """The files of ``entries`` the engine needs: what is heard (with the manifest's defaults and
+    the --solo/--mute keys, as the engine applies them) and every soloed file (so that a side
+    that solos something keeps soloing). The rest is silent: it may be absent from the clone."""
+    from audio.playback.engine import stem_matches
+
+    def hit(keys: tuple[str, ...], e: StemEntry) -> bool:
+        return any(stem_matches(k, e.file, e.role) for k in keys)
+
+    soloed = {e.file for e in entries if e.solo or hit(solo, e)}
+    muted = {e.file for e in entries if e.mute or e.kind in MUTED_BY_DEFAULT or hit(mute, e)}
+    return [e.file for e in entries if e.file in soloed or (not soloed and e.file not in muted)]
+
+
+def _open(vault: Vault, ref: str, *, mix: bool, chunk: int, solo: tuple[str, ...] = (),
+          mute: tuple[str, ...] = ()) -> tuple[Version, StemSet, list[tuple[bool, bool]], float | None, list[str], list[StemEntry]]:
+    """Open what plays of ``ref``: the files heard must be in this clone (AudioMissing names
+    them), silent ones are opened when they are here and left out when not (returned as absent)."""
     from audio.playback.source import StemSet, StemSpec
-    from vcs.audiofiles import version_audio
+    from vcs.audiofiles import local_audio, version_audio
 
     v = vault.resolve(ref)
     m = vault.manifest_at(v)
     if mix:
         if not m.mix:
             raise PlaybackError(f"{v.ref} has no mix file: play its stems (without --mix)")
-        files = version_audio(vault, v, m, names=[m.mix])
+        entries = [e for e in m.stems if e.file == m.mix]
     else:
-        summed = [e.file for e in m.stems if e.kind not in NOT_SUMMED]
-        if not summed:
+        entries = [e for e in m.stems if e.kind not in NOT_SUMMED]
+        if not entries:
             raise PlaybackError(f"{v.ref} has no stems to play (only a mix: try --mix)")
-        files = version_audio(vault, v, m, names=summed)  # only what plays needs to be here
+    needed = _heard(entries, solo, mute)
+    heard = version_audio(vault, v, m, names=needed)  # only what is heard must be here
+    silent, absent = local_audio(vault, v, m, [e.file for e in entries if e.file not in needed])
+    order = {e.file: i for i, e in enumerate(m.stems)}
+    files = sorted(heard + silent, key=lambda f: order[f.name])
+    if not files:
+        raise PlaybackError(f"nothing of {v.ref} would be heard (every stem is muted) and the silent ones are not "
+                            "in this clone")
     specs = [StemSpec(f.name, f.path, f.entry.role, f.time_reference, f.entry.mute or f.entry.kind in MUTED_BY_DEFAULT,
                       f.entry.solo) for f in files]
-    return v, StemSet(specs, chunk=chunk), [(s.mute, s.solo) for s in specs], _loudness(vault, v, m)
+    return (v, StemSet(specs, chunk=chunk), [(s.mute, s.solo) for s in specs], _loudness(vault, v, m), absent,
+            entries)
+
+
+def _check_keys(keys: list[tuple[str, str]], entries: list[StemEntry]) -> None:
+    """Every --solo/--mute/--gain key names a stem of the versions (present here or not)."""
+    from audio.playback.engine import stem_matches
+
+    for opt, key in keys:
+        if not any(stem_matches(key, e.file, e.role) for e in entries):
+            known = sorted({e.file for e in entries})
+            raise PlaybackError(f"no stem named {key!r} (stems: {', '.join(known)}; or a role)"
+                                + (f" in {opt}" if opt == "--gain" else ""))
+
+
+def _set_gain(engine: Engine, key: str, *, db: float) -> None:
+    engine.set_gain(key, db)
+
+
+def _control(engine: Engine, key: str, fn: Callable[[str], None]) -> None:
+    """Apply ``fn(key)`` when ``key`` names a stem the engine has; a key that names only stems
+    left out (silent, not in this clone) changes nothing that is heard."""
+    try:
+        engine.resolve(key)
+    except PlaybackError:
+        return
+    fn(key)
 
 
 def prepare_play(vault: Vault, ref: str, *, vs: str | None = None, solo: tuple[str, ...] = (),
@@ -147,10 +198,22 @@ def prepare_play(vault: Vault, ref: str, *, vs: str | None = None, solo: tuple[s
     if match_loudness and vs is None:
         raise PlaybackError("--match-loudness needs a second version to compare with (--vs CUE@VER)")
     chunk = max(8192, block)
-    va, sa, da, la = _open(vault, ref, mix=mix, chunk=chunk)
+    gain_keys: list[tuple[str, str]] = []
+    for g in gains:
+        key, sep, _ = g.rpartition("=")
+        if sep and key:
+            gain_keys.append(("--gain", key))
+    va, sa, da, la, absent_a, ea = _open(vault, ref, mix=mix, chunk=chunk, solo=solo, mute=mute)
     sb = None
+    absent: list[dict[str, str]] = [{"ref": va.ref, "file": n} for n in absent_a]
     try:
-        vb, sb, db, lb = (None, None, None, None) if vs is None else _open(vault, vs, mix=mix, chunk=chunk)
+        eb: list[StemEntry] = []
+        if vs is None:
+            vb, db, lb = None, None, None
+        else:
+            vb, sb, db, lb, absent_b, eb = _open(vault, vs, mix=mix, chunk=chunk, solo=solo, mute=mute)
+            absent += [{"ref": vb.ref, "file": n} for n in absent_b]
+        _check_keys([("--solo", k) for k in solo] + [("--mute", k) for k in mute] + gain_keys, ea + eb)
         if vb is not None and vb.cue != va.cue:
             raise PlaybackError(f"A/B compares two versions of one cue: {va.ref} and {vb.ref} are different cues")
         engine = Engine(sa, sb, defaults=(da, db), loudness=(la, lb))
@@ -163,9 +226,9 @@ def prepare_play(vault: Vault, ref: str, *, vs: str | None = None, solo: tuple[s
         fr = vault.manifest_at(va).frame_rate or vault.config.frame_rate
         rate = fr if isinstance(fr, FrameRate) else parse_frame_rate(fr)
         for s in solo:
-            engine.set_solo(s, True)
+            _control(engine, s, lambda k: engine.set_solo(k, True))
         for s in mute:
-            engine.set_mute(s, True)
+            _control(engine, s, lambda k: engine.set_mute(k, True))
         for g in gains:
             key, sep, val = g.rpartition("=")
             try:
@@ -174,7 +237,7 @@ def prepare_play(vault: Vault, ref: str, *, vs: str | None = None, solo: tuple[s
                 db_ = float("nan")
             if not sep or not key or not math.isfinite(db_):
                 raise PlaybackError(f"--gain {g!r}: write STEM=dB with a number of dB, e.g. --gain 1M03_STR.wav=-3")
-            engine.set_gain(key, db_)
+            _control(engine, key, functools.partial(_set_gain, engine, db=db_))
         def pos(text: str, what: str) -> int:
             return parse_position(text, rate=rate, sample_rate=engine.sample_rate, start=engine.start,
                                   frames=engine.frames, what=what)
@@ -197,7 +260,8 @@ def prepare_play(vault: Vault, ref: str, *, vs: str | None = None, solo: tuple[s
         raise
     info = {"a": va.ref, "b": None if vs is None else engine_ref(vault, vs), "sample_rate": engine.sample_rate,
             "channels": engine.channels, "stems": engine.sides[0].stems.names,
-            "match_gain_db": engine.match_gain_db() if match_loudness else None, "start_in": start_in}
+            "match_gain_db": engine.match_gain_db() if match_loudness else None, "start_in": start_in,
+            "absent": absent}
     session = PlaySession(engine, first, last, rate, info)
     info["from"], info["to"] = session.tc(first), session.tc(last)
     return session
@@ -211,9 +275,12 @@ def run_render(session: PlaySession, path: Path, *, fmt: str = "float", block: i
     """Bounce what ``play`` would play to ``path``; return what was written."""
     from audio.playback.render import render
 
+    info = session.info
+    what = {"a": info["a"], "b": info["b"], "diff": f"{info['a']} - {info['b']}"}[info["start_in"]]
     frames = render(session.engine, path, start=session.start, end=session.end,
-                    subtype=fmt, block=block)
+                    subtype=fmt, block=block, description=f"stemvault render of {what}")
     return {**session.info, "render": str(path), "frames": frames,
+            "time_reference": session.engine.start + session.start,
             "seconds": round(frames / session.engine.sample_rate, 3),
             "format": "24-bit" if fmt in ("24", "pcm24", "PCM_24") else "float32"}
 
@@ -275,6 +342,25 @@ def _line(session: PlaySession) -> str:
     return f"\r{state} {mode:3} {session.tc(s.position)}  {el:6.1f} s / {(session.end - session.start) / s.sample_rate:.1f} s "
 
 
+def _match_words(doc: dict[str, Any], *, live: bool = False) -> str:
+    """What loudness matching did to what was rendered (nothing said without --match-loudness);
+    ``live``: to what B plays whenever it is switched to."""
+    g = doc.get("match_gain_db")
+    if g is None:
+        return ""
+    if live or doc["start_in"] == "b":
+        return f"; B matched to A: {g:+.1f} dB"
+    if doc["start_in"] == "diff":
+        return f"; the difference is not loudness-matched (B would be {g:+.1f} dB)"
+    return f"; A plays as it is (B would be matched to A: {g:+.1f} dB)"
+
+
+def _say_absent(absent: list[dict[str, str]], *, err: bool = False) -> None:
+    if absent:
+        names = ", ".join(plain(f"{x['ref']} {x['file']}") for x in absent)
+        click.echo(f"    silent here and not in this clone (not needed): {names}", err=err)
+
+
 def _play_live(session: PlaySession, device: str | None, block: int) -> int:
     from audio.playback.output import open_output
 
@@ -283,7 +369,9 @@ def _play_live(session: PlaySession, device: str | None, block: int) -> int:
     info = session.info
     vs = f" vs {info['b']}" if info["b"] else ""
     click.echo(f"playing {info['a']}{vs} on {plain(out.device_name)} from {info['from']}"
-               + (" — keys: space pause, a/b/d switch, ←/→ seek, q quit" if sys.stdin.isatty() else ""), err=True)
+               + (" — keys: space pause, a/b/d switch, ←/→ seek, q quit" if sys.stdin.isatty() else "")
+               + _match_words(info, live=True), err=True)
+    _say_absent(info["absent"], err=True)
     quit_ = threading.Event()
     e.play()
     out.start()
@@ -354,7 +442,8 @@ def play_cmd(ref: str | None, vs: str | None, solo: tuple[str, ...], mute: tuple
                 what = {"a": doc["a"], "b": doc["b"], "diff": f"{doc['a']} − {doc['b']}"}[start_in]
                 click.echo(f"rendered {what} {doc['from']}–{doc['to']} ({doc['seconds']:.1f} s, "
                            f"{doc['sample_rate']} Hz {doc['format']}) to {plain(str(render_to))} "
-                           f"in {time.perf_counter() - t:.1f} s")
+                           f"in {time.perf_counter() - t:.1f} s{_match_words(doc)}")
+                _say_absent(doc["absent"])
             return 0
         return _play_live(session, device, block)
     finally:
