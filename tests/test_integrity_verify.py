@@ -281,3 +281,16 @@ def test_verify_reports_on_a_read_only_vault(vault: Path, sv: Runner, tmp_path: 
     assert r.code == 1, r.err
     assert sorted(p["kind"] for p in r.json()["problems"]) == ["lost", "outside"]
     assert sv("-C", ro, "log", CUE, "--json").json()[0]["changed_outside"] is not None
+
+
+def test_commit_blames_the_working_folder_not_the_export_for_a_stem_changed_there(
+        vault: Path, sv: Runner, tmp_path: Path) -> None:
+    _vault_with_two_versions(vault, sv, tmp_path, approve=False)
+    # the same size, other samples, never committed: the commit leaves "unchanged" files in place
+    shutil.copyfile(tmp_path / "v1" / f"{CUE}_PAD.wav", vault / "cues" / CUE / f"{CUE}_PERC.wav")
+    write_set(tmp_path / "v3", roles=ROLES_CHOIR, gains={"STR": 0.5, "BRS": 0.7})
+    r = sv("-C", vault, "commit", CUE, tmp_path / "v3", "-m", "brass down")
+    assert r.code == 2
+    assert "export still running" not in r.err
+    assert f"cues/{CUE}/{CUE}_PERC.wav" in r.err and "working folder" in r.err
+    assert git(vault, "log", "-1", "--format=%s").startswith(f"{CUE} v2.0")

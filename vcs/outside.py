@@ -6,7 +6,7 @@ Public surface:
     changed_outside_all(vault, latest_by_cue) -> dict[cue, OutsideChange]
     changed_outside_of(vault, versions) -> dict[cue, OutsideChange]   (log: newest-first lists)
     ApprovalTag (dataclass), approval_tags(vault) -> list[ApprovalTag]
-    commit_line(vault, commit) -> 'abc1234 by Eli Mixer ("choir up 4 dB")'
+    commit_line(vault, commit) -> 'abc1234 (Eli Mixer: "choir up 4 dB")'
 
 A version is a commit stemvault made; anything may still commit after it with plain git. Such a
 commit changes what the branch tip (and so the working folder) holds for the cue while `log`
@@ -51,7 +51,7 @@ class OutsideCommit:
     files: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        return f"{self.short} by {self.author} (\"{self.subject}\")"
+        return f"{self.short} ({self.author}: \"{self.subject}\")"
 
     def to_dict(self) -> dict[str, Any]:
         return {"commit": self.commit, "short": self.short, "author": self.author, "email": self.email,
@@ -70,13 +70,19 @@ class OutsideChange:
     commits: list[OutsideCommit] = field(default_factory=list)  # oldest first
     more_commits: int = 0
 
-    def describe(self) -> str:
-        """One line: which files, after which version, by which commits."""
-        files = ", ".join(f"{f} ({how})" for f, how in self.files.items())
-        by = "; ".join(c.describe() for c in self.commits) or "no commit after the version (HEAD was moved)"
+    def by(self) -> str:
+        """``after 1M03@2.0 in commit abc1234 (Eli Mixer: "choir up 4 dB")``."""
+        if not self.commits:
+            return f"after {self.after} (no commit after the version explains it: HEAD was moved)"
+        by = "; ".join(c.describe() for c in self.commits)
         if self.more_commits:
             by += f" and {self.more_commits} more"
-        return f"{files} changed outside stemvault after {self.after} by {by}"
+        return f"after {self.after} in commit{'s' if len(self.commits) > 1 else ''} {by}"
+
+    def describe(self) -> str:
+        """One line: which files, after which version, by which commits."""
+        files = ", ".join(f"{f} {how}" for f, how in self.files.items())
+        return f"{files} outside stemvault {self.by()}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"cue": self.cue, "after": self.after, "after_commit": self.after_commit,
@@ -215,9 +221,9 @@ def approval_tags(vault: Vault) -> list[ApprovalTag]:
 
 
 def commit_line(vault: Vault, commit: str) -> str:
-    """``abc1234 by Eli Mixer ("choir up 4 dB")``: a commit as a report names it."""
+    """``abc1234 (Eli Mixer: "choir up 4 dB")``: a commit as a report names it."""
     out = git.run("log", "-1", "-z", "--format=%h%x00%an%x00%s", commit, "--", cwd=vault.root,
                   check=False).stdout.decode("utf-8", "surrogateescape").split("\0")
     if len(out) < 3:
         return commit[:10]
-    return f"{out[0]} by {out[1]} (\"{out[2].strip()}\")"
+    return f"{out[0]} ({out[1]}: \"{out[2].strip()}\")"

@@ -18,7 +18,8 @@ def result_doc(r: CommitResult) -> dict[str, Any]:
     d = version_doc(r.version, r.manifest)
     d.update(added=r.added, removed=r.removed, changed=r.changed, unchanged=r.unchanged,
              ignored=r.ignored, new_lfs_objects=r.new_lfs_objects, analyzed=r.analyzed,
-             findings=[f.to_dict() for f in r.findings], null_test=r.null_test, committed=True)
+             findings=[f.to_dict() for f in r.findings], null_test=r.null_test, committed=True,
+             replaced_outside=r.replaced_outside.to_dict() if r.replaced_outside else None)
     return d
 
 
@@ -59,6 +60,9 @@ def commit_cmd(cue: str, source: Path, summary: str, notes: tuple[str, ...], min
                f"{len(r.added)} added, {len(r.changed)} changed, {len(r.removed)} removed, "
                f"{len(r.unchanged)} unchanged; {r.new_lfs_objects} new LFS objects")
     click.echo(f"    delta: {plain(v.delta)}")
+    if r.replaced_outside:
+        click.secho(f"    replaces {plain(r.replaced_outside.describe())}: the export is the new "
+                    "version (that commit stays in git's history)", fg="yellow")
     if r.manifest.mix:
         click.echo(f"    mix: {plain(r.manifest.mix)} ({r.manifest.mix_from})")
     else:
