@@ -294,3 +294,21 @@ def test_commit_blames_the_working_folder_not_the_export_for_a_stem_changed_ther
     assert "export still running" not in r.err
     assert f"cues/{CUE}/{CUE}_PERC.wav" in r.err and "working folder" in r.err
     assert git(vault, "log", "-1", "--format=%s").startswith(f"{CUE} v2.0")
+
+
+async def test_the_tui_marks_a_cue_changed_outside(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    from textual.widgets import DataTable
+
+    from tests.test_tui import _settle
+    from tui.app import make_app
+
+    _vault_with_two_versions(vault, sv, tmp_path, approve=True)
+    short = _plain_git_commit(vault, tmp_path, subject="[b]choir[/b] up 4 dB")
+    app = make_app(vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = app.screen.query_one("#versions", DataTable)
+        await _settle(pilot, app, lambda: table.row_count == 2 and "outside" in str(table.get_row_at(0)[5]))
+        assert str(table.get_row_at(0)[5]) == "✓ ! changed outside"  # the latest version, still approved
+        assert str(table.get_row_at(1)[5]) == ""
+        (note,) = list(app._notifications)
+        assert short in note.message and "[b]choir[/b] up 4 dB" in note.message
