@@ -281,6 +281,7 @@ def test_verify_reports_on_a_read_only_vault(vault: Path, sv: Runner, tmp_path: 
     assert r.code == 1, r.err
     assert sorted(p["kind"] for p in r.json()["problems"]) == ["lost", "outside"]
     assert sv("-C", ro, "log", CUE, "--json").json()[0]["changed_outside"] is not None
+    assert sv("-C", ro, "show", CUE, "--json").json()["changed_outside"] is not None
 
 
 def test_commit_blames_the_working_folder_not_the_export_for_a_stem_changed_there(
