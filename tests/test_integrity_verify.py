@@ -313,3 +313,21 @@ async def test_the_tui_marks_a_cue_changed_outside(vault: Path, sv: Runner, tmp_
         assert str(table.get_row_at(1)[5]) == ""
         (note,) = list(app._notifications)
         assert short in note.message and "[b]choir[/b] up 4 dB" in note.message
+
+
+def test_verify_on_a_read_only_vault_with_an_interrupted_commit_says_so(
+        vault: Path, sv: Runner, tmp_path: Path, read_only: tuple[Path, Path]) -> None:
+    from vcs import txn
+    from vcs.vault import Vault
+
+    _, ro = read_only
+    _vault_with_two_versions(vault, sv, tmp_path, approve=False)
+    v = Vault(vault)
+    # the journal a commit killed after its first copy leaves behind
+    txn.begin(v, old_head=git(vault, "rev-parse", "HEAD").strip(), paths=[f"cues/{CUE}"],
+              manifest_path=f"cues/{CUE}/stemset.toml", manifest_text=None)
+    v.close()
+    r = sv("-C", ro, "verify", "--json")
+    assert r.code == 1, r.err
+    assert [p["kind"] for p in r.json()["problems"]] == ["interrupted"]
+    sv.ok("-C", vault, "verify")  # where it can write, the repair is made and all is well

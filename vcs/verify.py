@@ -20,6 +20,7 @@ does not stop the report.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class Problem:
     file: str
     version: str
     # raw | missing | unlisted | mismatch | corrupt | lost | approval | modified | manifest | outside
+    # | interrupted
     kind: str
     message: str
     commit: str | None = None  # the commit at fault (outside changes, misplaced approval tags)
@@ -86,9 +88,21 @@ def _select(vault: Vault, ref: str | None) -> list[Version]:
 
 def verify(vault: Vault, ref: str | None = None) -> VerifyReport:
     """Check the versions ``ref`` names (all versions of all cues when None)."""
-    vault.recover()  # a killed commit's half-copied files are not "modified" stems
+    try:
+        vault.recover()  # a killed commit's half-copied files are not "modified" stems
+        unrecovered = None
+    except OSError as e:  # a read-only vault: report what is there, say what could not be done
+        if e.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        unrecovered = e.strerror or "cannot write"
     versions = _select(vault, ref)
     report = VerifyReport(versions=[v.ref for v in versions])
+    if unrecovered:
+        report.problems.append(Problem(
+            ".git/stemvault/txn.json", "", "interrupted",
+            f"a commit was interrupted and its repair could not be written here ({unrecovered}): files "
+            "reported as modified may be its half-copied files; run any stemvault command where the "
+            "vault is writable to repair it, then verify again"))
     to_hash: dict[str, list[tuple[str, str, int]]] = {}  # oid -> [(version, file, size)]
 
     for v in versions:
