@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Header
 from tui.messages import HistoryLoaded, LoadFailed, ManifestLoaded
 from tui.widgets.version_detail import VersionDetail
 from vcs.errors import VaultError
-from vcs.models import Version
+from vcs.models import Version, sanitize_line
 from vcs.outside import changed_outside_of
 from vcs.vault import Vault
 
@@ -93,7 +93,8 @@ class VaultScreen(Screen[None]):
             row = next(i for i, v in enumerate(self.versions) if v.cue == cue)
             mark = ("✓ " if self.versions[row].approval else "") + "! changed outside"
             table.update_cell_at(Coordinate(row, 5), Text(mark, style="bold yellow"), update_width=True)
-            self.notify(change.describe() + ": run `stemvault verify`", title=f"{cue} changed outside stemvault",
+            self.notify(sanitize_line(change.describe()) + ": run `stemvault verify`",
+                        title=f"{sanitize_line(cue)} changed outside stemvault",
                         severity="warning", markup=False)
 
     @on(LoadFailed)
