@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from textual.message import Message
 
 from vcs.manifest import Manifest
 from vcs.models import Version
+from vcs.outside import OutsideChange
 
 
 @dataclass
@@ -16,9 +17,11 @@ class HistoryLoaded(Message):
 
     Attributes:
         versions: every version of every cue, newest first.
+        outside: cues whose files were changed with plain git after their latest version.
     """
 
     versions: list[Version]
+    outside: dict[str, OutsideChange] = field(default_factory=dict)
 
 
 @dataclass

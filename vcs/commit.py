@@ -35,6 +35,7 @@ from vcs.lfs import object_path, parse_pointer
 from vcs.manifest import MANIFEST_NAME, Manifest, StemEntry
 from vcs.models import Note, Version, sanitize_line
 from vcs.naming import VersionNumber, infer_role, normalize_cue
+from vcs.outside import OutsideChange, changed_outside
 from vcs.records import ANALYSIS_DIR, load_record, record_relpath, save_record
 from vcs.review import check_in_span, version_span
 from vcs.vault import CUES_DIR, Vault
@@ -77,6 +78,7 @@ class CommitResult:
     findings: list[Finding] = field(default_factory=list)
     null_test: dict[str, Any] | None = None
     analyzed: list[str] = field(default_factory=list)  # files measured now (the rest were known)
+    replaced_outside: OutsideChange | None = None  # a plain-git change this version puts right
 
 
 class ChecksRefused(CheckFailed):
@@ -403,6 +405,10 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
     with vault.writing():
         history = vault.versions(cue)
         prev = history[0] if history else None
+        # A plain-git commit after the latest version (vcs.outside): the export is committed
+        # over it, and the files it changed are copied in even where the export equals `prev`.
+        outside = changed_outside(vault, prev) if prev else None
+        replaced = set(outside.files) if outside else set()
         prev_manifest, prev_text = _previous_manifest(vault, cue, prev)
         number = prev.version.next(minor=minor) if prev else VersionNumber(1, 0)
         change = "tweak" if (prev and minor) else "new"
@@ -420,6 +426,10 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
             f = by_name[name]
             o = old.get(name)
             how = _reexport(vault, cue_dir, o, f) if o is not None else None
+            if name in replaced and how == cue_dir / name:
+                # the working copy holds the plain-git change: the vault's bytes come from LFS
+                obj = object_path(vault.git_dir, o.sha256) if o is not None else None
+                how = obj if obj is not None and obj.is_file() else None
             entry = StemEntry(file=name, **(o.descriptive() if o else {}))
             if f.is_audio:
                 entry.measured = _measured(f, vault.config.frame_rate)
@@ -460,7 +470,7 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
             check_in_span(parse_timecode(n.tc, vault.config.frame_rate),
                           version_span(manifest, vault.config.frame_rate), f"{cue}@{number}")
         text = manifest.to_toml(prev_text)
-        if prev and not (added or removed or changed) and prev_text is not None:
+        if prev and outside is None and not (added or removed or changed) and prev_text is not None:
             same = Manifest.from_toml(prev_text)
             same.version = manifest.version
             if same.to_toml(prev_text) == text and not note_objs:
@@ -473,6 +483,8 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
                   "unchanged": len(unchanged)}
         message = _message(cue, number, change, summary, note_objs, delta, counts,
                            {"errors": len(errors), "warnings": checks["warnings"], "allowed": allow_errors})
+        if outside:  # the last paragraph is the trailers: one more records what this version replaced
+            message += f"Stemvault-Replaces: {json.dumps(_replaces(outside), ensure_ascii=True)}\n"
         incoming = txn.staging_dir(vault) / "copy"  # this process's: see commit_version
         old_head = git.head(vault.root)
         user_manifest = (cue_dir / MANIFEST_NAME).read_text(encoding="utf-8") \
@@ -483,14 +495,18 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
             cue_dir.mkdir(parents=True, exist_ok=True)
             audio_shas = {old[n].sha256 if n in kept else by_name[n].sha256 for n in order if by_name[n].is_audio}
             preexisting = {h for h in audio_shas if object_path(vault.git_dir, h).exists()}
+            in_place: set[str] = set()  # the working folder's file left as it is (the same as the export's)
             for name in order:
                 dest = cue_dir / name
                 f = by_name[name]
                 if name in kept:
                     if kept[name] != dest:  # the working copy is not the vault's: put it back
                         _copy_in(kept[name], dest, incoming)
+                    else:
+                        in_place.add(name)
                     continue
-                if name in unchanged and dest.is_file() and dest.stat().st_size == f.size:
+                if name in unchanged and name not in replaced and dest.is_file() and dest.stat().st_size == f.size:
+                    in_place.add(name)
                     continue
                 copied = copies / name
                 _copy_in(f.path, dest, incoming, copied if f.record is not None and copied.is_file() else None)
@@ -502,7 +518,7 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
             _pause("after-copy")
             git.run("add", "-A", "--", cue_rel, *records, cwd=vault.root)
             _pause("after-add")
-            _check_staged(vault, cue_rel, manifest)
+            _check_staged(vault, cue_rel, manifest, outside, in_place)
             git.run("commit", "-q", "--no-verify", "--cleanup=verbatim", "-F", "-",
                     "--author", f"{who[0]} <{who[1]}>", cwd=vault.root, input=message.encode())
             _pause("after-commit")
@@ -525,7 +541,8 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
                         ignored=ignored,
                         new_lfs_objects=len(audio_shas - preexisting), findings=report.findings,
                         null_test=report.null_test_doc(),
-                        analyzed=sorted(n for n, r in report.analysis.records.items() if r is not None))
+                        analyzed=sorted(n for n, r in report.analysis.records.items() if r is not None),
+                        replaced_outside=outside)
 
 
 def _reexport(vault: Vault, cue_dir: Path, o: StemEntry, f: SourceFile) -> Path | str | None:
@@ -551,8 +568,17 @@ def _reexport(vault: Vault, cue_dir: Path, o: StemEntry, f: SourceFile) -> Path 
     return obj if obj.is_file() else None  # without the vault's bytes here, store the new ones
 
 
-def _check_staged(vault: Vault, cue_rel: str, manifest: Manifest) -> None:
-    """Every audio file staged must be an LFS pointer to exactly the content we measured."""
+def _replaces(outside: OutsideChange) -> dict[str, Any]:
+    return {"after": outside.after, "files": outside.files, "commits": [c.commit for c in outside.commits]}
+
+
+def _check_staged(vault: Vault, cue_rel: str, manifest: Manifest, outside: OutsideChange | None = None,
+                  kept: set[str] | None = None) -> None:
+    """Every audio file staged must be an LFS pointer to exactly the content we measured.
+
+    When it is not, the message names the cause: a plain-git commit after the latest version
+    (``outside``), a file of the working folder left in place (``kept``: not copied from the
+    export, as it was the same) that was changed there, or the export still being written."""
     out = git.run("ls-files", "-s", "-z", "--", cue_rel, cwd=vault.root).stdout
     staged: dict[str, str] = {}
     for rec in git.iter_z(out):
@@ -571,5 +597,19 @@ def _check_staged(vault: Vault, cue_rel: str, manifest: Manifest) -> None:
                 "broken; run `git lfs install --local` in the vault and check .gitattributes"
             )
         if ptr.oid != e.sha256 or ptr.size != e.size:
+            _staged_cause(cue_rel, e.file, outside, kept or set())
             raise SourceError(f"{e.file} changed while it was being committed (is the export still "
                               "running?): commit again when it has finished")
+
+
+def _staged_cause(cue_rel: str, name: str, outside: OutsideChange | None, kept: set[str]) -> None:
+    """Raise the real cause when the staged ``name`` is what the vault held, not the export's."""
+    if outside is not None and name in outside.files:
+        raise VaultError(f"{cue_rel}/{name} was changed outside stemvault {outside.by()}, and that file, "
+                         "not the export's, "
+                         "was staged: nothing was committed; undo that commit (`git revert`) or commit "
+                         "again")
+    if name in kept:
+        raise VaultError(f"{cue_rel}/{name} in the vault's working folder, not the export's file, was "
+                         "staged (it was changed there by hand?): nothing was committed; restore it "
+                         f"with `git checkout -- {cue_rel}/{name}` and commit again")

@@ -7,11 +7,20 @@ For each checked version, every file of its manifest is compared with what git s
 pointer with the same sha256 and size; audio committed raw into git is a problem), with the
 local LFS object (its bytes hashed again), and, for an approved version, with the checksums the
 approval recorded. Audio that is simply not downloaded (a lazy clone) is listed as not local,
-not as a problem. Each LFS object is hashed once per run, however many versions share it.
+not as a problem — when a remote is configured that may hold it; with no remote, an absent
+object is lost. Each LFS object is hashed once per run, however many versions share it.
+
+What would be delivered and what is checked out are checked too: the branch tip's folder of
+each cue against the cue's latest version (a plain-git commit after it is a problem, named with
+its commit, author and subject: vcs.outside), approval tags on commits that are not the version
+they name, and the working folder. Nothing here writes to the vault (a read-only vault
+verifies): git runs without optional locks, and a failing LFS clean filter (a damaged object)
+does not stop the report.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,6 +33,7 @@ from vcs.lfs import object_path, parse_pointer
 from vcs.manifest import MANIFEST_NAME
 from vcs.models import Version
 from vcs.naming import parse_ref
+from vcs.outside import approval_tags, changed_outside_all, commit_line
 from vcs.vault import CUES_DIR, Vault
 
 __all__ = ["Problem", "VerifyReport", "verify"]
@@ -33,11 +43,17 @@ __all__ = ["Problem", "VerifyReport", "verify"]
 class Problem:
     file: str
     version: str
-    kind: str  # raw | missing | unlisted | mismatch | corrupt | approval | modified | manifest
+    # raw | missing | unlisted | mismatch | corrupt | lost | approval | modified | manifest | outside
+    # | interrupted
+    kind: str
     message: str
+    commit: str | None = None  # the commit at fault (outside changes, misplaced approval tags)
 
     def to_dict(self) -> dict[str, str]:
-        return {"file": self.file, "version": self.version, "kind": self.kind, "message": self.message}
+        d = {"file": self.file, "version": self.version, "kind": self.kind, "message": self.message}
+        if self.commit:
+            d["commit"] = self.commit
+        return d
 
 
 @dataclass
@@ -72,9 +88,21 @@ def _select(vault: Vault, ref: str | None) -> list[Version]:
 
 def verify(vault: Vault, ref: str | None = None) -> VerifyReport:
     """Check the versions ``ref`` names (all versions of all cues when None)."""
-    vault.recover()  # a killed commit's half-copied files are not "modified" stems
+    try:
+        vault.recover()  # a killed commit's half-copied files are not "modified" stems
+        unrecovered = None
+    except OSError as e:  # a read-only vault: report what is there, say what could not be done
+        if e.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+            raise
+        unrecovered = e.strerror or "cannot write"
     versions = _select(vault, ref)
     report = VerifyReport(versions=[v.ref for v in versions])
+    if unrecovered:
+        report.problems.append(Problem(
+            ".git/stemvault/txn.json", "", "interrupted",
+            f"a commit was interrupted and its repair could not be written here ({unrecovered}): files "
+            "reported as modified may be its half-copied files; run any stemvault command where the "
+            "vault is writable to repair it, then verify again"))
     to_hash: dict[str, list[tuple[str, str, int]]] = {}  # oid -> [(version, file, size)]
 
     for v in versions:
@@ -115,7 +143,9 @@ def verify(vault: Vault, ref: str | None = None) -> VerifyReport:
         for name in sorted(set(tree) - listed - {MANIFEST_NAME}):
             report.problems.append(Problem(name, v.ref, "unlisted",
                                            f"{name} is in the commit of {v.ref} but not in its manifest"))
-        if v.approval:
+        if v.approval and (v.approval.cue, v.approval.version) != (v.cue, str(v.version)):
+            report.problems.append(_approval_elsewhere(v, manifest))
+        elif v.approval:
             current = {s.file: s.sha256 for s in manifest.stems}
             if v.approval.files != current:
                 diff = sorted(set(v.approval.files.items()) ^ set(current.items()))
@@ -129,16 +159,28 @@ def verify(vault: Vault, ref: str | None = None) -> VerifyReport:
         path = object_path(vault.git_dir, oid)
         if not path.exists():
             return oid, "absent"
-        sha, size = hash_file(path)
+        try:
+            sha, size = hash_file(path)
+        except OSError as e:  # a folder in its place, unreadable: not the audio either way
+            return oid, e.strerror or "unreadable"
         return oid, None if sha == oid else f"{size}"
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(check, sorted(to_hash)))
+    remote = _has_remote(vault) if any(o == "absent" for _, o in results) else True
     for oid, outcome in results:
         uses = to_hash[oid]
-        if outcome == "absent":
+        if outcome == "absent" and remote:
             for ref, f, _ in uses:
                 report.not_local.append({"file": f, "version": ref, "oid": oid})
+            continue
+        if outcome == "absent":
+            for ref, f, _ in uses:
+                report.problems.append(Problem(
+                    f, ref, "lost",
+                    f"{f} in {ref}: its audio (LFS object {oid[:12]}…) is not in this vault and no "
+                    "remote is configured that could hold it: it is lost here; restore it from a "
+                    "backup (or add the remote that has it and run `git lfs fetch --all`)"))
             continue
         report.objects_hashed += 1
         if outcome is not None:
@@ -148,8 +190,73 @@ def verify(vault: Vault, ref: str | None = None) -> VerifyReport:
                     f"{f} in {ref}: the stored audio (LFS object {oid[:12]}…) no longer matches its "
                     "checksum; restore it from a remote (git lfs fetch) or a backup"))
 
+    _outside(vault, versions, report)
     _working_copy(vault, versions, report)
     return report
+
+
+def _has_remote(vault: Vault) -> bool:
+    """Whether some remote may hold LFS objects absent here (a lazy clone's origin)."""
+    remotes = git.run("remote", cwd=vault.root, check=False).stdout.strip()
+    return bool(remotes) or git.config_get("lfs.url", cwd=vault.root) is not None
+
+
+def _approval_elsewhere(v: Version, manifest: Any) -> Problem:
+    """An approval tag on the commit of ``v`` that names another version."""
+    a = v.approval
+    assert a is not None
+    named = f"{a.cue}@{a.version}"
+    current = {s.file: s.sha256 for s in manifest.stems}
+    differ = sorted({f for f, _ in set(a.files.items()) ^ set(current.items())})
+    content = (f"; it recorded other content for {', '.join(differ)}" if differ else
+               "; the files are the same")
+    return Problem(", ".join(differ) or a.tag, v.ref, "approval",
+                   f"the approval {a.tag} approves {named} but is on the commit of {v.ref}{content}: "
+                   f"what it approves is not what it points at; delete it (`git tag -d {a.tag}`) and "
+                   f"approve again with `stemvault approve {named}`", commit=v.commit)
+
+
+def _outside(vault: Vault, versions: list[Version], report: VerifyReport) -> None:
+    """Plain-git commits after each checked cue's latest version, and approval tags of those
+    cues on commits that are not the version they name."""
+    cues = {v.cue for v in versions}
+    if not cues:
+        return
+    everything = vault.versions()
+    latest: dict[str, Version] = {}
+    for v in everything:
+        if v.cue in cues:
+            latest.setdefault(v.cue, v)
+    for cue, change in sorted(changed_outside_all(vault, latest).items()):
+        shorts = " ".join(c.short for c in change.commits)
+        approved = (f"; {change.after} is approved, and the branch tip no longer holds what was approved"
+                    if change.approved else "")
+        undo = (f"`git revert {shorts}` to return to {change.after}" if change.commits else
+                f"`git checkout {change.after_commit[:10]} -- {CUES_DIR}/{cue}/` and commit that")
+        report.problems.append(Problem(
+            ", ".join(change.files), change.after, "outside",
+            f"{change.describe()}: that commit is not a version{approved}. Repair: {undo}, or commit "
+            f"the export properly as a new version with `stemvault commit {cue} EXPORT_FOLDER`",
+            commit=change.commits[-1].commit if change.commits else None))
+    by_commit = {v.commit: v for v in everything}
+    for t in approval_tags(vault):
+        if t.cue not in cues:
+            continue
+        named = f"{t.cue}@{t.version}"
+        on = by_commit.get(t.target)
+        if on is not None and on.approval is not None and on.approval.tag == t.name:
+            continue  # a version's approval: checked with that version
+        redo = f"delete it (`git tag -d {t.name}`) and approve with `stemvault approve {named}`"
+        where = (f"on the commit of {on.ref}" if on is not None else
+                 f"on commit {commit_line(vault, t.target)}, which is not a version")
+        if t.approval is None:
+            what = "a lightweight tag" if not t.annotated else "its message is not one stemvault wrote"
+            msg = f"{t.name} is named like an approval but is not one ({what}); it is {where}: {redo}"
+        elif on is None:
+            msg = f"the approval {t.name} of {named} is {where}: it approves nothing stemvault can check; {redo}"
+        else:
+            msg = f"the approval {t.name} of {named} is {where}, which carries another approval: {redo}"
+        report.problems.append(Problem(t.name, named, "approval", msg, commit=t.target))
 
 
 def _working_copy(vault: Vault, versions: list[Version], report: VerifyReport) -> None:
@@ -161,8 +268,11 @@ def _working_copy(vault: Vault, versions: list[Version], report: VerifyReport) -
                    (latest.get(v.cue) and latest[v.cue].commit == v.commit)})
     if not cues:
         return
-    out = git.run("status", "--porcelain", "-z", "--", *[f"{CUES_DIR}/{c}/" for c in cues],
-                  cwd=vault.root).stdout
+    # Read-only: no optional index refresh; and an LFS clean filter that fails (a damaged object
+    # of the same content, a vault it cannot write to) leaves the file's bytes to compare: git
+    # then calls it modified, and _really_modified decides from the file's own hash.
+    out = git.run("-c", "filter.lfs.required=false", "--no-optional-locks", "status", "--porcelain", "-z",
+                  "--", *[f"{CUES_DIR}/{c}/" for c in cues], cwd=vault.root).stdout
     for rec in git.iter_z(out):
         code, path = rec[:2], rec[3:]
         parts = path.split("/")
@@ -171,9 +281,28 @@ def _working_copy(vault: Vault, versions: list[Version], report: VerifyReport) -
         cue, name = parts[1], parts[-1]
         if name == MANIFEST_NAME and code.strip() == "M":
             continue  # hand edits of descriptive fields are expected between versions
+        if code.strip() == "M" and not _really_modified(vault, path):
+            continue
         what = {"M": "was modified", "D": "was deleted", "?": "is not part of any version"}.get(
             code.strip()[:1], "differs")
         report.problems.append(Problem(
             name, f"{cue}@{latest[cue].version}", "modified",
             f"{path} {what} in the working folder: commit a new version, or restore it with "
             f"`git checkout -- {path}`"))
+
+
+def _really_modified(vault: Vault, path: str) -> bool:
+    """Whether the working file ``path`` differs from the LFS pointer git's index holds for it
+    (its bytes hashed): git's own answer when the clean filter could not run."""
+    out = git.run("ls-files", "-s", "-z", "--", path, cwd=vault.root).stdout
+    recs = list(git.iter_z(out))
+    if len(recs) != 1:
+        return True
+    ptr = parse_pointer(vault.objects.read(recs[0].split("\t", 1)[0].split()[1]))
+    if ptr is None:
+        return True
+    try:
+        sha, size = hash_file(vault.root / path)
+    except OSError:
+        return True
+    return (sha, size) != (ptr.oid, ptr.size)

@@ -19,7 +19,8 @@ def result_doc(r: CommitResult) -> dict[str, Any]:
     d.update(added=r.added, removed=r.removed, changed=r.changed, meta_only=r.meta_only, unchanged=r.unchanged,
              reexported=r.reexported,
              ignored=r.ignored, new_lfs_objects=r.new_lfs_objects, analyzed=r.analyzed,
-             findings=[f.to_dict() for f in r.findings], null_test=r.null_test, committed=True)
+             findings=[f.to_dict() for f in r.findings], null_test=r.null_test, committed=True,
+             replaced_outside=r.replaced_outside.to_dict() if r.replaced_outside else None)
     return d
 
 
@@ -65,6 +66,9 @@ def commit_cmd(cue: str, source: Path, summary: str, notes: tuple[str, ...], min
         click.echo(f"    {len(r.reexported)} re-exported with the same audio and only a restamped header "
                    "(description, dates): the vault keeps its files")
     click.echo(f"    delta: {plain(v.delta)}")
+    if r.replaced_outside:
+        click.secho(f"    replaces {plain(r.replaced_outside.describe())}: the export is the new "
+                    "version (that commit stays in git's history)", fg="yellow")
     if r.manifest.mix:
         click.echo(f"    mix: {plain(r.manifest.mix)} ({r.manifest.mix_from})")
     else:

@@ -10,6 +10,7 @@ import click
 from tui.output import plain
 from vcs.manifest import Manifest
 from vcs.models import Version
+from vcs.outside import OutsideChange
 from vcs.vault import Vault
 
 
@@ -75,3 +76,9 @@ def print_findings(findings: list[Any], *, err: bool = False) -> None:
         d = f if isinstance(f, dict) else f.to_dict()
         click.secho(f"    {d['severity']:7} {d['code']:20} {plain(d['message'])}", fg=_STYLE.get(d["severity"]),
                     err=err)
+
+
+def echo_changed_outside(change: OutsideChange) -> None:
+    """The mark under a cue's latest version whose files were changed with plain git after it."""
+    click.secho(f"    ! {plain(change.describe())}: the branch tip is not this version; "
+                "see `stemvault verify`", fg="yellow")

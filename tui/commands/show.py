@@ -6,16 +6,33 @@ from typing import Any
 
 import click
 
-from tui.commands.common import echo_version_line, open_vault, print_findings, version_doc
+from tui.commands.common import (
+    echo_changed_outside,
+    echo_version_line,
+    open_vault,
+    print_findings,
+    version_doc,
+)
 from tui.output import emit_json, plain
+from vcs.models import Version
+from vcs.outside import OutsideChange, changed_outside
 from vcs.review import add_bar_beats
 from vcs.vault import Vault
+
+
+def _outside(vault: Vault, v: Version) -> OutsideChange | None:
+    """The plain-git change after ``v``, when ``v`` is its cue's latest version."""
+    latest = vault.resolve(v.cue)
+    return changed_outside(vault, latest) if latest.commit == v.commit else None
 
 
 def run_show(vault: Vault, ref: str) -> dict[str, Any]:
     v = vault.resolve(ref)
     add_bar_beats(vault, [v])
-    return version_doc(v, vault.manifest_at(v))
+    d = version_doc(v, vault.manifest_at(v))
+    change = _outside(vault, v)
+    d["changed_outside"] = change.to_dict() if change else None
+    return d
 
 
 def _length(frames: Any, sr: Any) -> str:
@@ -38,10 +55,13 @@ def show_cmd(ref: str, as_json: bool) -> int:
     v = vault.resolve(ref)
     manifest = vault.manifest_at(v)
     add_bar_beats(vault, [v])  # notes get their bar|beat where the version has a tempo map
+    change = _outside(vault, v)
     if as_json:
-        emit_json(version_doc(v, manifest))
+        emit_json({**version_doc(v, manifest), "changed_outside": change.to_dict() if change else None})
         return 0
     echo_version_line(v)
+    if change:
+        echo_changed_outside(change)
     click.echo(f"    commit {v.commit}  by {plain(v.author)} <{plain(v.email)}>  {v.date}")
     if v.summary and "\n" in v.summary:
         for line in v.summary.splitlines()[1:]:

@@ -9,13 +9,15 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
 
 from tui.messages import HistoryLoaded, LoadFailed, ManifestLoaded
 from tui.widgets.version_detail import VersionDetail
 from vcs.errors import VaultError
-from vcs.models import Version
+from vcs.models import Version, sanitize_line
+from vcs.outside import changed_outside_of
 from vcs.vault import Vault
 
 __all__ = ["VaultScreen"]
@@ -58,12 +60,13 @@ class VaultScreen(Screen[None]):
             vault = Vault.find(self.vault_path)
             try:
                 versions = vault.versions()
+                outside = changed_outside_of(vault, versions)
             finally:
                 vault.close()
         except VaultError as e:
             self.post_message(LoadFailed(str(e)))
             return
-        self.post_message(HistoryLoaded(versions))
+        self.post_message(HistoryLoaded(versions, outside))
 
     @on(HistoryLoaded)
     def show_history(self, message: HistoryLoaded) -> None:
@@ -75,11 +78,24 @@ class VaultScreen(Screen[None]):
                 v.cue, str(v.version), "tweak" if v.change == "tweak" else "new",
                 v.date[:10], Text(v.author), "✓" if v.approval else "",
                 Text(v.summary.splitlines()[0] if v.summary else ""), key=str(i))
+        self._mark_outside(message)
         if not self.versions:
             self.query_one(VersionDetail).message(
                 "No versions yet. Commit one: stemvault commit CUE FOLDER -m 'first pass'")
         else:
             self.select(0)
+
+    def _mark_outside(self, message: HistoryLoaded) -> None:
+        """A cue changed with plain git after its latest version: marked on that row (the
+        approval column), and said once in a notification (user text: no markup)."""
+        table = self.query_one("#versions", DataTable)
+        for cue, change in sorted(message.outside.items()):
+            row = next(i for i, v in enumerate(self.versions) if v.cue == cue)
+            mark = ("✓ " if self.versions[row].approval else "") + "! changed outside"
+            table.update_cell_at(Coordinate(row, 5), Text(mark, style="bold yellow"), update_width=True)
+            self.notify(sanitize_line(change.describe()) + ": run `stemvault verify`",
+                        title=f"{sanitize_line(cue)} changed outside stemvault",
+                        severity="warning", markup=False)
 
     @on(LoadFailed)
     def show_error(self, message: LoadFailed) -> None:

@@ -1,0 +1,229 @@
+"""Changes made to a cue outside stemvault: plain-git commits, and approval tags that moved.
+
+Public surface:
+    OutsideCommit, OutsideChange (dataclasses)
+    changed_outside(vault, latest) -> OutsideChange | None      (one cue)
+    changed_outside_all(vault, latest_by_cue) -> dict[cue, OutsideChange]
+    changed_outside_of(vault, versions) -> dict[cue, OutsideChange]   (log: newest-first lists)
+    ApprovalTag (dataclass), approval_tags(vault) -> list[ApprovalTag]
+    commit_line(vault, commit) -> 'abc1234 (Eli Mixer: "choir up 4 dB")'
+
+A version is a commit stemvault made; anything may still commit after it with plain git. Such a
+commit changes what the branch tip (and so the working folder) holds for the cue while `log`
+still calls the version current. Here the tip's cue folder is compared with the folder at the
+cue's latest version — git objects only, no audio read — and the commits since that version
+that touched the differing files are named. The manifest alone does not count: its descriptive
+fields may be edited by hand between versions (docs/manifest.md); every other file does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from vcs import git
+from vcs.lfs import parse_pointer
+from vcs.manifest import MANIFEST_NAME
+from vcs.models import Approval
+
+if TYPE_CHECKING:
+    from vcs.models import Version
+    from vcs.vault import Vault
+
+__all__ = ["ApprovalTag", "OutsideChange", "OutsideCommit", "approval_tags", "changed_outside",
+           "changed_outside_all", "changed_outside_of", "commit_line"]
+
+_CUES = "cues"
+_MAX_COMMITS = 20  # named in a report; more are summarised by their number
+
+
+@dataclass
+class OutsideCommit:
+    """A commit after a cue's latest version that changed its files without being a version."""
+
+    commit: str
+    short: str
+    author: str
+    email: str
+    date: str
+    subject: str
+    files: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        return f"{self.short} ({self.author}: \"{self.subject}\")"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"commit": self.commit, "short": self.short, "author": self.author, "email": self.email,
+                "date": self.date, "subject": self.subject, "files": self.files}
+
+
+@dataclass
+class OutsideChange:
+    """How the branch tip's folder of ``cue`` differs from its latest version ``after``."""
+
+    cue: str
+    after: str  # the latest version, "1M03@2.0"
+    after_commit: str
+    approved: bool  # the latest version is approved
+    files: dict[str, str] = field(default_factory=dict)  # file -> "changed" | "added" | "removed"
+    commits: list[OutsideCommit] = field(default_factory=list)  # oldest first
+    more_commits: int = 0
+
+    def by(self) -> str:
+        """``after 1M03@2.0 in commit abc1234 (Eli Mixer: "choir up 4 dB")``."""
+        if not self.commits:
+            return f"after {self.after} (no commit after the version explains it: HEAD was moved)"
+        by = "; ".join(c.describe() for c in self.commits)
+        if self.more_commits:
+            by += f" and {self.more_commits} more"
+        return f"after {self.after} in commit{'s' if len(self.commits) > 1 else ''} {by}"
+
+    def describe(self) -> str:
+        """One line: which files, after which version, by which commits."""
+        files = ", ".join(f"{f} {how}" for f, how in self.files.items())
+        return f"{files} outside stemvault {self.by()}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"cue": self.cue, "after": self.after, "after_commit": self.after_commit,
+                "approved": self.approved, "files": dict(self.files),
+                "commits": [c.to_dict() for c in self.commits], "more_commits": self.more_commits}
+
+
+def _tree_oid(vault: Vault, commit: str, cue: str) -> str | None:
+    got = vault.objects.read_rev_oid(f"{commit}:{_CUES}/{cue}")
+    return got[0] if got else None
+
+
+def _same_file(vault: Vault, old_oid: str, new_oid: str) -> bool:
+    """Two blobs hold the same file: the same blob, or LFS pointers to the same object."""
+    if old_oid == new_oid:
+        return True
+    a, b = (parse_pointer(vault.objects.read(o)) for o in (old_oid, new_oid))
+    return a is not None and a == b
+
+
+def _differences(vault: Vault, cue: str, since: str) -> dict[str, str]:
+    """Files (not the manifest) of the cue folder that differ between ``since`` and HEAD."""
+    out = git.run("diff-tree", "-r", "-z", "--no-renames", since, "HEAD", "--", f"{_CUES}/{cue}/",
+                  cwd=vault.root).stdout
+    recs = list(git.iter_z(out))
+    files: dict[str, str] = {}
+    for meta, path in zip(recs[::2], recs[1::2], strict=False):
+        # ":100644 100644 <old> <new> M"
+        _, _, old, new, status = meta.lstrip(":").split(" ")[:5]
+        name = path[len(f"{_CUES}/{cue}/"):]
+        if name == MANIFEST_NAME:
+            continue
+        if status.startswith("A"):
+            files[name] = "added"
+        elif status.startswith("D"):
+            files[name] = "removed"
+        elif not _same_file(vault, old, new):
+            files[name] = "changed"
+    return dict(sorted(files.items()))
+
+
+def _commits(vault: Vault, cue: str, since: str, files: list[str]) -> tuple[list[OutsideCommit], int]:
+    paths = [f"{_CUES}/{cue}/{f}" for f in files]
+    out = git.run("log", "-z", "--reverse", "--format=%H%x00%h%x00%an%x00%ae%x00%aI%x00%s",
+                  f"{since}..HEAD", "--", *paths, cwd=vault.root).stdout
+    fields = out.decode("utf-8", "surrogateescape").split("\0")
+    commits = []
+    for i in range(0, len(fields) - 5, 6):
+        h, short, author, email, date, subject = (s.strip("\n") for s in fields[i:i + 6])
+        commits.append(OutsideCommit(h, short, author, email, date, subject))
+    named, more = commits[-_MAX_COMMITS:], max(0, len(commits) - _MAX_COMMITS)
+    for c in named:
+        touched = git.run("diff-tree", "--no-commit-id", "-r", "-z", "--name-only", "--root", c.commit,
+                          "--", *paths, cwd=vault.root).stdout
+        c.files = sorted(p.rsplit("/", 1)[-1] for p in git.iter_z(touched))
+    return named, more
+
+
+def changed_outside(vault: Vault, latest: Version, *, head: str | None = None,
+                    head_tree: str | None = None) -> OutsideChange | None:
+    """How HEAD's folder of ``latest.cue`` differs from ``latest`` (the cue's latest version),
+    or None when it holds the version's files. ``head``/``head_tree``: already known."""
+    head = head or git.head(vault.root)
+    if head is None or head == latest.commit:
+        return None
+    tree = head_tree if head_tree is not None else _tree_oid(vault, head, latest.cue)
+    if tree is not None and tree == _tree_oid(vault, latest.commit, latest.cue):
+        return None
+    files = _differences(vault, latest.cue, latest.commit)
+    if not files:
+        return None  # only the manifest's descriptive fields were edited
+    commits, more = _commits(vault, latest.cue, latest.commit, list(files))
+    return OutsideChange(cue=latest.cue, after=latest.ref, after_commit=latest.commit,
+                         approved=latest.approval is not None, files=files, commits=commits,
+                         more_commits=more)
+
+
+def changed_outside_all(vault: Vault, latest_by_cue: dict[str, Version]) -> dict[str, OutsideChange]:
+    """:func:`changed_outside` for several cues: one ``ls-tree`` of HEAD, then only the cues
+    whose folder is not the one of their latest version are looked at further."""
+    head = git.head(vault.root)
+    if head is None or not latest_by_cue:
+        return {}
+    trees = {e.path.rsplit("/", 1)[-1]: e.oid
+             for e in git.ls_tree(head, f"{_CUES}/", cwd=vault.root, recursive=False) if e.type == "tree"}
+    out = {}
+    for cue, v in latest_by_cue.items():
+        change = changed_outside(vault, v, head=head, head_tree=trees.get(cue, ""))
+        if change is not None:
+            out[cue] = change
+    return out
+
+
+def changed_outside_of(vault: Vault, versions: list[Version]) -> dict[str, OutsideChange]:
+    """Outside changes of the cues of ``versions`` (newest first, as ``vault.versions()`` gives
+    them: the first of each cue is its latest version)."""
+    latest: dict[str, Version] = {}
+    for v in versions:
+        latest.setdefault(v.cue, v)
+    return changed_outside_all(vault, latest)
+
+
+# ----- approval tags -------------------------------------------------------------------------
+
+_TAG = re.compile(r"^(?P<cue>[^/]+)/v(?P<version>[^/]+)/approved$")
+
+
+@dataclass
+class ApprovalTag:
+    """A tag named like an approval (``1M03/v2.0/approved``), readable or not."""
+
+    name: str
+    cue: str  # from the name
+    version: str  # from the name
+    target: str  # the commit it points at (peeled)
+    approval: Approval | None  # None: a lightweight tag, or a message stemvault cannot read
+    annotated: bool
+
+
+def approval_tags(vault: Vault) -> list[ApprovalTag]:
+    """Every tag named ``<cue>/v<version>/approved``, in name order."""
+    from vcs.vault import parse_approval_tag  # vcs.vault imports nothing of this module
+
+    proc = git.run("for-each-ref", "--format=%(refname:strip=2)%00%(objectname)%00%(objecttype)%00%(*objectname)",
+                   "refs/tags/", cwd=vault.root)
+    tags = []
+    for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
+        name, oid, typ, peeled = line.split("\0")
+        m = _TAG.match(name)
+        if not m:
+            continue
+        annotated = typ == "tag"
+        approval = parse_approval_tag(name, vault.objects.read(oid)) if annotated else None
+        tags.append(ApprovalTag(name, m["cue"], m["version"], peeled if annotated else oid, approval, annotated))
+    return sorted(tags, key=lambda t: t.name)
+
+
+def commit_line(vault: Vault, commit: str) -> str:
+    """``abc1234 (Eli Mixer: "choir up 4 dB")``: a commit as a report names it."""
+    out = git.run("log", "-1", "-z", "--format=%h%x00%an%x00%s", commit, "--", cwd=vault.root,
+                  check=False).stdout.decode("utf-8", "surrogateescape").split("\0")
+    if len(out) < 3:
+        return commit[:10]
+    return f"{out[0]} ({out[1]}: \"{out[2].strip()}\")"
