@@ -160,13 +160,24 @@ def _weights(channels: int, mask: int | None) -> list[float] | None:
 
 
 def bwf_metadata(path: Path) -> dict[str, Any]:
-    """BWF ``bext`` and ``iXML`` facts (via wavinfo), or {} for files without them."""
-    try:
-        import wavinfo
+    """BWF ``bext`` and ``iXML`` facts (via wavinfo), or {} for files without them (not WAV).
 
+    A WAV whose metadata chunks cannot be parsed gives ``{"bwf_error": why}``: a corrupt
+    ``bext`` is a finding (``bwf-unreadable``), never taken for "no start timecode".
+    """
+    import wavinfo  # a declared dependency: failing to import it is a broken install, said as such
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return {}  # the analysis reports an unreadable file
+    if head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+        return {}  # FLAC, AIFF...: no bext
+    try:
         r = wavinfo.WavInfoReader(str(path))
-    except Exception:  # wavinfo raises many types on non-WAV input
-        return {}
+    except Exception as e:  # wavinfo's parsers raise struct.error, ValueError, KeyError... on bad chunks
+        return {"bwf_error": f"{type(e).__name__}: {e}"}
     out: dict[str, Any] = {}
     if r.bext is not None:
         out["time_reference"] = int(r.bext.time_reference)

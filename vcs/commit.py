@@ -30,7 +30,7 @@ from audio.timecode import FrameRate, parse_timecode
 from vcs import git, statcache, txn
 from vcs.checking import CheckReport, choose_mix, run_checks
 from vcs.config import Config
-from vcs.errors import CheckFailed, GitFailed, SourceError, UsageError, VaultError
+from vcs.errors import ChecksRefused, GitFailed, SourceError, UsageError, VaultError
 from vcs.lfs import object_path, parse_pointer
 from vcs.manifest import MANIFEST_NAME, Manifest, StemEntry
 from vcs.models import Note, Version, sanitize_line
@@ -74,14 +74,6 @@ class CommitResult:
     findings: list[Finding] = field(default_factory=list)
     null_test: dict[str, Any] | None = None
     analyzed: list[str] = field(default_factory=list)  # files measured now (the rest were known)
-
-
-class ChecksRefused(CheckFailed):
-    """The checks found errors; ``findings`` lists everything they found."""
-
-    def __init__(self, message: str, findings: list[Finding]) -> None:
-        super().__init__(message)
-        self.findings = findings
 
 
 def _pause(point: str) -> None:

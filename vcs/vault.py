@@ -95,6 +95,9 @@ class Vault:
             raise UsageError(f"{path} exists and is not a folder")
         if path.exists() and any(path.iterdir()) and not (path / ".git").is_dir():
             raise UsageError(f"{path} is a folder with files in it: init a vault in a new or empty folder")
+        above = next(p for p in path.parents if p.exists())
+        if not above.is_dir():
+            raise UsageError(f"{above} is not a folder: give a path to a new or empty folder")
         who = git.identity(path if path.exists() else path.parent)
         if who is None:
             raise UsageError(
@@ -102,7 +105,10 @@ class Vault:
                 "and git config --global user.email you@example.com, then try again"
             )
         created = not path.exists()
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"cannot create {path}: {e.strerror}: check the path and its permissions") from e
         try:
             if not (path / ".git").is_dir():
                 git.run("init", "-q", "-b", "main", cwd=path)
