@@ -22,7 +22,7 @@ EXTRAS = ("torch", "demucs", "onnxruntime")  # optional heavy runtimes: never at
 
 def test_vcs_and_audio_do_not_import_textual_or_rich() -> None:
     code = ("import sys, vcs.vault, vcs.commit, vcs.verify, vcs.review, vcs.checking, audio.probe, audio.timecode, "
-            "audio.loudness, audio.analysis, audio.checks, audio.synth, audio.bwf; "
+            "audio.loudness, audio.analysis, audio.checks, demo_music, audio.bwf; "
             "bad = [m for m in ('textual', 'rich', 'tui', 'sounddevice') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -31,9 +31,9 @@ def test_vcs_and_audio_do_not_import_textual_or_rich() -> None:
 
 def test_every_module_of_vcs_and_audio_imports_without_the_ui_or_the_device() -> None:
     """All of them, found by walking the packages (a new module is covered without editing this)."""
-    code = ("import importlib, pkgutil, sys, audio, vcs\n"
+    code = ("import importlib, pkgutil, sys, audio, vcs, demo_music\n"
             "names = []\n"
-            "for pkg in (vcs, audio):\n"
+            "for pkg in (vcs, audio, demo_music):\n"
             "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
             "        importlib.import_module(m.name); names.append(m.name)\n"
             f"bad = [m for m in {UI_AND_DEVICE + EXTRAS!r} if m in sys.modules]\n"
@@ -60,7 +60,7 @@ def _lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
     """A copy of the packages and of pyproject.toml's contracts, to break on purpose."""
-    for pkg in ("tui", "vcs", "audio"):
+    for pkg in ("tui", "vcs", "audio", "demo_music"):
         shutil.copytree(ROOT / pkg, tmp_path / pkg, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     return tmp_path
@@ -78,6 +78,8 @@ def test_the_layer_contracts_hold_on_the_code(tree: Path) -> None:
     ("vcs/manifest.py", "from tui import output", "Layers"),
     ("audio/loudness.py", "import torch", "Optional heavy runtimes"),
     ("audio/_nullsum.py", "from audio import _pool", "No import cycles"),
+    ("audio/probe.py", "import demo_music", "never imports the demo's music"),
+    ("demo_music/files.py", "from vcs import git", "The demo's music is apart"),
 ])
 def test_the_contracts_fail_on_a_deliberate_violation(tree: Path, module: str, line: str,
                                                        contract: str) -> None:

@@ -6,6 +6,7 @@ Public surface:
     Objects(repo_path): reads blobs/commits/tags from the object store (GitPython's persistent
         ``git cat-file --batch``), by oid or by ``<commit>:<path>``, never the LFS content
     small typed queries: rev_parse, head, ls_tree, config_get, identity, ...
+    small typed commands: add, commit, ...
 
 Everything runs with a cleaned environment: stray ``GIT_DIR``/``GIT_INDEX_FILE``/... from the
 caller's shell would point git at another repository; the identity variables are kept because
@@ -24,8 +25,8 @@ from pathlib import Path
 from vcs.errors import GitFailed, ToolMissing, VaultBusy
 
 __all__ = [
-    "LsTreeEntry", "Objects", "clean_env", "config_get", "head", "identity", "lfs_version",
-    "ls_tree", "require_tools", "rev_parse", "run",
+    "LsTreeEntry", "Objects", "add", "clean_env", "commit", "config_get", "head", "identity",
+    "lfs_version", "ls_tree", "require_tools", "rev_parse", "run",
 ]
 
 _KEEP = {
@@ -116,6 +117,23 @@ def identity(cwd: Path) -> tuple[str, str] | None:
     if not name or not email:
         return None
     return name, email
+
+
+def add(*paths: str, cwd: Path) -> None:
+    """Stage ``paths`` (relative to ``cwd``)."""
+    run("add", "--", *paths, cwd=cwd)
+
+
+def commit(message: str, *paths: str, cwd: Path, author: tuple[str, str] | None = None) -> None:
+    """Commit what is staged (with ``paths``: only those paths, as they are in the work tree).
+
+    ``author``: (name, email) recorded as the author; git's identity otherwise."""
+    args = ["commit", "-q", "-m", message]
+    if author is not None:
+        args += ["--author", f"{author[0]} <{author[1]}>"]
+    if paths:
+        args += ["--", *paths]
+    run(*args, cwd=cwd)
 
 
 @dataclass(frozen=True)
