@@ -25,7 +25,7 @@ __all__ = ["add_note", "approve"]
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
 
 
 def add_note(vault: Vault, version: Version, tc: str, text: str, *, stem: str | None = None) -> Note:
