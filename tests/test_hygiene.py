@@ -124,3 +124,10 @@ def test_play_start_in_choices_are_the_engine_modes() -> None:
     from tui.commands.play import START_IN
 
     assert tuple(START_IN) == tuple(MODES)
+
+
+def test_the_test_seam_is_one_module() -> None:
+    """Only vcs/_testseam.py reads a STEMVAULT_TEST_* variable (CONTRIBUTING: "The test seam")."""
+    readers = sorted(str(f.relative_to(ROOT)) for pkg in ("tui", "vcs", "audio", "demo_music")
+                     for f in (ROOT / pkg).rglob("*.py") if "STEMVAULT_TEST_" in f.read_text())
+    assert readers == ["vcs/_testseam.py"]

@@ -1,7 +1,7 @@
 """The vault: a git + git-lfs repository that stemvault creates and owns.
 
 Public surface:
-    Vault.find(start) / Vault.init(path, name, frame_rate) / Vault.open(path)
+    Vault.find(start) / Vault.init(path, name, frame_rate) / Vault(root)
     vault.versions(cue) -> list[Version] (newest first), vault.cues(), vault.resolve(ref),
     vault.resolve_many(refs)
     vault.manifest_at(version), vault.tree(version), vault.writing() (lock + recovery)

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from tui.commands.common import echo_version_line, open_vault
 from tui.output import emit_json
 from vcs.naming import normalize_cue
-from vcs.vault import Vault
-
-
-def run_log(vault: Vault, cue: str | None = None) -> list[dict[str, Any]]:
-    """Versions newest first (of one cue, or all), as the ``log --json`` documents."""
-    return [v.to_dict() for v in vault.versions(normalize_cue(cue) if cue else None)]
 
 
 @click.command("log")

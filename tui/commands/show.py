@@ -8,12 +8,6 @@ import click
 
 from tui.commands.common import echo_version_line, open_vault, print_findings, version_doc
 from tui.output import emit_json, plain
-from vcs.vault import Vault
-
-
-def run_show(vault: Vault, ref: str) -> dict[str, Any]:
-    v = vault.resolve(ref)
-    return version_doc(v, vault.manifest_at(v))
 
 
 def _length(frames: Any, sr: Any) -> str:
