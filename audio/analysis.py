@@ -30,6 +30,10 @@ set, the null test (stems summed against the mix), with where in time the residu
 The per-file result is the *analysis record*: a small JSON-safe dict, content-addressed by the
 file's sha256, stored in the vault so that a clone without the audio can browse, diff and draw.
 Files named in ``skip`` (their record is already known) are decoded only for the null test.
+
+Size (over the ~600-line rule, CONTRIBUTING.md): the per-file analyzers (``_FileState``) and the
+pass that runs them in lockstep. ``_FileState`` is the part to move out, together with the one
+RIFF chunk walker that is to replace this module's ``_fmt_extras`` and probe's and wavread's.
 """
 
 from __future__ import annotations
