@@ -324,3 +324,14 @@ def test_flac_and_aiff_have_no_bext_and_no_finding_about_it(tmp_path: Path) -> N
     sf.write(folder / "1M03_BRS.aiff", tone(330), SR, subtype="PCM_24")
     found = codes(folder)
     assert "bwf-unreadable" not in found and "no-timecode" in found
+
+
+def test_a_broken_wavinfo_install_is_said_as_a_bug_not_no_timecode(tmp_path: Path, sv: Runner,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = make_set(tmp_path / "s")
+    monkeypatch.setitem(sys.modules, "wavinfo", None)  # `import wavinfo` raises ImportError
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    r = sv("check", folder)
+    assert r.code == 3, r
+    assert r.err.startswith("error: unexpected ModuleNotFoundError: import of wavinfo halted")
+    assert r.err.count("\n") == 1
