@@ -4,11 +4,11 @@ Why processes: the analysis is numpy and scipy calls on one-second blocks, and b
 Python code that holds the GIL; two threads on two cores spent much of their time waiting for
 each other. Each worker analyzes a group of whole files (decode, sha256, loudness, overview,
 fingerprints, envelope ...) and sends back, every few seconds of audio, its exact partial sum
-for the null test, then the records. The parent adds the partials (see ``analysis._Null``).
+for the null test, then the records. The parent adds the partials (see ``audio._nullsum.Null``).
 
 Workers start from a fork server that has already imported ``audio.analysis`` (spawn where
 there is none), so no thread of the parent (a TUI worker, say) is forked. BLAS is held to one
-thread per worker: the processes are the parallelism. A worker ignores Ctrl-C (the parent ends
+thread per worker (the environment the workers start with): the processes are the parallelism. A worker ignores Ctrl-C (the parent ends
 it), exits when its parent is gone, and reports an ``AudioError`` as itself (the parent raises
 it: one line naming the file) and anything else as a traceback, so a failure never hangs.
 """
@@ -21,14 +21,20 @@ import multiprocessing as mp
 import os
 import signal
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
 
-from audio.analysis import _SEND_STEPS, _Emit, _Job, _Null, _run_group
+from audio._nullsum import SEND_STEPS, Emit, Null
 from audio.errors import AudioError
+
+Result = list[tuple[str, str, dict[str, Any] | None]]
+# ``audio.analysis._run_group``: (jobs, steps, null_block, emit, alive) -> (name, sha256, record)
+# per file. Passed in (by reference: it pickles by its name) so this module needs nothing of
+# audio.analysis, which imports this one.
+GroupRunner = Callable[[list[Any], int, "int | None", Emit, Callable[[], None]], Result]
 
 _BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -66,7 +72,7 @@ def _main_not_a_script() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
+def _workers_start_with_one_blas_thread() -> Iterator[None]:
     """While processes start (and the fork server with them), ask BLAS for one thread."""
     saved = {k: os.environ.get(k) for k in _BLAS_ENV}
     for k in _BLAS_ENV:
@@ -79,7 +85,7 @@ def _one_blas_thread() -> Iterator[None]:
                 os.environ.pop(k, None)
 
 
-class _PipeEmit(_Emit):
+class _PipeEmit(Emit):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
@@ -91,7 +97,7 @@ class _PipeEmit(_Emit):
             self.conn.send_bytes(np.ascontiguousarray(floats).data.cast("B"))
 
 
-def _worker(conn: Connection, jobs: list[_Job], steps: int, null_block: int | None) -> None:
+def _worker(conn: Connection, run: GroupRunner, jobs: list[Any], steps: int, null_block: int | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and ends us
     ppid = os.getppid()  # the fork server, which exits with the parent
 
@@ -100,7 +106,7 @@ def _worker(conn: Connection, jobs: list[_Job], steps: int, null_block: int | No
             raise SystemExit(1)  # orphaned: nobody wants the result
 
     try:
-        msg: tuple[Any, ...] = ("done", _run_group(jobs, steps, null_block, _PipeEmit(conn), alive))
+        msg: tuple[Any, ...] = ("done", run(jobs, steps, null_block, _PipeEmit(conn), alive))
     except AudioError as e:
         msg = ("error", e)
     except SystemExit:
@@ -128,17 +134,18 @@ def _fail(msg: Any) -> None:
     raise WorkerFailed(f"an analysis worker sent {msg[0]!r} out of turn")
 
 
-def run_groups(groups: list[list[_Job]], steps: int, null_block: int | None,
-               null: _Null | None) -> list[tuple[str, str, dict[str, Any] | None]]:
-    """Analyze each group in a process of its own; the null-test partials go into ``null``."""
+def run_groups(run: GroupRunner, groups: list[list[Any]], steps: int, null_block: int | None,
+               null: Null | None) -> Result:
+    """``run`` each group (of ``audio.analysis._Job``) in a process of its own; the null-test
+    partials go into ``null``."""
     ctx = _context()
     procs: list[Any] = []
     conns: list[Connection] = []
     try:
-        with _one_blas_thread(), _main_not_a_script():
+        with _workers_start_with_one_blas_thread(), _main_not_a_script():
             for group in groups:
                 recv_end, send_end = ctx.Pipe(duplex=False)
-                p = ctx.Process(target=_worker, args=(send_end, group, steps, null_block),
+                p = ctx.Process(target=_worker, args=(send_end, run, group, steps, null_block),
                                 daemon=True, name="stemvault-analysis")
                 p.start()
                 send_end.close()
@@ -147,7 +154,7 @@ def run_groups(groups: list[list[_Job]], steps: int, null_block: int | None,
         if null_block and null is not None:
             # One batch from every group in turn: a worker that runs ahead blocks on its pipe,
             # so at most a batch or two per worker is ever in flight (bounded memory).
-            for _ in range(math.ceil(steps / _SEND_STEPS)):
+            for _ in range(math.ceil(steps / SEND_STEPS)):
                 for conn, p in zip(conns, procs, strict=True):
                     msg = _recv(conn, p)
                     if msg[0] != "part":
@@ -156,7 +163,7 @@ def run_groups(groups: list[list[_Job]], steps: int, null_block: int | None,
                     ints = np.frombuffer(conn.recv_bytes(), dtype=np.int64) if has_ints else None
                     floats = np.frombuffer(conn.recv_bytes(), dtype=np.float64) if has_floats else None
                     null.add(ints, floats, mix_sq)
-        results: list[tuple[str, str, dict[str, Any] | None]] = []
+        results: Result = []
         for conn, p in zip(conns, procs, strict=True):
             msg = _recv(conn, p)
             if msg[0] != "done":

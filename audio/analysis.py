@@ -35,6 +35,10 @@ set, the null test (stems summed against the mix), with where in time the residu
 The per-file result is the *analysis record*: a small JSON-safe dict, content-addressed by the
 file's sha256, stored in the vault so that a clone without the audio can browse, diff and draw.
 Files named in ``skip`` (their record is already known) are decoded only for the null test.
+
+Size (over the ~600-line rule, CONTRIBUTING.md): the per-file analyzers (``_FileState``) and the
+pass that runs them in lockstep. ``_FileState`` is the part to move out, together with the one
+RIFF chunk walker that is to replace this module's ``_fmt_extras`` and probe's and wavread's.
 """
 
 from __future__ import annotations
@@ -52,6 +56,10 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from audio._nullsum import PCM_SCALE as _PCM_SCALE
+from audio._nullsum import SEND_STEPS as _SEND_STEPS
+from audio._nullsum import Emit as _Emit
+from audio._nullsum import Null as _Null
 from audio.errors import UnreadableAudio
 from audio.loudness import LoudnessMeter
 from audio.probe import Probe, probe
@@ -164,13 +172,24 @@ def _weights(channels: int, mask: int | None) -> list[float] | None:
 
 
 def bwf_metadata(path: Path) -> dict[str, Any]:
-    """BWF ``bext`` and ``iXML`` facts (via wavinfo), or {} for files without them."""
-    try:
-        import wavinfo
+    """BWF ``bext`` and ``iXML`` facts (via wavinfo), or {} for files without them (not WAV).
 
+    A WAV whose metadata chunks cannot be parsed gives ``{"bwf_error": why}``: a corrupt
+    ``bext`` is a finding (``bwf-unreadable``), never taken for "no start timecode".
+    """
+    import wavinfo  # a declared dependency: failing to import it is a broken install, said as such
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return {}  # the analysis reports an unreadable file
+    if head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+        return {}  # FLAC, AIFF...: no bext
+    try:
         r = wavinfo.WavInfoReader(str(path))
-    except Exception:  # wavinfo raises many types on non-WAV input
-        return {}
+    except Exception as e:  # wavinfo's parsers raise struct.error, ValueError, KeyError... on bad chunks
+        return {"bwf_error": f"{type(e).__name__}: {e}"}
     out: dict[str, Any] = {}
     if r.bext is not None:
         out["time_reference"] = int(r.bext.time_reference)
@@ -522,9 +541,7 @@ def decode_envelope(record: dict[str, Any]) -> tuple[int, np.ndarray] | None:
 # _SEND_STEPS seconds at a time to the parent, which adds the groups' partials and squares. So no
 # file is decoded twice, and the groups only wait for each other every few seconds of audio.
 
-_SEND_STEPS = 4
 _MIN_PARALLEL_SAMPLES = 48000 * 2 * 120  # below ~2 min of stereo audio a pool costs more than it saves
-_PCM_SCALE = 1.0 / 2**31
 
 
 def default_workers() -> int:
@@ -533,54 +550,6 @@ def default_workers() -> int:
     if env.isdigit() and int(env) > 0:
         return int(env)
     return max(1, min(os.cpu_count() or 1, 8))
-
-
-class _Emit:
-    """Where a group's partial null-test sums go: straight into the result (in process) or
-    down a pipe (in a worker)."""
-
-    def partial(self, k0: int, ints: np.ndarray | None, floats: np.ndarray | None, mix_sq: list[float]) -> None:
-        raise NotImplementedError
-
-
-class _Null:
-    """The parent's side of the null test: adds the groups' partial sums, per 1 s block."""
-
-    def __init__(self, groups: int, block: int, channels: int) -> None:
-        self.groups, self.block, self.channels = groups, block, channels
-        self.res: list[float] = []
-        self.ref: list[float] = []
-        self._ints: np.ndarray | None = None
-        self._floats: np.ndarray | None = None
-        self._mix_sq: list[float] = []
-        self._got = 0
-
-    def add(self, ints: np.ndarray | None, floats: np.ndarray | None, mix_sq: list[float]) -> None:
-        if ints is not None:
-            self._ints = ints.copy() if self._ints is None else np.add(self._ints, ints, out=self._ints)
-        if floats is not None:
-            self._floats = floats.copy() if self._floats is None else np.add(self._floats, floats, out=self._floats)
-        self._mix_sq += mix_sq
-        self._got += 1
-        if self._got == self.groups:
-            self._close_batch()
-
-    def _close_batch(self) -> None:
-        total: np.ndarray | None = None
-        if self._ints is not None:
-            total = self._ints.astype(np.float64)
-            total *= _PCM_SCALE
-        if self._floats is not None:
-            total = self._floats if total is None else np.add(total, self._floats, out=total)
-        assert total is not None
-        per_block = total.reshape(-1, self.block * self.channels)
-        # Not np.dot: in the parent, BLAS runs its own threads, which spin after each call on
-        # the cores the workers need (measured: +9 CPU-s, +4 s wall on the 24 x 5 min set).
-        self.res += np.einsum("ij,ij->i", per_block, per_block).tolist()
-        self.ref += self._mix_sq
-        self._ints = self._floats = None
-        self._mix_sq = []
-        self._got = 0
 
 
 class _LocalEmit(_Emit):
@@ -703,7 +672,7 @@ def analyze_set(files: list[FileSpec], *, mix: str | None = None, skip: frozense
     else:
         from audio import _pool  # only where a pool is used
 
-        results = _pool.run_groups(groups, steps, null_block, null)
+        results = _pool.run_groups(_run_group, groups, steps, null_block, null)
     paths = {j.spec.name: j.spec.path for j in jobs}
     for name, sha, rec in results:
         out.sha256[name] = sha

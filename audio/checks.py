@@ -40,6 +40,7 @@ CODES: dict[str, tuple[str, str]] = {
     "policy-sample-rate": (WARNING, "a sample rate other than the project's"),
     "policy-bit-depth": (WARNING, "a bit depth other than the project's"),
     "no-timecode": (INFO, "no BWF start timecode (bext TimeReference)"),
+    "bwf-unreadable": (WARNING, "a WAV whose BWF metadata (bext, iXML) cannot be read: its start timecode is unknown"),
     "null-test": (ERROR, "the stems do not sum to the mix"),
     "null-missing": (WARNING, "something in the mix is missing from the stems in one region"),
     "no-mix": (INFO, "no mix to null-test the stems against"),
@@ -105,8 +106,10 @@ def _tc_at(seconds: float, tref: int | None, sr: int, rate: FrameRate) -> str:
 
 
 def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | None] | None = None,
-              records: dict[str, dict[str, Any]] | None = None) -> list[Finding]:
-    """Every finding for the set ``a`` (records may come from ``records`` when ``a`` skipped them)."""
+              records: dict[str, dict[str, Any]] | None = None,
+              bwf_errors: dict[str, str] | None = None) -> list[Finding]:
+    """Every finding for the set ``a`` (records may come from ``records`` when ``a`` skipped them;
+    ``bwf_errors``: why a file's BWF metadata could not be read, from ``bwf_metadata``)."""
     time_refs = time_refs or {}
     recs = {n: (a.records.get(n) or (records or {}).get(n)) for n in a.probes}
     out: list[Finding] = []
@@ -165,7 +168,10 @@ def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | No
             add("policy-sample-rate", n, f"{n} is {p.sample_rate} Hz; the project asks for {s.sample_rate} Hz")
         if s.bit_depth and p.bit_depth and p.bit_depth != s.bit_depth and p.subtype != "FLOAT":
             add("policy-bit-depth", n, f"{n} is {p.bit_depth}-bit; the project asks for {s.bit_depth}-bit")
-    if names and all(time_refs.get(n) is None for n in names):
+    for n, why in (bwf_errors or {}).items():
+        add("bwf-unreadable", n, f"{n}: its BWF metadata (bext) cannot be read ({why}): the start timecode "
+            "is unknown; re-export the file from the DAW")
+    if names and all(time_refs.get(n) is None for n in names) and not bwf_errors:
         add("no-timecode", None, "no file carries a BWF start timecode: notes will count from 00:00:00:00")
 
     # the null test

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 
 class AudioError(Exception):
-    """Base of every error the audio package raises on purpose."""
+    """Base of every error the audio package raises on purpose. ``exit_code`` is what the CLI
+    exits with (2: unreadable input or a request that cannot be met)."""
+
+    exit_code = 2
 
 
 class UnreadableAudio(AudioError):

@@ -26,6 +26,10 @@ peak. Only chunks that could raise the running maximum are oversampled: see ``_T
 Only numpy, soundfile and scipy's compiled ``sosfilt`` kernel are used (see ``_sosfilt_rows``:
 loaded without importing ``scipy.signal``, whose import costs 1.5-2 s at every start); nothing
 here knows about the UI or git.
+
+Size (over the ~600-line rule, CONTRIBUTING.md): one meter. The figures share one streaming
+state and block loop, and the true-peak oversampler and the filter kernel exist only for it;
+each part is tested against the EBU vectors as this one module.
 """
 
 from __future__ import annotations
@@ -653,12 +657,11 @@ _blas_limited = False
 
 
 def _one_blas_thread() -> None:
-    """Hold numpy's OpenBLAS to one thread, once per process, unless OPENBLAS_NUM_THREADS says.
+    """Hold numpy's BLAS to one thread, once per process, unless OPENBLAS_NUM_THREADS says.
 
     The true-peak products are small (170 x 48 by 48 x 72): OpenBLAS splits them over threads
     that spin while they wait, which on a busy 2-core machine made the meter 3-5x slower, and
-    the analysis is parallel by processes anyway. Best effort: ctypes on the library numpy
-    loaded; anything unexpected leaves BLAS as it was.
+    the analysis is parallel by processes anyway. threadpoolctl finds the BLAS numpy loaded.
     """
     global _blas_limited
     if _blas_limited:
@@ -666,21 +669,9 @@ def _one_blas_thread() -> None:
     _blas_limited = True
     if os.environ.get("OPENBLAS_NUM_THREADS"):
         return
-    try:
-        import ctypes
+    from threadpoolctl import threadpool_limits
 
-        with open("/proc/self/maps") as maps:
-            libs = {line.split()[-1] for line in maps if "openblas" in line.lower() and line.rstrip().endswith(".so")}
-        for path in libs:
-            lib = ctypes.CDLL(path)
-            for name in ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-                         "openblas_set_num_threads64_", "openblas_set_num_threads"):
-                fn = getattr(lib, name, None)
-                if fn is not None:
-                    fn(ctypes.c_int(1))
-                    break
-    except (OSError, ValueError, AttributeError):
-        pass
+    threadpool_limits(limits=1, user_api="blas")
 
 
 def _interpolation_phases(factor: int, taps: int, beta: float) -> np.ndarray:

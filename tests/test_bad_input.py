@@ -160,3 +160,14 @@ def test_usage_errors_exit_2(committed: Path, sv: Runner, tmp_path: Path) -> Non
     assert r.code == 2 and r.err.count("\n") == 1 and "No such command" in r.err
     r = sv("-C", committed, "commit", "-rf", tmp_path)
     assert r.code == 2 and r.err.count("\n") == 1 and "--help" in r.err
+
+
+@pytest.mark.parametrize("verb", [["init"], ["demo", "--no-tui", "--seconds", "2"]])
+def test_a_vault_path_under_a_file(sv: Runner, tmp_path: Path, verb: list[str]) -> None:
+    """An I/O error on a path the user gave is bad input (exit 2, one line), not a bug (exit 3)."""
+    (tmp_path / "afile").write_text("x")
+    r = sv(verb[0], tmp_path / "afile" / "vault", *verb[1:])
+    assert r.code == 2, r
+    assert r.err.startswith("error: ") and r.err.count("\n") == 1, r.err
+    assert f"{tmp_path / 'afile'} is not a folder" in r.err
+    assert (tmp_path / "afile").read_text() == "x"

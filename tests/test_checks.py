@@ -289,3 +289,50 @@ def test_a_bad_file_in_a_worker_is_one_named_error(tmp_path: Path) -> None:
     specs = [FileSpec(p, p.name) for p in sorted(folder.glob("*.wav"))]
     with pytest.raises(UnreadableAudio, match=r"1M03_BAD\.wav"):
         analyze_set(specs, mix="1M03_MIX.wav", workers=2)
+
+
+def _cut_bext(path: Path, keep: int) -> None:
+    """Rewrite ``path`` with its bext chunk cut to ``keep`` bytes (the fixed part is 602)."""
+    import struct
+
+    b = path.read_bytes()
+    i = b.index(b"bext")
+    size = struct.unpack("<I", b[i + 4:i + 8])[0]
+    rest = b[i + 8 + size + (size & 1):]
+    out = bytearray(b[:i] + b"bext" + struct.pack("<I", keep) + b[i + 8:i + 8 + keep] + rest)
+    struct.pack_into("<I", out, 4, len(out) - 8)
+    path.write_bytes(bytes(out))
+
+
+def test_a_corrupt_bext_chunk_is_said_not_taken_for_no_timecode(tmp_path: Path, sv: Runner) -> None:
+    """A bext cut short (20 of its 602 fixed bytes): the audio reads, the start timecode cannot."""
+    folder = make_set(tmp_path / "s")
+    _cut_bext(folder / "1M03_BRS.wav", 20)
+    assert sf.info(str(folder / "1M03_BRS.wav")).frames == 3 * SR  # the audio itself is fine
+    report = check_folder(folder)
+    bad = [f for f in report.findings if f.code == "bwf-unreadable"]
+    assert [f.file for f in bad] == ["1M03_BRS.wav"] and bad[0].severity == "warning"
+    assert "bext" in bad[0].message and "start timecode" in bad[0].message
+    assert "no-timecode" not in codes(folder)  # the others carry one: the set is not "without"
+    doc = sv("check", folder, "--json").json()
+    assert any(f["code"] == "bwf-unreadable" and f["file"] == "1M03_BRS.wav" for f in doc["findings"])
+
+
+def test_flac_and_aiff_have_no_bext_and_no_finding_about_it(tmp_path: Path) -> None:
+    folder = tmp_path / "s"
+    folder.mkdir()
+    sf.write(folder / "1M03_STR.flac", tone(220), SR, subtype="PCM_24")
+    sf.write(folder / "1M03_BRS.aiff", tone(330), SR, subtype="PCM_24")
+    found = codes(folder)
+    assert "bwf-unreadable" not in found and "no-timecode" in found
+
+
+def test_a_broken_wavinfo_install_is_said_as_a_bug_not_no_timecode(tmp_path: Path, sv: Runner,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = make_set(tmp_path / "s")
+    monkeypatch.setitem(sys.modules, "wavinfo", None)  # `import wavinfo` raises ImportError
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    r = sv("check", folder)
+    assert r.code == 3, r
+    assert r.err.startswith("error: unexpected ModuleNotFoundError: import of wavinfo halted")
+    assert r.err.count("\n") == 1

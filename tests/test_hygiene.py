@@ -1,18 +1,100 @@
-"""The core never imports the UI; sounddevice is imported only when playing."""
+"""The core never imports the UI; sounddevice is imported only when playing.
+
+The same rules are declared as import-linter contracts in pyproject.toml (`./dev lint`); the
+tests here check them at run time (every module really imported) and prove the contracts fail
+on a deliberate violation.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+UI_AND_DEVICE = ("textual", "rich", "tui", "sounddevice")
+EXTRAS = ("torch", "demucs", "onnxruntime")  # optional heavy runtimes: never at start
 
 
 def test_vcs_and_audio_do_not_import_textual_or_rich() -> None:
     code = ("import sys, vcs.vault, vcs.commit, vcs.verify, vcs.review, vcs.checking, audio.probe, audio.timecode, "
-            "audio.loudness, audio.analysis, audio.checks, audio.synth, audio.bwf; "
+            "audio.loudness, audio.analysis, audio.checks, demo_music, audio.bwf; "
             "bad = [m for m in ('textual', 'rich', 'tui', 'sounddevice') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_every_module_of_vcs_and_audio_imports_without_the_ui_or_the_device() -> None:
+    """All of them, found by walking the packages (a new module is covered without editing this)."""
+    code = ("import importlib, pkgutil, sys, audio, vcs, demo_music\n"
+            "names = []\n"
+            "for pkg in (vcs, audio, demo_music):\n"
+            "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+            "        importlib.import_module(m.name); names.append(m.name)\n"
+            f"bad = [m for m in {UI_AND_DEVICE + EXTRAS!r} if m in sys.modules]\n"
+            "print(len(names), bad); sys.exit(1 if bad or len(names) < 20 else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_the_command_line_starts_without_the_optional_runtimes() -> None:
+    code = ("import sys, tui.cli, tui.app; "
+            f"bad = [m for m in {EXTRAS!r} if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def _lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
+    exe = Path(sys.executable).with_name("lint-imports")
+    assert exe.exists(), "lint-imports is missing: pip install -e '.[dev]' (import-linter)"
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    return subprocess.run([str(exe), "--no-cache", "--no-logo"], cwd=tree, env=env,
+                          capture_output=True, text=True)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A copy of the packages and of pyproject.toml's contracts, to break on purpose."""
+    for pkg in ("tui", "vcs", "audio", "demo_music"):
+        shutil.copytree(ROOT / pkg, tmp_path / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    return tmp_path
+
+
+def test_the_layer_contracts_hold_on_the_code(tree: Path) -> None:
+    r = _lint_imports(tree)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "0 broken" in r.stdout
+
+
+@pytest.mark.parametrize(("module", "line", "contract"), [
+    ("vcs/models.py", "import rich.text", "never imports the UI"),
+    ("audio/timecode.py", "from vcs import errors", "Layers"),
+    ("vcs/manifest.py", "from tui import output", "Layers"),
+    ("audio/loudness.py", "import torch", "Optional heavy runtimes"),
+    ("audio/_nullsum.py", "from audio import _pool", "No import cycles"),
+    ("audio/probe.py", "import demo_music", "never imports the demo's music"),
+    ("demo_music/files.py", "from vcs import git", "The demo's music is apart"),
+    ("tui/commands/demo.py", "import subprocess", "git runs only through vcs/git.py"),
+    ("vcs/review.py", "import git", "git runs only through vcs/git.py"),
+    ("vcs/records.py", "from vcs import vault", "No import cycles"),
+])
+def test_the_contracts_fail_on_a_deliberate_violation(tree: Path, module: str, line: str,
+                                                       contract: str) -> None:
+    path = tree / module
+    # Inside a function, as a lazy import would be: import-linter counts those too.
+    path.write_text(path.read_text() + f"\n\ndef _violation() -> None:\n    {line}  # noqa\n")
+    r = _lint_imports(tree)
+    assert r.returncode == 1, r.stdout + r.stderr
+    broken = r.stdout.split("Broken contracts", 1)[1]
+    dotted = module.replace("/", ".").removesuffix(".py")
+    # A cycle is reported per package (with the edge that would best break it).
+    assert contract in broken and (dotted in broken or f"in {dotted.split('.')[0]}." in broken), r.stdout
 
 
 def test_core_sources_never_name_the_ui() -> None:
@@ -42,3 +124,10 @@ def test_play_start_in_choices_are_the_engine_modes() -> None:
     from tui.commands.play import START_IN
 
     assert tuple(START_IN) == tuple(MODES)
+
+
+def test_the_test_seam_is_one_module() -> None:
+    """Only vcs/_testseam.py reads a STEMVAULT_TEST_* variable (CONTRIBUTING: "The test seam")."""
+    readers = sorted(str(f.relative_to(ROOT)) for pkg in ("tui", "vcs", "audio", "demo_music")
+                     for f in (ROOT / pkg).rglob("*.py") if "STEMVAULT_TEST_" in f.read_text())
+    assert readers == ["vcs/_testseam.py"]

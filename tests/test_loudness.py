@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -444,3 +447,24 @@ def test_k_weighting_kernel_is_scipy_sosfilt_bit_for_bit() -> None:
     _sosfilt_rows(sos, b, zi)
     assert np.concatenate([a, b], axis=1).tobytes() == ref.tobytes()
     assert zi.transpose(1, 0, 2).tobytes() == zf.tobytes()
+
+
+def _blas_threads_after_metering(env: dict[str, str]) -> list[int]:
+    code = ("import numpy as np; from threadpoolctl import threadpool_info; "
+            "from audio.loudness import measure; measure(np.zeros((48000, 2)) + 0.1, 48000); "
+            "print([i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'])")
+    env = {k: v for k, v in {**os.environ, **env}.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS") or k in env}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
+                         cwd=Path(__file__).resolve().parent.parent).stdout.strip()
+    return [int(n) for n in out.strip("[]").split(",") if n.strip()]
+
+
+def test_the_true_peak_meter_holds_blas_to_one_thread() -> None:
+    """Its matrix products are small: BLAS threads spin on the cores the workers need."""
+    threads = _blas_threads_after_metering({})
+    assert threads and all(n == 1 for n in threads), threads
+
+
+def test_openblas_num_threads_set_by_the_user_is_respected() -> None:
+    threads = _blas_threads_after_metering({"OPENBLAS_NUM_THREADS": "2"})
+    assert threads and all(n == 2 for n in threads), threads

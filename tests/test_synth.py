@@ -1,4 +1,4 @@
-"""Tests of audio.synth: synthesized cues that behave like real stem sets."""
+"""Tests of demo_music: synthesized cues that behave like real stem sets."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 import wavinfo
 
-from audio.synth import (
+from demo_music import (
     DEFAULT_ABBREVIATIONS,
     HEADROOM_DBFS,
     ROLES,
@@ -393,7 +393,7 @@ def test_invalid_render_and_write_arguments(tmp_path: Path) -> None:
 
 def test_audio_core_does_not_import_the_ui() -> None:
     code = (
-        "import sys, audio.synth, audio.bwf\n"
+        "import sys, demo_music, audio.bwf\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'textual', 'tui', 'vcs'})\n"
         "assert not bad, bad\n"
     )

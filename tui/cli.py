@@ -1,13 +1,21 @@
 """The ``stemvault`` command: verbs on a vault, or the TUI when given none.
 
 Exit codes (docs/cli.md): 0 fine; 1 the thing checked has problems; 2 bad usage or unreadable
-input (including: not in a vault, git-lfs missing, the vault busy); 130 interrupted.
-Errors print one line, ``error: ...``, on stderr; only a bug shows a traceback.
+input (including: not in a vault, git-lfs missing, the vault busy); 3 a bug (an unexpected
+error); 130 interrupted.
+
+A domain error (``VaultError``, ``AudioError``: raised on purpose, where the user's input is read)
+prints one line, ``error: ...``, on stderr and exits with its ``exit_code``. Anything else is a
+bug, never reclassified as bad input: one line naming the exception and the log file that holds
+its full traceback (``crash_log_dir()``), exit 3.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import time
+import traceback
 from pathlib import Path
 
 import click
@@ -28,7 +36,9 @@ from tui.commands.verify import verify_cmd
 from tui.output import plain
 from vcs.errors import VaultError
 
-__all__ = ["cli", "main"]
+__all__ = ["EXIT_BUG", "cli", "crash_log_dir", "main"]
+
+EXIT_BUG = 3  # an unexpected error: a bug in stemvault (docs/cli.md)
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,6 +70,32 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def crash_log_dir() -> Path:
+    """Where the traceback of an unexpected error goes: $XDG_STATE_HOME/stemvault, else
+    ~/.local/state/stemvault."""
+    state = os.environ.get("XDG_STATE_HOME", "").strip()
+    base = Path(state) if state and Path(state).is_absolute() else Path.home() / ".local" / "state"
+    return base / "stemvault"
+
+
+def _crash(e: Exception, argv: list[str] | None) -> int:
+    """A bug: one line naming the exception and the file with its traceback (on stderr if that
+    file cannot be written)."""
+    trace = traceback.format_exc()
+    head = f"unexpected {type(e).__name__}: {e}"
+    try:
+        folder = crash_log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+        path = folder / f"crash-{stamp}-{os.getpid()}.log"
+        args = sys.argv[1:] if argv is None else argv
+        path.write_text(f"stemvault {' '.join(args)}\n{trace}", encoding="utf-8", errors="replace")
+    except OSError as log_error:
+        click.echo(trace, err=True, nl=False)
+        return _fail(f"{head} — the trace is above (could not write a log: {log_error})", EXIT_BUG)
+    return _fail(f"{head} — the full trace is in {path}", EXIT_BUG)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; map domain errors to one line and an exit code."""
     try:
@@ -78,10 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     except VaultError as e:
         return _fail(str(e), e.exit_code)
     except AudioError as e:
-        return _fail(str(e), 2)
-    except OSError as e:
-        where = f" ({e.filename})" if e.filename else ""
-        return _fail(f"{e.strerror or e}{where}: check the path, permissions and free space", 2)
+        return _fail(str(e), e.exit_code)
+    except Exception as e:  # a bug: said as such, never passed off as bad input
+        return _crash(e, argv)
     return rv if isinstance(rv, int) else 0
 
 

@@ -122,10 +122,12 @@ def run_checks(specs: list[FileSpec], *, config: Config | None, rate: FrameRate,
         analysis = analyze_set(specs, mix=mix, skip=skip or set())
     except AudioError as e:
         raise SourceError(str(e)) from None
-    time_refs = {s.name: bwf_metadata(s.path).get("time_reference") for s in specs}
+    bwf = {s.name: bwf_metadata(s.path) for s in specs}
+    time_refs = {n: m.get("time_reference") for n, m in bwf.items()}
+    bwf_errors = {n: m["bwf_error"] for n, m in bwf.items() if "bwf_error" in m}
     roles = {n: infer_role(n, cue) for n in names}
     settings = settings_for(config, frame_rate=rate, cue=cue, mix=mix, roles=roles)
-    findings = check_set(analysis, settings, time_refs=time_refs, records=known)
+    findings = check_set(analysis, settings, time_refs=time_refs, records=known, bwf_errors=bwf_errors)
     return CheckReport(analysis, findings, settings, time_refs)
 
 

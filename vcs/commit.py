@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +27,10 @@ from audio.errors import AudioError
 from audio.probe import Probe, hash_file, is_audio_name
 from audio.timecode import FrameRate, parse_timecode
 from vcs import git, statcache, txn
+from vcs._testseam import pause as _pause
 from vcs.checking import CheckReport, choose_mix, run_checks
 from vcs.config import Config
-from vcs.errors import CheckFailed, GitFailed, SourceError, UsageError, VaultError
+from vcs.errors import ChecksRefused, GitFailed, SourceError, UsageError, VaultError
 from vcs.lfs import object_path, parse_pointer
 from vcs.manifest import MANIFEST_NAME, Manifest, StemEntry
 from vcs.models import Note, Version, sanitize_line
@@ -79,27 +79,6 @@ class CommitResult:
     null_test: dict[str, Any] | None = None
     analyzed: list[str] = field(default_factory=list)  # files measured now (the rest were known)
     replaced_outside: OutsideChange | None = None  # a plain-git change this version puts right
-
-
-class ChecksRefused(CheckFailed):
-    """The checks found errors; ``findings`` lists everything they found."""
-
-    def __init__(self, message: str, findings: list[Finding]) -> None:
-        super().__init__(message)
-        self.findings = findings
-
-
-def _pause(point: str) -> None:
-    """A test seam: tests kill the process while it waits here (see tests/test_interrupt.py),
-    or let it go on by creating ``STEMVAULT_TEST_PAUSE_FILE`` + ``.go`` (no timing guesses)."""
-    if os.environ.get("STEMVAULT_TEST_PAUSE") == point:
-        marker = os.environ.get("STEMVAULT_TEST_PAUSE_FILE")
-        if marker:
-            Path(marker).write_text(str(os.getpid()))
-        release = Path(f"{marker}.go") if marker else None
-        deadline = time.monotonic() + float(os.environ.get("STEMVAULT_TEST_PAUSE_S", "60"))
-        while time.monotonic() < deadline and not (release and release.exists()):
-            time.sleep(0.02)
 
 
 def parse_note_arg(text: str, config: Config) -> Note:

@@ -32,7 +32,7 @@ import numpy as np
 
 from audio.errors import BadTimecode
 from audio.timecode import FrameRate, Timecode, parse_frame_rate
-from vcs.errors import VaultError
+from vcs.errors import RecordsMissing
 from vcs.manifest import DESCRIPTIVE, Manifest, StemEntry
 from vcs.records import load_record
 
@@ -55,14 +55,6 @@ _MIN_SHIFT_HOPS = 0.5  # below half a 5 ms hop the envelope cannot tell a move f
 # ... and the fit at the shift must beat the fit unshifted this much (see _shift_is_specific).
 _SPECIFIC_RATIO = 0.5
 _NULL_PASS_DB = -60.0
-
-
-class RecordsMissing(VaultError):
-    """Files whose audio changed have no analysis record: the diff cannot say where."""
-
-    def __init__(self, message: str, files: list[str]) -> None:
-        self.files = files
-        super().__init__(message)
 
 
 @dataclass

@@ -1,6 +1,15 @@
-"""Errors of the vault: each maps to an exit code and says, in one line, what to do."""
+"""Errors of the vault: each maps to an exit code and says, in one line, what to do.
+
+Every error ``vcs`` raises on purpose is a ``VaultError`` defined here (modules re-export the
+ones they raise); ``exit_code`` is what the CLI exits with (docs/cli.md "Exit codes").
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from audio.checks import Finding
 
 
 class VaultError(Exception):
@@ -51,4 +60,20 @@ class AudioMissing(VaultError):
 
     def __init__(self, message: str, missing: list[str]) -> None:
         self.missing = missing
+        super().__init__(message)
+
+
+class ChecksRefused(CheckFailed):
+    """The checks found errors; ``findings`` lists everything they found."""
+
+    def __init__(self, message: str, findings: list[Finding]) -> None:
+        super().__init__(message)
+        self.findings = findings
+
+
+class RecordsMissing(VaultError):
+    """Files whose audio changed have no analysis record: the diff cannot say where."""
+
+    def __init__(self, message: str, files: list[str]) -> None:
+        self.files = files
         super().__init__(message)

@@ -6,6 +6,9 @@ Public surface:
     Objects(repo_path): reads blobs/commits/tags from the object store (GitPython's persistent
         ``git cat-file --batch``), by oid or by ``<commit>:<path>``, never the LFS content
     small typed queries: rev_parse, head, ls_tree, config_get, identity, ...
+    small typed commands: init, lfs_install_local, add, commit, hash_object, tag_annotated
+    notes: notes_list, notes_show, notes_add_blob; refs: for_each_ref (-> Ref); history: log_z
+    the index and work tree: unstage, restore_from_head, clean
 
 Everything runs with a cleaned environment: stray ``GIT_DIR``/``GIT_INDEX_FILE``/... from the
 caller's shell would point git at another repository; the identity variables are kept because
@@ -24,8 +27,10 @@ from pathlib import Path
 from vcs.errors import GitFailed, ToolMissing, VaultBusy
 
 __all__ = [
-    "LsTreeEntry", "Objects", "clean_env", "config_get", "head", "identity", "lfs_version",
-    "ls_tree", "require_tools", "rev_parse", "run",
+    "LsTreeEntry", "Objects", "Ref", "add", "clean", "clean_env", "commit", "config_get",
+    "for_each_ref", "hash_object", "head", "identity", "init", "lfs_install_local", "lfs_version",
+    "log_z", "ls_tree", "notes_add_blob", "notes_list", "notes_show", "require_tools",
+    "restore_from_head", "rev_parse", "run", "tag_annotated", "unstage",
 ]
 
 _KEEP = {
@@ -116,6 +121,115 @@ def identity(cwd: Path) -> tuple[str, str] | None:
     if not name or not email:
         return None
     return name, email
+
+
+def init(cwd: Path, *, branch: str = "main") -> None:
+    """Make ``cwd`` a git repository whose first branch is ``branch``."""
+    run("init", "-q", "-b", branch, cwd=cwd)
+
+
+def lfs_install_local(cwd: Path) -> None:
+    """Install git-lfs's filters and hooks in this repository only."""
+    run("lfs", "install", "--local", cwd=cwd)
+
+
+def add(*paths: str, cwd: Path) -> None:
+    """Stage ``paths`` (relative to ``cwd``)."""
+    run("add", "--", *paths, cwd=cwd)
+
+
+def commit(message: str, *paths: str, cwd: Path, author: tuple[str, str] | None = None) -> None:
+    """Commit what is staged (with ``paths``: only those paths, as they are in the work tree).
+
+    ``author``: (name, email) recorded as the author; git's identity otherwise."""
+    args = ["commit", "-q", "-m", message]
+    if author is not None:
+        args += ["--author", f"{author[0]} <{author[1]}>"]
+    if paths:
+        args += ["--", *paths]
+    run(*args, cwd=cwd)
+
+
+def hash_object(data: bytes, *, cwd: Path) -> str:
+    """Write ``data`` as a blob; its object id."""
+    return run("hash-object", "-w", "--stdin", cwd=cwd, input=data).stdout.decode().strip()
+
+
+def tag_annotated(name: str, commit: str, message: bytes, *, cwd: Path, sign: bool = False) -> None:
+    """An annotated tag (signed with ``sign``) whose message is ``message``, byte for byte."""
+    run("tag", "--cleanup=verbatim", "-F", "-", "-s" if sign else "-a", name, commit, cwd=cwd,
+        input=message)
+
+
+def notes_list(ref: str, *, cwd: Path) -> list[tuple[str, str]]:
+    """(note blob, annotated commit) of every note under ``ref``; [] when there is none."""
+    proc = run("notes", f"--ref={ref}", "list", cwd=cwd, check=False)
+    out = []
+    for line in proc.stdout.decode().splitlines():
+        blob, _, commit = line.partition(" ")
+        out.append((blob, commit))
+    return out
+
+
+def notes_show(ref: str, commit: str, *, cwd: Path) -> bytes:
+    """The note on ``commit`` under ``ref``; b"" when it has none."""
+    return run("notes", f"--ref={ref}", "show", commit, cwd=cwd, check=False).stdout
+
+
+def notes_add_blob(ref: str, commit: str, blob: str, *, cwd: Path) -> None:
+    """Make the blob ``blob`` the note on ``commit`` (replacing any): reused verbatim, no
+    message clean-up touches the text."""
+    run("notes", f"--ref={ref}", "add", "-f", "-C", blob, commit, cwd=cwd)
+
+
+@dataclass(frozen=True)
+class Ref:
+    name: str  # without its first two components: "1M03/v1/approved" for refs/tags/1M03/v1/approved
+    oid: str
+    type: str  # of the object it points at: "tag", "commit", ...
+
+
+def for_each_ref(prefix: str, *, cwd: Path) -> list[Ref]:
+    """The refs under ``prefix`` (e.g. ``refs/tags/``)."""
+    proc = run("for-each-ref", "--format=%(refname:strip=2)%00%(objectname)%00%(objecttype)",
+               prefix, cwd=cwd)
+    out = []
+    for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
+        name, oid, typ = line.split("\0")
+        out.append(Ref(name, oid, typ))
+    return out
+
+
+def log_z(fmt: str, *args: str, cwd: Path) -> list[str] | None:
+    """``git log -z --format=<fmt> *args`` split at NULs (the format's own %x00 included);
+    None in a repository with no commit yet.
+
+    Raises:
+        GitFailed: when log fails in a repository that has commits.
+    """
+    cmd = ["log", "-z", f"--format={fmt}", *args]
+    proc = run(*cmd, cwd=cwd, check=False)
+    if proc.returncode != 0:
+        # Asking whether there is a HEAD only when log fails saves a git call on every read.
+        if head(cwd) is None:
+            return None
+        raise GitFailed(cmd, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+    return proc.stdout.decode("utf-8", "surrogateescape").split("\0")
+
+
+def unstage(*paths: str, cwd: Path) -> None:
+    """Put the index entries of ``paths`` back as they are at HEAD (best effort)."""
+    run("reset", "-q", "HEAD", "--", *paths, cwd=cwd, check=False)
+
+
+def restore_from_head(*paths: str, cwd: Path) -> None:
+    """Put the work-tree files ``paths`` back as they are at HEAD (they must be in HEAD)."""
+    run("checkout", "-q", "HEAD", "--", *paths, cwd=cwd)
+
+
+def clean(*paths: str, cwd: Path) -> None:
+    """Remove untracked files and folders under ``paths`` (best effort)."""
+    run("clean", "-fdq", "--", *paths, cwd=cwd, check=False)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from vcs.vault import Vault
+    from vcs.paths import VaultPaths
 
 __all__ = ["ANALYSIS_DIR", "load_record", "record_relpath", "save_record"]
 
@@ -26,7 +26,7 @@ def record_relpath(sha: str) -> str:
     return f"{ANALYSIS_DIR}/{sha[:2]}/{sha}.json"
 
 
-def load_record(vault: Vault, sha: str, commit: str | None = None) -> dict[str, Any] | None:
+def load_record(vault: VaultPaths, sha: str, commit: str | None = None) -> dict[str, Any] | None:
     """The record of content ``sha``: from the working folder, else from ``commit`` (or HEAD)."""
     rel = record_relpath(sha)
     path = vault.root / rel
@@ -46,7 +46,7 @@ def load_record(vault: Vault, sha: str, commit: str | None = None) -> dict[str, 
         return None
 
 
-def save_record(vault: Vault, record: dict[str, Any]) -> str:
+def save_record(vault: VaultPaths, record: dict[str, Any]) -> str:
     """Write ``record`` unless it is there already; return its path relative to the vault."""
     rel = record_relpath(record["sha256"])
     path = vault.root / rel

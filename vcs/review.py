@@ -33,7 +33,7 @@ __all__ = ["add_bar_beats", "add_note", "approve", "check_in_span", "tempo_map_o
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).astimezone().isoformat(timespec="seconds")
 
 
 def version_span(manifest: Manifest, rate: FrameRate) -> tuple[Timecode, Timecode] | None:
@@ -186,12 +186,11 @@ def add_note(vault: Vault, version: Version, tc: str | None, text: str, *, stem:
     name, email = vault.identity()
     note = Note(tc=str(t), text=text, author=name, email=email, stem=stem, date=_now())
     with vault.writing():
-        old = git.run("notes", f"--ref={NOTES_REF}", "show", version.commit, cwd=vault.root,
-                      check=False).stdout
+        old = git.notes_show(NOTES_REF, version.commit, cwd=vault.root)
         body = old.rstrip(b"\n") + (b"\n" if old.strip() else b"") + note.to_json_line().encode() + b"\n"
-        blob = git.run("hash-object", "-w", "--stdin", cwd=vault.root, input=body).stdout.decode().strip()
-        # -C reuses the blob verbatim: no message clean-up touches the user's text.
-        git.run("notes", f"--ref={NOTES_REF}", "add", "-f", "-C", blob, version.commit, cwd=vault.root)
+        blob = git.hash_object(body, cwd=vault.root)
+        # The blob is reused verbatim: no message clean-up touches the user's text.
+        git.notes_add_blob(NOTES_REF, version.commit, blob, cwd=vault.root)
     return note
 
 
@@ -216,11 +215,9 @@ def approve(vault: Vault, version: Version, *, message: str = "", sign: bool = F
         rec = {"file": s.file, "sha256": s.sha256, "size": s.size}
         lines.append(f"Stemvault-File: {json.dumps(rec, ensure_ascii=True, sort_keys=True)}")
     text = "\n".join(lines) + "\n"
-    args = ["tag", "--cleanup=verbatim", "-F", "-"]
-    args += ["-s"] if sign else ["-a"]
     with vault.writing():
         try:
-            git.run(*args, tag, version.commit, cwd=vault.root, input=text.encode())
+            git.tag_annotated(tag, version.commit, text.encode(), cwd=vault.root, sign=sign)
         except GitFailed as e:
             if sign:
                 raise UsageError(

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from vcs import git
 
 if TYPE_CHECKING:
-    from vcs.vault import Vault
+    from vcs.paths import VaultPaths
 
 __all__ = ["begin", "end", "pending", "recover", "rollback", "staging_dir", "sweep_staging"]
 
@@ -35,11 +35,11 @@ _OWNER = re.compile(r"(?:read-)?(\d+)(?:-(?P<start>\d+))?")  # a folder: <pid>-<
 _OLD_FILE = re.compile(r"(\d+)-")  # a temp copy an older version left: <pid>-<file name>
 
 
-def _path(vault: Vault) -> Path:
+def _path(vault: VaultPaths) -> Path:
     return vault.git_dir / "stemvault" / "txn.json"
 
 
-def begin(vault: Vault, *, old_head: str | None, paths: list[str], manifest_path: str,
+def begin(vault: VaultPaths, *, old_head: str | None, paths: list[str], manifest_path: str,
           manifest_text: str | None) -> None:
     """Record what is about to change (written atomically)."""
     p = _path(vault)
@@ -51,27 +51,27 @@ def begin(vault: Vault, *, old_head: str | None, paths: list[str], manifest_path
     os.replace(tmp, p)
 
 
-def pending(vault: Vault) -> bool:
+def pending(vault: VaultPaths) -> bool:
     """A commit was interrupted and its journal awaits recovery."""
     return _path(vault).exists()
 
 
-def end(vault: Vault) -> None:
+def end(vault: VaultPaths) -> None:
     _path(vault).unlink(missing_ok=True)
 
 
-def rollback(vault: Vault, data: dict[str, Any]) -> None:
+def rollback(vault: VaultPaths, data: dict[str, Any]) -> None:
     """Put the journal's paths back to HEAD, and the user's manifest back as it was."""
     paths = [p for p in data.get("paths", []) if p]
     if not paths:
         return
     root = vault.root
     if git.head(root):
-        git.run("reset", "-q", "HEAD", "--", *paths, cwd=root, check=False)
+        git.unstage(*paths, cwd=root)
         present = [p for p in paths if git.rev_parse(f"HEAD:{p}", cwd=root)]
         if present:
-            git.run("checkout", "-q", "HEAD", "--", *present, cwd=root)
-    git.run("clean", "-fdq", "--", *paths, cwd=root, check=False)
+            git.restore_from_head(*present, cwd=root)
+    git.clean(*paths, cwd=root)
     text = data.get("manifest_text")
     mpath = data.get("manifest_path")
     if text is not None and mpath:
@@ -100,17 +100,17 @@ def _alive(pid: int, start: str | None) -> bool:
     return start is None or _start_time(pid) in (None, start)
 
 
-def _incoming(vault: Vault) -> Path:
+def _incoming(vault: VaultPaths) -> Path:
     return vault.git_dir / "stemvault" / "incoming"
 
 
-def staging_dir(vault: Vault) -> Path:
+def staging_dir(vault: VaultPaths) -> Path:
     """This process's own staging folder (not created here)."""
     pid = os.getpid()
     return _incoming(vault) / f"{pid}-{_start_time(pid) or 0}"
 
 
-def sweep_staging(vault: Vault) -> None:
+def sweep_staging(vault: VaultPaths) -> None:
     """Remove the staging folders (and stray files) of processes that are gone."""
     try:
         entries = list(os.scandir(_incoming(vault)))
@@ -130,7 +130,7 @@ def sweep_staging(vault: Vault) -> None:
                 os.unlink(e.path)
 
 
-def recover(vault: Vault) -> bool:
+def recover(vault: VaultPaths) -> bool:
     """Finish what a killed commit left (call under the vault lock). True when it did something."""
     sweep_staging(vault)
     p = _path(vault)

@@ -1,7 +1,7 @@
 """The vault: a git + git-lfs repository that stemvault creates and owns.
 
 Public surface:
-    Vault.find(start) / Vault.init(path, name, frame_rate) / Vault.open(path)
+    Vault.find(start) / Vault.init(path, name, frame_rate) / Vault(root)
     vault.versions(cue) -> list[Version] (newest first), vault.cues(), vault.resolve(ref),
     vault.resolve_many(refs)
     vault.manifest_at(version), vault.tree(version), vault.writing() (lock + recovery)
@@ -23,7 +23,7 @@ from typing import Any
 
 from vcs import git, txn
 from vcs.config import CONFIG_NAME, Config, default_config_text
-from vcs.errors import GitFailed, NotAVault, UsageError
+from vcs.errors import NotAVault, UsageError
 from vcs.lfs import gitattributes_lines
 from vcs.lock import clear_stale_index_lock, vault_lock
 from vcs.manifest import MANIFEST_NAME, Manifest, parse_data
@@ -95,6 +95,9 @@ class Vault:
             raise UsageError(f"{path} exists and is not a folder")
         if path.exists() and any(path.iterdir()) and not (path / ".git").is_dir():
             raise UsageError(f"{path} is a folder with files in it: init a vault in a new or empty folder")
+        above = next(p for p in path.parents if p.exists())
+        if not above.is_dir():
+            raise UsageError(f"{above} is not a folder: give a path to a new or empty folder")
         who = git.identity(path if path.exists() else path.parent)
         if who is None:
             raise UsageError(
@@ -102,11 +105,14 @@ class Vault:
                 "and git config --global user.email you@example.com, then try again"
             )
         created = not path.exists()
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise UsageError(f"cannot create {path}: {e.strerror}: check the path and its permissions") from e
         try:
             if not (path / ".git").is_dir():
-                git.run("init", "-q", "-b", "main", cwd=path)
-            git.run("lfs", "install", "--local", cwd=path)
+                git.init(path)
+            git.lfs_install_local(path)
             attrs = path / ".gitattributes"
             old = attrs.read_text() if attrs.exists() else ""
             lines = [_GITATTRIBUTES_HEAD, *gitattributes_lines(AUDIO_EXTENSIONS)]
@@ -116,9 +122,8 @@ class Vault:
                 default_config_text(name or path.name, rate.name), encoding="utf-8")
             (path / CUES_DIR).mkdir(exist_ok=True)
             (path / ANALYSIS_DIR).mkdir(parents=True, exist_ok=True)
-            git.run("add", "--", ".gitattributes", CONFIG_NAME, cwd=path)
-            git.run("commit", "-q", "-m", f"Create vault {name or path.name}", "--author",
-                    f"{who[0]} <{who[1]}>", cwd=path)
+            git.add(".gitattributes", CONFIG_NAME, cwd=path)
+            git.commit(f"Create vault {name or path.name}", cwd=path, author=who)
         except BaseException:
             if created:
                 import shutil
@@ -149,22 +154,17 @@ class Vault:
         return self.root / CUES_DIR / cue
 
     def _review_notes(self) -> dict[str, list[Note]]:
-        proc = git.run("notes", f"--ref={NOTES_REF}", "list", cwd=self.root, check=False)
         out: dict[str, list[Note]] = {}
-        for line in proc.stdout.decode().splitlines():
-            blob, _, commit = line.partition(" ")
+        for blob, commit in git.notes_list(NOTES_REF, cwd=self.root):
             out[commit] = parse_note_blob(self.objects.read(blob))
         return out
 
     def _approvals(self) -> dict[str, Approval]:
-        proc = git.run("for-each-ref", "--format=%(refname:strip=2)%00%(objectname)%00%(objecttype)",
-                       "refs/tags/", cwd=self.root)
         out: dict[str, Approval] = {}
-        for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
-            name, oid, typ = line.split("\0")
-            if typ != "tag" or not name.endswith("/approved"):
+        for ref in git.for_each_ref("refs/tags/", cwd=self.root):
+            if ref.type != "tag" or not ref.name.endswith("/approved"):
                 continue
-            a = parse_approval_tag(name, self.objects.read(oid))
+            a = parse_approval_tag(ref.name, self.objects.read(ref.oid))
             if a is not None:
                 out.setdefault(a.commit, a)
         return out
@@ -175,16 +175,12 @@ class Vault:
         ``details=False`` leaves out the review notes and approvals (two git calls fewer): for
         callers that only need which commit a version is, such as ``diff``.
         """
-        args = ["log", "-z", "--format=%H%x00%an%x00%ae%x00%aI%x00%B", "--grep=^Stemvault-Cue: "]
+        args = ["--grep=^Stemvault-Cue: "]
         if cue:
             args += ["HEAD", "--", f"{CUES_DIR}/{cue}/"]
-        proc = git.run(*args, cwd=self.root, check=False)
-        if proc.returncode != 0:
-            # Asking whether there is a HEAD only when log fails saves a git call on every read.
-            if git.head(self.root) is None:
-                return []
-            raise GitFailed(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
-        fields = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
+        fields = git.log_z("%H%x00%an%x00%ae%x00%aI%x00%B", *args, cwd=self.root)
+        if fields is None:
+            return []
         review = self._review_notes() if details else {}
         approvals = self._approvals() if details else {}
         versions: list[Version] = []

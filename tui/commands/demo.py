@@ -20,17 +20,15 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from audio.synth import Arrangement
+    from demo_music import Arrangement
 
-from vcs import git
-from vcs.config import CONFIG_NAME
+from vcs.demo import is_demo_vault, mark_demo_vault
 from vcs.errors import UsageError
 from vcs.vault import Vault
 
 COMPOSER = ("Ada Moreau", "ada@composer.example")
 EDITOR = ("Eli Brandt", "eli@editorial.example")
 SUPERVISOR = ("Sam Okafor", "sam@musicsup.example")
-DEMO_MARK = "# stemvault demo vault"
 
 
 @contextlib.contextmanager
@@ -64,7 +62,7 @@ class Step:
 
 def story(seconds: float) -> list[Step]:
     """The demo's versions, in the order they were made."""
-    from audio.synth import Arrangement, Edit, Part  # synthesis only when a demo is built
+    from demo_music import Arrangement, Edit, Part  # synthesis only when a demo is built
 
     def a(cue: str, parts: list[Part], edits: list[Edit] | None = None, **kw: Any) -> Arrangement:
         return Arrangement(cue=cue, seconds=seconds, parts=parts, edits=edits or [], **kw)
@@ -107,16 +105,14 @@ _STARTS = {"1M01": 3600.0, "1M03": 3600.0 + 130.0, "2M14A": 2 * 3600.0 + 14 * 60
 
 def build_demo(path: Path, *, seconds: float = 24.0, progress: bool = False) -> Vault:
     """Create the demo vault at ``path`` (which must not exist, or be empty)."""
-    from audio.synth import write_stem_set
+    from demo_music import write_stem_set
     from vcs.commit import commit_version  # heavy (analysis): only when a demo is built
     from vcs.review import add_note, approve
 
     with as_person(COMPOSER):
         vault = Vault.init(path, name="The Long Night (demo)", frame_rate="24")
-    cfg = vault.root / CONFIG_NAME
-    cfg.write_text(DEMO_MARK + "\n" + cfg.read_text())
     with as_person(COMPOSER):
-        git.run("commit", "-q", "-m", "Mark as the demo vault", "--", CONFIG_NAME, cwd=vault.root)
+        mark_demo_vault(vault)
     with tempfile.TemporaryDirectory(prefix="stemvault-demo-") as tmp:
         for i, step in enumerate(story(seconds)):
             folder = Path(tmp) / f"{step.cue}_{i}"
@@ -134,14 +130,6 @@ def build_demo(path: Path, *, seconds: float = 24.0, progress: bool = False) -> 
                 with as_person(SUPERVISOR):
                     approve(vault, vault.resolve(r.version.ref), message=step.approve)
     return vault
-
-
-def is_demo_vault(path: Path) -> bool:
-    cfg = path / CONFIG_NAME
-    try:
-        return cfg.read_text().startswith(DEMO_MARK)
-    except OSError:
-        return False
 
 
 @click.command("demo")

@@ -12,7 +12,6 @@ from vcs.models import Version
 from vcs.naming import normalize_cue
 from vcs.outside import OutsideChange, changed_outside_of
 from vcs.review import add_bar_beats
-from vcs.vault import Vault
 
 
 def _docs(versions: list[Version], outside: dict[str, OutsideChange]) -> list[dict[str, Any]]:
@@ -26,12 +25,6 @@ def _docs(versions: list[Version], outside: dict[str, OutsideChange]) -> list[di
         docs.append(d)
     return docs
 
-
-def run_log(vault: Vault, cue: str | None = None) -> list[dict[str, Any]]:
-    """Versions newest first (of one cue, or all), as the ``log --json`` documents."""
-    versions = vault.versions(normalize_cue(cue) if cue else None)
-    add_bar_beats(vault, versions)
-    return _docs(versions, changed_outside_of(vault, versions))
 
 
 @click.command("log")

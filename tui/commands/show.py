@@ -26,14 +26,6 @@ def _outside(vault: Vault, v: Version) -> OutsideChange | None:
     return changed_outside(vault, latest) if latest.commit == v.commit else None
 
 
-def run_show(vault: Vault, ref: str) -> dict[str, Any]:
-    v = vault.resolve(ref)
-    add_bar_beats(vault, [v])
-    d = version_doc(v, vault.manifest_at(v))
-    change = _outside(vault, v)
-    d["changed_outside"] = change.to_dict() if change else None
-    return d
-
 
 def _length(frames: Any, sr: Any) -> str:
     if not frames or not sr:
