@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from audio.bwf import write_bwf
+from audio.timecode import parse_frame_rate, parse_timecode
 from tests.helpers import CUE, Runner, snapshot, tone, vault_state, write_set
 
 
@@ -106,8 +108,14 @@ def test_drop_frame_labels_that_do_not_exist(tmp_path: Path, sv: Runner) -> None
     v = tmp_path / "df"
     sv.ok("init", v, "--frame-rate", "29.97df")
     write_set(tmp_path / "v1")
+    # The set starts at 01:10:00;00 (a tenth minute: its ;00 and ;01 exist), so a note there
+    # lies within it and exercises the every-tenth-minute rule.
+    start = parse_timecode("01:10:00;00", parse_frame_rate("29.97df"))
+    for f in (tmp_path / "v1").glob("*.wav"):
+        data, sr = sf.read(f, always_2d=True)
+        write_bwf(f, data, sr, time_reference=round(start.seconds * sr))
     _refused(sv, v, None, "commit", CUE, tmp_path / "v1", "--note", "01:01:00;00 x", expect="does not exist")
-    sv.ok("-C", v, "commit", CUE, tmp_path / "v1", "--note", "00:00:01;00 x")  # within the 2 s set
+    sv.ok("-C", v, "commit", CUE, tmp_path / "v1", "--note", "01:10:00;00 x")
 
 
 def test_commit_outside_a_vault(sv: Runner, tmp_path: Path) -> None:

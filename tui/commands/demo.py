@@ -74,28 +74,35 @@ def story(seconds: float) -> list[Step]:
     chase_v2 = [*chase, Part("choir")]
     end = [Part("pad"), Part("melody"), Part("bass"), Part("drums", gain_db=-6)]
     t = seconds
+
+    def at(cue: str, fraction: float) -> str:
+        """The timecode ``fraction`` of the way into ``cue`` (notes stay inside any --seconds)."""
+        from audio.timecode import Timecode, parse_frame_rate
+
+        return str(Timecode.from_seconds(_STARTS[cue] + fraction * t, parse_frame_rate("24")))
+
     return [
         Step("1M01", "first pass at the opening titles",
              a("1M01", titles, tempo_bpm=92, key="D minor", seed=11),
-             notes=["01:00:04:00 melody enters on the title card"]),
+             notes=[f"{at('1M01', 1 / 6)} melody enters on the title card"]),
         Step("1M03", "chase, first pass", a("1M03", chase, tempo_bpm=132, key="E minor", seed=23),
-             notes=["01:02:10:12 brass stabs hit the cut to the alley"]),
+             notes=[f"{at('1M03', 0.02)} brass stabs hit the cut to the alley"]),
         Step("1M03", "softer brass under dialogue",
              a("1M03", chase_v11, [Edit("brass", 0.4 * t, 0.6 * t, gain_db=-4.0)],
                tempo_bpm=132, key="E minor", seed=23), minor=True,
-             review=[("01:02:20:00", "strings too loud under dialogue", "1M03_STR.wav")]),
+             review=[(at("1M03", 0.42), "strings too loud under dialogue", "1M03_STR.wav")]),
         Step("2M14A", "end credits, sketch", a("2M14A", end, tempo_bpm=76, key="F major", seed=5),
-             review=[("02:14:03:00", "lovely — can the drums wait until the second phrase?", None)]),
+             review=[(at("2M14A", 0.125), "lovely — can the drums wait until the second phrase?", None)]),
         Step("1M01", "new melody, pad out",
              a("1M01", titles_v2, [Edit("melody", 0.25 * t, 0.5 * t, rewrite=True)],
                tempo_bpm=92, key="D minor", seed=11),
-             notes=["01:00:08:00 new melody from here", "01:00:00:00 pad removed: too thick with VO"]),
+             notes=[f"{at('1M01', 0.25)} new melody from here", f"{at('1M01', 0)} pad removed: too thick with VO"]),
         Step("1M03", "choir added, strings rewritten in the middle",
              a("1M03", chase_v2, [Edit("brass", 0.4 * t, 0.6 * t, gain_db=-4.0),
                                   Edit("strings", 0.3 * t, 0.55 * t, rewrite=True)],
                tempo_bpm=132, key="E minor", seed=23),
-             notes=["01:02:16:00 strings rewritten through the alley", "01:02:10:00 choir doubles the brass"],
-             review=[("01:02:22:08", "the choir swell lands right on the cut — great", "1M03_CHOIR.wav")],
+             notes=[f"{at('1M03', 0.3)} strings rewritten through the alley", f"{at('1M03', 0)} choir doubles the brass"],
+             review=[(at("1M03", 0.515), "the choir swell lands right on the cut — great", "1M03_CHOIR.wav")],
              approve="approved for the temp dub"),
     ]
 
