@@ -28,7 +28,7 @@ from vcs.lfs import gitattributes_lines
 from vcs.lock import clear_stale_index_lock, vault_lock
 from vcs.manifest import MANIFEST_NAME, Manifest, parse_data
 from vcs.models import Approval, Note, Version, parse_trailers
-from vcs.naming import VersionRef, parse_ref, parse_version
+from vcs.naming import VersionRef, normalize_cue, parse_ref, parse_version
 from vcs.records import ANALYSIS_DIR
 
 __all__ = ["NOTES_REF", "Vault", "approval_tag"]
@@ -316,20 +316,30 @@ def version_from_message(commit: str, author: str, email: str, date: str, body: 
     t = parse_trailers(body)
     if "Cue" not in t or "Version" not in t:
         return None
+    # Everything here is untrusted (anyone can write a commit message): a cue must be a cue name
+    # and a version a version number, or the commit is not a version (skipped; `verify` judges
+    # commits that change cues outside stemvault). Free text is kept as is, escaped where shown.
     try:
+        cue = normalize_cue(t["Cue"][0].strip())
         number = parse_version(t["Version"][0])
         summary = json.loads(t["Summary"][0]) if "Summary" in t else body.split("\n", 1)[0]
-        notes = [Note.from_dict(json.loads(n), "commit") for n in t.get("Note", [])]
         delta = json.loads(t["Delta"][0]) if "Delta" in t else ""
     except (ValueError, UsageError):
         return None  # not ours, or damaged: history shows what it can read
+    notes: list[Note] = []
+    for line in t.get("Note", []):
+        # A note that is not a JSON object is skipped; one whose timecode does not parse is kept,
+        # marked damaged (Note.from_dict).
+        with contextlib.suppress(ValueError):
+            notes.append(Note.from_dict(json.loads(line), "commit"))
     for n in notes:
         n.author = n.author or author
         n.email = n.email or email
         n.date = n.date or date
-    return Version(cue=t["Cue"][0].strip(), version=number, commit=commit, author=author,
+    change = t.get("Change", ["new"])[0].strip()
+    return Version(cue=cue, version=number, commit=commit, author=author,
                    email=email, date=date, summary=str(summary),
-                   change=t.get("Change", ["new"])[0].strip(), notes=notes, delta=str(delta))
+                   change="tweak" if change == "tweak" else "new", notes=notes, delta=str(delta))
 
 
 def parse_note_blob(data: bytes) -> list[Note]:
@@ -339,7 +349,7 @@ def parse_note_blob(data: bytes) -> list[Note]:
         line = line.strip()
         if not line.startswith("{"):
             continue
-        try:
+        try:  # not a JSON object: skipped; a timecode that does not parse: kept, marked damaged
             notes.append(Note.from_dict(json.loads(line), "review"))
         except ValueError:
             continue
@@ -365,13 +375,19 @@ def parse_approval_tag(name: str, raw: bytes) -> Approval | None:
     t = parse_trailers(message)
     if "Approval" not in t:
         return None
+    # Untrusted like every record in git: a tag whose record does not parse, or whose cue and
+    # version are not a cue name and a version number, is not an approval (never shown as one).
     try:
         meta = json.loads(t["Approval"][0])
+        if not isinstance(meta, dict):
+            return None
+        normalize_cue(str(meta.get("cue", "")))
+        parse_version(str(meta.get("version", "")))
         files = {}
         for f in t.get("File", []):
             d = json.loads(f)
             files[str(d["file"])] = str(d["sha256"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, UsageError):
         return None
     date = str(meta.get("date", ""))
     if not date and tagger:
