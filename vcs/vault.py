@@ -23,7 +23,7 @@ from typing import Any
 
 from vcs import git, txn
 from vcs.config import CONFIG_NAME, Config, default_config_text
-from vcs.errors import GitFailed, NotAVault, UsageError
+from vcs.errors import GitFailed, NotAVault, UsageError, VaultError
 from vcs.lfs import gitattributes_lines
 from vcs.lock import clear_stale_index_lock, vault_lock
 from vcs.manifest import MANIFEST_NAME, Manifest, parse_data
@@ -69,6 +69,13 @@ class Vault:
         for d in (here, *here.parents):
             if (d / CONFIG_NAME).is_file() and (d / ".git").is_dir():
                 return cls(d)
+        bare = _bare_repository(here)
+        if bare is not None:
+            raise NotAVault(
+                f"{bare} is a bare git repository (a server copy, with no working folder): stemvault "
+                f"works in a clone of it: `git clone {bare} FOLDER`, then run stemvault in FOLDER "
+                "(or with -C FOLDER)"
+            )
         raise NotAVault(
             f"{here} is not inside a stemvault vault: cd into one, or create one with "
             "`stemvault init PATH` (or try `stemvault demo`)"
@@ -300,6 +307,20 @@ class Vault:
             clear_stale_index_lock(self.git_dir)
             txn.recover(self)
             yield
+
+
+def _bare_repository(here: Path) -> Path | None:
+    """The bare repository ``here`` is in, or None (asked only once no vault was found)."""
+    if not here.is_dir():
+        return None
+    try:
+        proc = git.run("rev-parse", "--is-bare-repository", "--absolute-git-dir", cwd=here, check=False)
+    except VaultError:  # no git: the usual message
+        return None
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if proc.returncode != 0 or len(lines) != 2 or lines[0].strip() != "true":
+        return None
+    return Path(lines[1])
 
 
 def _cue_sort_key(cue: str) -> tuple[int, str]:
