@@ -6,6 +6,8 @@ Public surface:
     analyze_set(files, *, mix=None, skip=(), workers=None) -> SetAnalysis
     default_workers() -> int       STEMVAULT_ANALYSIS_WORKERS, else one per core
     analyze_file(path) -> dict      one file, as a record
+    same_content(old, new) -> "same" | "metadata" | "audio" | None   two records' content compared
+    SIGNIFICANT_FIELDS              the header facts that count (the rest of a header is volatile)
     decode_overview(record) -> (mins, maxs) as float arrays in [-1, 1]
     decode_levels(record) -> level envelope (dB per 50 ms; None = digital silence)
     decode_envelope(record) -> (hop_frames, dB per hop as a float array; -inf = silence) or None
@@ -23,7 +25,10 @@ no second decode, memory bounded by a few seconds of audio per worker. A single 
 (``analyze_file``) or a small set runs in this process, with no pool to start. Per file it measures:
 loudness (``audio.loudness``), a waveform overview (min/max per column), block fingerprints (a
 hash of the PCM of each 1 s block: equal audio gives equal fingerprints whatever the header),
-DC offset, L/R identity and polarity, clipped runs, a level envelope for the tail check, a fine
+the samples' identity (``samples_sha256``: the sha256 of every decoded sample, interleaved, as
+little-endian int32 at full scale 2**31 for PCM or float32 for float files — the same whatever
+container, header or chunk order holds them) and the header facts that count (``header``: bext
+TimeReference, iXML track names), DC offset, L/R identity and polarity, clipped runs, a level envelope for the tail check, a fine
 envelope (RMS every 5 ms) from which a diff without the audio can tell a stem moved in time; per
 set, the null test (stems summed against the mix), with where in time the residual is worst.
 
@@ -53,12 +58,15 @@ from audio.probe import Probe, probe
 from audio.reader import HashingFile
 from audio.wavread import WavReader, wav_layout
 
-__all__ = ["ANALYSIS_VERSION", "ENVELOPE_HOP_S", "FINGERPRINT_BLOCK_S", "OVERVIEW_COLUMNS", "FileSpec",
-           "SetAnalysis", "analyze_file", "analyze_set", "bwf_metadata", "decode_envelope",
-           "decode_levels", "decode_overview", "default_workers"]
+__all__ = ["ANALYSIS_VERSION", "ENVELOPE_HOP_S", "FINGERPRINT_BLOCK_S", "OVERVIEW_COLUMNS", "SIGNIFICANT_FIELDS",
+           "FileSpec", "SetAnalysis", "analyze_file", "analyze_set", "bwf_metadata",
+           "decode_envelope", "decode_levels", "decode_overview", "default_workers", "header_facts",
+           "same_content"]
 
 # 2: adds the fine envelope ("envelope"); records of version 1 lack it and stay valid.
-ANALYSIS_VERSION = 2
+# 3: adds "samples_sha256" and "header" (what same_content compares); older records lack them
+#    and stay valid: they just cannot tell a re-export of the same audio (same_content: None).
+ANALYSIS_VERSION = 3
 OVERVIEW_COLUMNS = 1024  # a 250-column terminal at zoom ×4
 FINGERPRINT_BLOCK_S = 1.0
 LEVEL_WINDOW_S = 0.05  # level envelope resolution: tail and noise floor
@@ -306,6 +314,7 @@ class _FileState:
             return
         self.meter = LoudnessMeter(sr, ch, channel_weights=_weights(ch, self.mask)) if sr >= 8000 else None
         self.fingerprints: list[str] = []
+        self.samples = hashlib.sha256()  # the samples' identity, whatever the header
         self.overview = _MinMaxBinner(max(1, math.ceil(p.frames / OVERVIEW_COLUMNS)))
         self.levels = _SqBinner(max(1, round(LEVEL_WINDOW_S * sr)))
         self.envelope = _SqBinner(max(1, round(ENVELOPE_HOP_S * sr)))
@@ -367,6 +376,8 @@ class _FileState:
         # sha1 (hardware-accelerated here) of the block's samples, 64 bits kept: a change
         # detector, not a security measure.
         self.fingerprints.append(hashlib.sha1(np.ascontiguousarray(raw).data.cast("B")).hexdigest()[:16])
+        # The same bytes on a little-endian machine (no copy); byte-swapped on a big-endian one.
+        self.samples.update(np.ascontiguousarray(raw, dtype=raw.dtype.newbyteorder("<")).data.cast("B"))
         self.overview.push(hi, lo)
         self.levels.push(sq)
         self.envelope.push(sq)
@@ -437,6 +448,7 @@ class _FileState:
             "format": p.format, "subtype": p.subtype, "sample_rate": sr, "bit_depth": p.bit_depth,
             "channels": p.channels, "layout": layout_of(p.channels, self.mask),
             "channel_mask": self.mask, "frames": self.frames_read, "lossy": p.lossy,
+            "samples_sha256": self.samples.hexdigest(),
             "loudness": loud,
             "sample_peak_dbfs": _db(self.peak ** 2),
             "dc_offset_db": [_db((s / frames) ** 2) for s in self.sum],
@@ -698,8 +710,11 @@ def analyze_set(files: list[FileSpec], *, mix: str | None = None, skip: frozense
         from audio import _pool  # only where a pool is used
 
         results = _pool.run_groups(groups, steps, null_block, null)
+    paths = {j.spec.name: j.spec.path for j in jobs}
     for name, sha, rec in results:
         out.sha256[name] = sha
+        if rec is not None:
+            rec["header"] = header_facts(paths[name])
         out.records[name] = rec
     out.records = {j.spec.name: out.records[j.spec.name] for j in jobs}
     out.sha256 = {j.spec.name: out.sha256[j.spec.name] for j in jobs}
@@ -729,6 +744,46 @@ def _null_result(mix: str, stems: list[str], res: list[float], ref: list[float])
     }
 
 
+
+
+# What makes two files of the same samples different content: the format and these header facts.
+# Everything else in a header is volatile — bext Description, Originator, OriginatorReference,
+# OriginationDate/Time, CodingHistory, UMID, bext loudness fields, iXML fields other than the
+# track names (a DAW stamps a new FILE_UID, date or note on every bounce), chunk order, padding
+# (JUNK/PAD), unknown chunks — and a re-export that changes only those keeps the vault's file
+# (docs/delta-notation.md, "Re-exports").
+SIGNIFICANT_FIELDS = ("format", "subtype", "sample_rate", "bit_depth", "channels", "channel_mask", "layout",
+                      "frames", "header.time_reference", "header.ixml_tracks")
+
+
+def header_facts(path: Path) -> dict[str, Any]:
+    """The header facts of a file that count (see SIGNIFICANT_FIELDS): the bext TimeReference
+    (its start, samples since midnight) and the iXML track names; None where absent."""
+    meta = bwf_metadata(path)
+    ixml = meta.get("ixml")
+    return {"time_reference": meta.get("time_reference"),
+            "ixml_tracks": list(ixml.get("tracks") or []) if ixml else None}
+
+
+def _significant(rec: dict[str, Any]) -> tuple[Any, ...]:
+    head = rec.get("header") or {}
+    return tuple(head.get(k.split(".", 1)[1]) if k.startswith("header.") else rec.get(k)
+                 for k in SIGNIFICANT_FIELDS)
+
+
+def same_content(old: dict[str, Any] | None, new: dict[str, Any] | None) -> str | None:
+    """How two files' content compares, from their records: ``"same"`` (the same samples and
+    the same significant header facts: only volatile fields differ), ``"metadata"`` (the same
+    samples, a real header change: start, track names, format...), ``"audio"`` (other samples),
+    or None when a record is missing or older than analysis version 3 (it cannot tell)."""
+    if not old or not new:
+        return None
+    a, b = old.get("samples_sha256"), new.get("samples_sha256")
+    if not a or not b or "header" not in old or "header" not in new:
+        return None
+    if a != b or old.get("frames") != new.get("frames") or old.get("channels") != new.get("channels"):
+        return "audio"
+    return "same" if _significant(old) == _significant(new) else "metadata"
 
 
 def analyze_file(path: Path) -> dict[str, Any]:

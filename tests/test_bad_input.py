@@ -107,7 +107,7 @@ def test_drop_frame_labels_that_do_not_exist(tmp_path: Path, sv: Runner) -> None
     sv.ok("init", v, "--frame-rate", "29.97df")
     write_set(tmp_path / "v1")
     _refused(sv, v, None, "commit", CUE, tmp_path / "v1", "--note", "01:01:00;00 x", expect="does not exist")
-    sv.ok("-C", v, "commit", CUE, tmp_path / "v1", "--note", "01:10:00;00 x")
+    sv.ok("-C", v, "commit", CUE, tmp_path / "v1", "--note", "00:00:01;00 x")  # within the 2 s set
 
 
 def test_commit_outside_a_vault(sv: Runner, tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ def music(seed: int, base_hz: float, seconds: float = SECONDS) -> np.ndarray:
 
 
 def write_version(folder: Path, stems: dict[str, np.ndarray], *, descriptions: dict[str, str] | None = None,
-                  names: dict[str, str] | None = None) -> None:
+                  names: dict[str, str] | None = None, ixml: dict[str, str] | None = None) -> None:
     """BWF files at 01:00:00:00 and their mix (the exact sum of the stored stems)."""
     folder.mkdir(parents=True, exist_ok=True)
     for p in folder.glob("*.wav"):
@@ -50,7 +50,8 @@ def write_version(folder: Path, stems: dict[str, np.ndarray], *, descriptions: d
     stored = {k: quantize(v, "PCM_24") for k, v in stems.items()}
     for k, v in stored.items():
         name = (names or {}).get(k, f"{CUE}_{k}.wav")
-        write_bwf(folder / name, v, SR, time_reference=TREF, description=(descriptions or {}).get(k, f"{k} stem"))
+        write_bwf(folder / name, v, SR, time_reference=TREF, description=(descriptions or {}).get(k, f"{k} stem"),
+                  ixml=(ixml or {}).get(k))
     write_bwf(folder / f"{CUE}_MIX.wav", quantize(sum(stored.values()), "PCM_24"), SR, time_reference=TREF,
               description="mix")
 
@@ -77,8 +78,8 @@ def hist(tmp_path_factory: pytest.TempPathFactory, _home: Path) -> Iterator[Path
     1.0 STR BRS PERC PAD + MIX
     2.0 STR changed 30–40 s only
     3.0 PERC changed in two places: 5.25–7.5 s and 20–22 s
-    4.0 PAD renamed to PADS (same bytes), BRS re-saved with another header (same PCM),
-        STR delayed by 480 samples, CHOIR added
+    4.0 PAD renamed to PADS (same bytes), BRS re-saved with another header (same PCM; its iXML
+        track names are new, a real metadata change), STR delayed by 480 samples, CHOIR added
     """
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HOME", str(_home))
@@ -100,7 +101,10 @@ def hist(tmp_path_factory: pytest.TempPathFactory, _home: Path) -> Iterator[Path
         write_version(src, v3)
         assert cli("-C", vault, "commit", CUE, src, "-m", "perc fixes") == 0
         v4 = {**v3, "STR": delay(v3["STR"], 480), "CHOIR": music(9, BASES["CHOIR"])}
-        write_version(src, v4, descriptions={"BRS": "brass stem, re-saved"}, names={"PAD": f"{CUE}_PADS.wav"})
+        brs_ixml = ("<BWFXML><TRACK_LIST><TRACK_COUNT>1</TRACK_COUNT><TRACK><CHANNEL_INDEX>1</CHANNEL_INDEX>"
+                    "<NAME>Brass</NAME></TRACK></TRACK_LIST></BWFXML>")
+        write_version(src, v4, descriptions={"BRS": "brass stem, re-saved"}, names={"PAD": f"{CUE}_PADS.wav"},
+                      ixml={"BRS": brs_ixml})
         assert cli("-C", vault, "commit", CUE, src, "-m", "moved strings, choir") == 0
         yield vault
 
@@ -127,7 +131,7 @@ def test_one_changed_region_and_nothing_else(hist: Path, sv: Runner) -> None:
     assert doc["mix"]["status"] == "changed"
     assert [(r["start_s"], r["end_s"]) for r in doc["mix"]["regions"]] == [(30.0, 40.0)]
     assert doc["a"] == {"cue": CUE, "version": "1.0"} and doc["b"] == {"cue": CUE, "version": "2.0"}
-    assert doc["delta"].startswith("~STR 00:30–00:40 ")
+    assert doc["delta"].startswith("~STR 01:00:30–01:00:40 ")  # timecode: the files start at 01:00:00:00
 
 
 def test_two_separate_regions(hist: Path, sv: Runner) -> None:
@@ -147,7 +151,8 @@ def test_rename_metadata_move_and_add(hist: Path, sv: Runner) -> None:
     assert s["1M03_CHOIR.wav"]["status"] == "added"
     assert s["1M03_PERC.wav"]["status"] == "unchanged"
     assert "1M03_PAD.wav" not in s  # a rename, not remove + add
-    assert "PAD>PADS" in doc["delta"] and "~BRS meta" in doc["delta"] and "~STR moved+10ms" in doc["delta"]
+    assert "PAD>PADS" in doc["delta"] and "~STR moved+10ms" in doc["delta"]
+    assert "BRS" not in doc["delta"] and doc["delta"].endswith(" 1 meta-only")  # header-only: folded
     assert "+CHOIR" in doc["delta"]
     # The other way round: CHOIR removed, the rename reversed.
     back = by_name(diff(sv, hist, "4.0", "3.0"))
@@ -177,8 +182,8 @@ def test_human_output_and_log_delta(hist: Path, sv: Runner) -> None:
     assert "1M03_STR.wav" in out and "01:00:30:00–01:00:40:00 (10.0 s)" in out
     assert "unchanged (3)" in out and "mix: changed" in out and "null test passes" in out
     log = {v["version"]: v["delta"] for v in sv.ok("-C", hist, "log", CUE, "--json").json()}
-    assert log["2.0"].startswith("~STR 00:30–00:40") and "~MIX 00:30–00:40" in log["2.0"]
-    assert log["3.0"].startswith("~PERC 00:05–00:08,00:20–00:22")
+    assert log["2.0"].startswith("~STR 01:00:30–01:00:40") and "~MIX 01:00:30–01:00:40" in log["2.0"]
+    assert log["3.0"].startswith("~PERC 01:00:05–01:00:08,01:00:20–01:00:22")
     assert "PAD>PADS" in log["4.0"] and "moved+10ms" in log["4.0"]
     assert len(sv.ok("-C", hist, "log", CUE, "--json").json()) == 4
 

@@ -24,7 +24,7 @@ async def test_vault_screen_lists_versions_and_shows_details(vault: Path, sv: Ru
     sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first pass")
     write_set(tmp_path / "v2", gains={"BRS": 0.5})
     sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "[red]softer[/] brass", "--minor")
-    sv.ok("-C", vault, "note", f"{CUE}@1.0", "01:00:01:00", "[b]not bold[/b]")
+    sv.ok("-C", vault, "note", f"{CUE}@1.0", "00:00:01:00", "[b]not bold[/b]")
     sv.ok("-C", vault, "approve", f"{CUE}@1.1")
     app = make_app(vault)
     async with app.run_test(size=(80, 24)) as pilot:

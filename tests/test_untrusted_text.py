@@ -97,8 +97,8 @@ def test_log_and_show_print_hostile_text_literally(vault: Path, sv: Runner, tmp_
     doc = sv.ok("-C", vault, "log", "--json").json()
     assert [v["version"] for v in doc] == ["1.1", "1.0"]
     notes = doc[0]["notes"]
-    assert [n["tc"] for n in notes] == ["01:00:00:12", ESC_TITLE, "01:00:01:00"]
-    assert [bool(n["damaged"]) for n in notes] == [False, True, False]
+    assert [n["tc"] for n in notes] == ["01:00:00:12", "01:00:01:00", ESC_TITLE]  # by timecode, damaged last
+    assert [bool(n["damaged"]) for n in notes] == [False, False, True]
 
 
 async def _settle(pilot, cond, tries: int = 100) -> None:  # type: ignore[no-untyped-def]

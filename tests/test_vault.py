@@ -151,11 +151,11 @@ HOSTILE = [
 
 def test_user_text_round_trips_byte_exact(vault: Path, sv: Runner, tmp_path: Path) -> None:
     write_set(tmp_path / "v1")
-    notes = [f"01:00:0{i}:00 {t}" for i, t in enumerate(HOSTILE)]
+    notes = [f"00:00:00:0{i} {t}" for i, t in enumerate(HOSTILE)]  # within the 2 s set
     args = [a for n in notes for a in ("--note", n)]
     sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", HOSTILE[0] + HOSTILE[3], *args)
     for i, t in enumerate(HOSTILE):
-        sv.ok("-C", vault, "note", f"{CUE}@1.0", f"01:00:1{i}:00", t)
+        sv.ok("-C", vault, "note", f"{CUE}@1.0", f"00:00:01:0{i}", t)
     sv.ok("-C", vault, "approve", f"{CUE}@1.0", "-m", HOSTILE[1] + HOSTILE[4])
     log = sv.ok("-C", vault, "log", "--json").json()
     assert len(log) == 1
@@ -173,17 +173,17 @@ def test_user_text_round_trips_byte_exact(vault: Path, sv: Runner, tmp_path: Pat
 def test_notes_and_approval_show_in_log_and_show(vault: Path, sv: Runner, tmp_path: Path) -> None:
     write_set(tmp_path / "v1")
     sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first pass",
-          "--note", "01:00:12:05 brass enters early")
+          "--note", "00:00:01:05 brass enters early")
     write_set(tmp_path / "v2", gains={"BRS": 0.5})
     sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "softer brass", "--minor")
-    sv.ok("-C", vault, "note", f"{CUE}@1.1", "01:00:45:00", "strings too loud under dialogue",
+    sv.ok("-C", vault, "note", f"{CUE}@1.1", "00:00:01:12", "strings too loud under dialogue",
           "--stem", "1M03_STR.wav")
-    sv.ok("-C", vault, "note", f"{CUE}@1.1", "01:00:50:00", "pad ok", "--stem", "PAD")
-    r = sv("-C", vault, "note", f"{CUE}@1.1", "01:00:50:00", "x", "--stem", "TUBA")
+    sv.ok("-C", vault, "note", f"{CUE}@1.1", "00:00:01:20", "pad ok", "--stem", "PAD")
+    r = sv("-C", vault, "note", f"{CUE}@1.1", "00:00:01:20", "x", "--stem", "TUBA")
     assert r.code == 2 and "no stem" in r.err
     doc = sv.ok("-C", vault, "show", f"{CUE}@1.1", "--json").json()
     assert [(n["tc"], n["stem"], n["author"]) for n in doc["notes"]] == [
-        ("01:00:45:00", "1M03_STR.wav", "Ada Composer"), ("01:00:50:00", "1M03_PAD.wav", "Ada Composer")]
+        ("00:00:01:12", "1M03_STR.wav", "Ada Composer"), ("00:00:01:20", "1M03_PAD.wav", "Ada Composer")]
     assert git(vault, "notes", "--ref=refs/notes/stemvault", "list").count("\n") == 1
     assert doc["approved"] is None
     r = sv("-C", vault, "show", f"{CUE}@approved")
@@ -200,7 +200,7 @@ def test_notes_and_approval_show_in_log_and_show(vault: Path, sv: Runner, tmp_pa
     human = sv.ok("-C", vault, "log", CUE).out
     assert "strings too loud under dialogue" in human and "approved by Ada Composer" in human
     one = sv.ok("-C", vault, "show", f"{CUE}@1.0", "--json").json()
-    assert one["notes"][0]["tc"] == "01:00:12:05" and one["notes"][0]["source"] == "commit"
+    assert one["notes"][0]["tc"] == "00:00:01:05" and one["notes"][0]["source"] == "commit"
 
 
 def test_signed_approval_with_ssh_key(vault: Path, sv: Runner, tmp_path: Path) -> None:
@@ -230,10 +230,10 @@ def test_sign_without_signing_setup_is_a_clear_error(vault: Path, sv: Runner, tm
 
 def test_history_reads_without_audio_in_a_lazy_clone(vault: Path, sv: Runner, tmp_path: Path) -> None:
     write_set(tmp_path / "v1")
-    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first", "--note", "01:00:01:00 hi")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first", "--note", "00:00:01:00 hi")
     write_set(tmp_path / "v2", gains={"STR": 0.3})
     sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second", "--minor")
-    sv.ok("-C", vault, "note", f"{CUE}@1.1", "01:00:02:00", "review")
+    sv.ok("-C", vault, "note", f"{CUE}@1.1", "00:00:02:00", "review")
     sv.ok("-C", vault, "approve", f"{CUE}@1.1")
     clone = tmp_path / "clone"
     env = {**os.environ, "GIT_LFS_SKIP_SMUDGE": "1"}
@@ -271,10 +271,10 @@ def test_unknown_versions_and_cues(vault: Path, sv: Runner, tmp_path: Path) -> N
 
 def test_commit_message_is_readable_git(vault: Path, sv: Runner, tmp_path: Path) -> None:
     write_set(tmp_path / "v1")
-    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first pass", "--note", "01:00:12:05 brass early")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first pass", "--note", "00:00:01:05 brass early")
     subject = git(vault, "log", "-1", "--format=%s").strip()
     assert subject == "1M03 v1.0 (new version): first pass"
     trailers = git(vault, "log", "-1", "--format=%(trailers:only,unfold)")
     assert "Stemvault-Note: " in trailers
     note = json.loads(trailers.split("Stemvault-Note: ", 1)[1].splitlines()[0])
-    assert note == {"tc": "01:00:12:05", "text": "brass early"}
+    assert note == {"tc": "00:00:01:05", "text": "brass early"}

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audio.analysis import FileSpec
+from audio.analysis import FileSpec, same_content
 from audio.checks import Finding, start_tc
 from audio.errors import AudioError
 from audio.probe import Probe, hash_file, is_audio_name
@@ -36,6 +36,7 @@ from vcs.manifest import MANIFEST_NAME, Manifest, StemEntry
 from vcs.models import Note, Version, sanitize_line
 from vcs.naming import VersionNumber, infer_role, normalize_cue
 from vcs.records import ANALYSIS_DIR, load_record, record_relpath, save_record
+from vcs.review import check_in_span, version_span
 from vcs.vault import CUES_DIR, Vault
 
 __all__ = ["ChecksRefused", "CommitResult", "SourceFile", "commit_version", "list_source", "parse_note_arg",
@@ -69,6 +70,8 @@ class CommitResult:
     removed: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    meta_only: list[str] = field(default_factory=list)  # of ``changed``: the same samples, a real header change
+    reexported: list[str] = field(default_factory=list)  # of ``unchanged``: other bytes, the vault's file kept
     ignored: list[str] = field(default_factory=list)
     new_lfs_objects: int = 0
     findings: list[Finding] = field(default_factory=list)
@@ -408,13 +411,21 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
         by_name = {f.name: f for f in files}
         order = [n for n in old if n in by_name] + [f.name for f in files if f.name not in old]
         stems: list[StemEntry] = []
-        added, changed, unchanged = [], [], []
+        added, changed, unchanged, meta_only = [], [], [], []
+        # A re-export of the same audio (only volatile header fields restamped) keeps the vault's
+        # file: its name -> the vault's copy of the bytes (see _reexport).
+        cue_dir = vault.cue_dir(cue)
+        kept: dict[str, Path] = {}
         for name in order:
             f = by_name[name]
             o = old.get(name)
+            how = _reexport(vault, cue_dir, o, f) if o is not None else None
             entry = StemEntry(file=name, **(o.descriptive() if o else {}))
             if f.is_audio:
                 entry.measured = _measured(f, vault.config.frame_rate)
+                if isinstance(how, Path) and o is not None:
+                    kept[name] = how
+                    entry.measured.update(sha256=o.sha256, size=o.size, analysis=o.measured.get("analysis"))
                 if not o:
                     entry.role = infer_role(name, cue) or ""
             else:
@@ -427,10 +438,12 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
             stems.append(entry)
             if o is None:
                 added.append(name)
-            elif o.sha256 == f.sha256:
+            elif o.sha256 == f.sha256 or name in kept:
                 unchanged.append(name)
             else:
                 changed.append(name)
+                if how == "metadata":
+                    meta_only.append(name)
         removed = [n for n in old if n not in by_name]
         checks: dict[str, Any] = {
             "errors": len(errors), "warnings": sum(f.severity == "warning" for f in report.findings),
@@ -441,6 +454,9 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
         manifest = Manifest(cue=cue, version=str(number), frame_rate=vault.config.frame_rate.name,
                             stems=stems, mix=mix_name, mix_from=mix_from,
                             extra={"checks": checks, "finding": [f.to_dict() for f in report.findings]})
+        for n in note_objs:  # a --note lies within the new version, as `note` requires
+            check_in_span(parse_timecode(n.tc, vault.config.frame_rate),
+                          version_span(manifest, vault.config.frame_rate), f"{cue}@{number}")
         text = manifest.to_toml(prev_text)
         if prev and not (added or removed or changed) and prev_text is not None:
             same = Manifest.from_toml(prev_text)
@@ -449,7 +465,6 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
                 raise UsageError(f"nothing changed since {cue}@{prev.version}: no new version made")
 
         cue_rel = f"{CUES_DIR}/{cue}"
-        cue_dir = vault.cue_dir(cue)
         delta = rich_delta(vault, prev_manifest, manifest, files) if prev_manifest else \
             delta_line(cue, added, removed, changed)
         counts = {"added": len(added), "removed": len(removed), "changed": len(changed),
@@ -464,11 +479,15 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
                   manifest_path=f"{cue_rel}/{MANIFEST_NAME}", manifest_text=user_manifest)
         try:
             cue_dir.mkdir(parents=True, exist_ok=True)
-            audio_shas = {by_name[n].sha256 for n in order if by_name[n].is_audio}
+            audio_shas = {old[n].sha256 if n in kept else by_name[n].sha256 for n in order if by_name[n].is_audio}
             preexisting = {h for h in audio_shas if object_path(vault.git_dir, h).exists()}
             for name in order:
                 dest = cue_dir / name
                 f = by_name[name]
+                if name in kept:
+                    if kept[name] != dest:  # the working copy is not the vault's: put it back
+                        _copy_in(kept[name], dest, incoming)
+                    continue
                 if name in unchanged and dest.is_file() and dest.stat().st_size == f.size:
                     continue
                 copied = copies / name
@@ -477,7 +496,7 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
                 if de.name != MANIFEST_NAME and de.name not in by_name and de.is_file():
                     os.unlink(de.path)
             (cue_dir / MANIFEST_NAME).write_text(text, encoding="utf-8")
-            records = [save_record(vault, f.record) for f in files if f.record]
+            records = [save_record(vault, f.record) for f in files if f.record and f.name not in kept]
             _pause("after-copy")
             git.run("add", "-A", "--", cue_rel, *records, cwd=vault.root)
             _pause("after-add")
@@ -495,14 +514,39 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
             raise
         txn.end(vault)
         shutil.rmtree(incoming, ignore_errors=True)  # only this process's
-        statcache.remember(vault, [(f.path, f.sha256) for f in files if f.probe is not None])
+        # Kept files are left out: their bytes are not the vault's, and their record is not saved.
+        statcache.remember(vault, [(f.path, f.sha256) for f in files if f.probe is not None and f.name not in kept])
 
     version = vault.resolve(f"{cue}@{number}")
     return CommitResult(version=version, manifest=manifest, added=added, removed=removed,
-                        changed=changed, unchanged=unchanged, ignored=ignored,
+                        changed=changed, unchanged=unchanged, meta_only=meta_only, reexported=sorted(kept),
+                        ignored=ignored,
                         new_lfs_objects=len(audio_shas - preexisting), findings=report.findings,
                         null_test=report.null_test_doc(),
                         analyzed=sorted(n for n, r in report.analysis.records.items() if r is not None))
+
+
+def _reexport(vault: Vault, cue_dir: Path, o: StemEntry, f: SourceFile) -> Path | str | None:
+    """How a file of the export compares with the same-named file ``o`` of the vault when their
+    bytes differ: a Path when it is a re-export of the same content (the same samples and the
+    same significant header facts, audio.analysis.same_content: only volatile fields such as
+    the bext description or origination date differ) and the vault's bytes are at hand there
+    (the working copy, else the local LFS object) — the vault keeps its file; ``"metadata"``
+    for the same samples with a real header change; None otherwise (other audio, or records
+    that cannot tell)."""
+    if not f.is_audio or o.sha256 == f.sha256 or not o.sha256 or o.kind == "tempo":
+        return None
+    how = same_content(load_record(vault, o.sha256), f.record)
+    if how != "same":
+        return how
+    dest = cue_dir / o.file
+    try:
+        if dest.is_file() and not dest.is_symlink() and dest.stat().st_size == o.size:
+            return dest  # _check_staged checks that it holds the vault's bytes
+    except OSError:
+        pass
+    obj = object_path(vault.git_dir, o.sha256)
+    return obj if obj.is_file() else None  # without the vault's bytes here, store the new ones
 
 
 def _check_staged(vault: Vault, cue_rel: str, manifest: Manifest) -> None:

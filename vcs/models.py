@@ -7,12 +7,13 @@ without ever touching LFS content, and serialised by ``to_dict`` for ``--json`` 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from vcs.naming import VersionNumber
 
-__all__ = ["Approval", "Note", "Version", "is_timecode", "parse_trailers", "sanitize_line"]
+__all__ = ["Approval", "Note", "Version", "is_timecode", "note_order", "parse_trailers", "sanitize_line"]
 
 TRAILER_PREFIX = "Stemvault-"
 
@@ -65,19 +66,23 @@ class Note:
     date: str | None = None
     email: str | None = None
     source: str = "review"  # "commit" (written with the version) or "review" (git note)
+    # Where the note falls in the version's tempo map (``17|3``): never stored, computed when
+    # shown (vcs.review.add_bar_beats), so notes written before the map was read get it too.
     bar_beat: str | None = None
     damaged: str | None = None
     """Why this record read from git is not a valid note (its timecode does not parse), or None.
     A damaged note is still shown, marked, so that nothing a reviewer wrote is hidden."""
 
     def to_json_line(self) -> str:
-        d = {k: v for k, v in asdict(self).items() if v is not None and k not in ("source", "damaged")}
+        d = {k: v for k, v in asdict(self).items()
+             if v is not None and k not in ("source", "bar_beat", "damaged")}
         return json.dumps(d, ensure_ascii=True, sort_keys=True)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str) -> Note:
         """A note from its JSON object, read from git (so untrusted: every field made a string,
-        and a timecode that does not parse marks the note ``damaged``).
+        and a timecode that does not parse marks the note ``damaged``). A stored "bar_beat" is
+        ignored: it is computed from the tempo map, not trusted from git.
 
         Raises:
             ValueError: when ``d`` is not a JSON object.
@@ -87,7 +92,7 @@ class Note:
         note = cls(
             tc=str(d.get("tc", "")), text=str(d.get("text", "")),
             author=_opt_str(d.get("author")), stem=_opt_str(d.get("stem")), date=_opt_str(d.get("date")),
-            email=_opt_str(d.get("email")), source=source, bar_beat=_opt_str(d.get("bar_beat")),
+            email=_opt_str(d.get("email")), source=source,
         )
         if not is_timecode(note.tc):
             note.damaged = "its timecode does not parse"
@@ -97,6 +102,26 @@ class Note:
         return {"tc": self.tc, "text": self.text, "author": self.author, "stem": self.stem,
                 "date": self.date, "source": self.source, "bar_beat": self.bar_beat,
                 "damaged": self.damaged}
+
+
+_TC_FIELDS = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})[:;.](\d{2,3})$")
+
+
+def _date_key(date: str | None) -> float:
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromisoformat(str(date)).timestamp()
+    except (TypeError, ValueError, OverflowError):
+        return float("inf")
+
+
+def note_order(n: Note) -> tuple[Any, ...]:
+    """Sort key of a version's notes: by timecode (labels sort as the frames they name, at any
+    one frame rate), then by date; a timecode that does not parse goes last."""
+    m = _TC_FIELDS.match(n.tc)
+    where: tuple[Any, ...] = (0, *(int(g) for g in m.groups())) if m else (1, n.tc)
+    return (where, _date_key(n.date))
 
 
 @dataclass
@@ -134,6 +159,9 @@ class Version:
     notes: list[Note] = field(default_factory=list)
     delta: str = ""
     approval: Approval | None = None
+    # {"file": "tempo.mid", "error": None or why it cannot be read}: set by
+    # vcs.review.add_bar_beats on versions with a tempo map and notes; None otherwise.
+    tempo_map: dict[str, Any] | None = None
 
     @property
     def ref(self) -> str:
@@ -145,5 +173,6 @@ class Version:
             "author": self.author, "email": self.email, "date": self.date,
             "summary": self.summary, "change": self.change, "delta": self.delta,
             "notes": [n.to_dict() for n in self.notes],
+            "tempo_map": self.tempo_map,
             "approved": self.approval.to_dict() if self.approval else None,
         }

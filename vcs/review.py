@@ -1,8 +1,12 @@
 """Review notes (git notes) and approvals (annotated tags) on existing versions.
 
 Public surface:
-    add_note(vault, version, tc, text, stem=None) -> Note
+    add_note(vault, version, tc, text, stem=None, at=None) -> Note
     approve(vault, version, message="", sign=False) -> Approval
+    version_span(manifest, rate) -> (first, last) Timecode | None
+    check_in_span(tc, span, ref)          a note's timecode must lie within the version
+    tempo_map_of(vault, version, manifest) -> TempoMap | None   (BadTempoMap when unreadable)
+    add_bar_beats(vault, versions)        fill Note.bar_beat from each version's tempo map
 
 Neither makes a new version: a note is a line in ``refs/notes/stemvault`` attached to the
 version's commit; an approval is the tag ``<cue>/v<version>/approved`` whose message records who
@@ -13,35 +17,166 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from fractions import Fraction
 
 from audio.errors import AudioError
-from audio.timecode import parse_timecode
+from audio.tempo import BadTempoMap, TempoMap, parse_bar_beat
+from audio.timecode import FrameRate, Timecode, parse_timecode
 from vcs import git
 from vcs.errors import GitFailed, UsageError
+from vcs.lfs import parse_pointer
+from vcs.manifest import Manifest
 from vcs.models import Approval, Note, Version, sanitize_line
-from vcs.vault import NOTES_REF, Vault, approval_tag, parse_approval_tag
+from vcs.vault import CUES_DIR, NOTES_REF, Vault, approval_tag, parse_approval_tag
 
-__all__ = ["add_note", "approve"]
+__all__ = ["add_bar_beats", "add_note", "approve", "check_in_span", "tempo_map_of", "version_span"]
 
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
 
 
-def add_note(vault: Vault, version: Version, tc: str, text: str, *, stem: str | None = None) -> Note:
-    """Attach a review note to ``version`` at timecode ``tc``.
+def version_span(manifest: Manifest, rate: FrameRate) -> tuple[Timecode, Timecode] | None:
+    """The timecodes a version runs from and to, as ``play`` counts them: from the earliest
+    start of its audio files (their BWF start; 00:00:00:00 for a file without one) to the
+    latest end (start + frames / sample rate). None when the manifest measured no audio."""
+    starts: list[Fraction] = []
+    ends: list[Fraction] = []
+    for e in manifest.stems:
+        m = e.measured
+        sr, frames = m.get("sample_rate"), m.get("frames")
+        if e.kind == "tempo" or not isinstance(sr, int) or sr <= 0 or not isinstance(frames, int):
+            continue
+        tref = m.get("time_reference")
+        start = Fraction(tref if isinstance(tref, int) and tref >= 0 else 0, sr)
+        starts.append(start)
+        ends.append(start + Fraction(frames, sr))
+    if not starts:
+        return None
+    return Timecode.from_seconds(min(starts), rate), Timecode.from_seconds(max(ends), rate)
+
+
+def check_in_span(t: Timecode, span: tuple[Timecode, Timecode] | None, ref: str) -> None:
+    """A note's timecode must lie within the version (its exact end allowed).
 
     Raises:
-        UsageError: bad timecode, empty text, or a stem that is not in the version.
+        UsageError: naming the version's span.
     """
-    try:
-        t = parse_timecode(tc, vault.config.frame_rate)
-    except AudioError as e:
-        raise UsageError(str(e)) from None
+    if span is None:
+        return
+    first, last = span
+    if not first.frames <= t.frames <= last.frames:
+        where = "before the cue starts" if t.frames < first.frames else "after the cue ends"
+        raise UsageError(f"timecode {t} is {where}: {ref} runs {first}–{last}; give a timecode in that span")
+
+
+def _tempo_entry(manifest: Manifest) -> str | None:
+    for e in manifest.stems:
+        if e.kind == "tempo":
+            return e.file
+    return None
+
+
+def tempo_map_of(vault: Vault, version: Version, manifest: Manifest) -> TempoMap | None:
+    """The version's tempo map, read from its commit (git's object store, not the working
+    folder: it works in a clone with no audio downloaded), or None when it has none.
+
+    Raises:
+        BadTempoMap: when the file is there but cannot be read as a tempo map.
+    """
+    name = _tempo_entry(manifest)
+    if name is None:
+        return None
+    got = vault.objects.read_rev_oid(f"{version.commit}:{CUES_DIR}/{version.cue}/{name}")
+    if got is None:
+        raise BadTempoMap(f"{name} is listed in the manifest but missing from commit {version.commit[:10]}")
+    data = got[1]
+    if parse_pointer(data) is not None:
+        raise BadTempoMap(f"{name} was stored in git-lfs, not in git: commit it again as a plain file")
+    return TempoMap.from_midi(data)
+
+
+def _map_zero(span: tuple[Timecode, Timecode] | None, rate: FrameRate) -> Fraction:
+    """The instant (seconds since midnight) of the tempo map's time zero: the cue's start
+    timecode (00:00:00:00 when the files carry none)."""
+    return Fraction(span[0].frames) / rate.rate if span else Fraction(0)
+
+
+def add_bar_beats(vault: Vault, versions: list[Version]) -> None:
+    """Set ``bar_beat`` on the notes of every version that has a tempo map, and ``tempo_map``
+    on the version (``{"file", "error"}``). Computed when shown, so old notes get it too. An
+    unreadable map is reported on the version (``error``), never raised."""
+    for v in versions:
+        for n in v.notes:
+            n.bar_beat = None
+        if not v.notes:
+            continue
+        try:
+            manifest = vault.manifest_at(v)
+        except UsageError:
+            continue
+        name = _tempo_entry(manifest)
+        if name is None:
+            continue
+        try:
+            tmap = tempo_map_of(vault, v, manifest)
+        except BadTempoMap as e:
+            v.tempo_map = {"file": name, "error": str(e)}
+            continue
+        v.tempo_map = {"file": name, "error": None}
+        assert tmap is not None
+        rate = vault.config.frame_rate  # the rate notes are written at
+        zero = _map_zero(version_span(manifest, rate), rate)
+        for n in v.notes:
+            try:
+                t = parse_timecode(n.tc, rate)
+            except AudioError:
+                continue
+            a = Fraction(t.frames) / rate.rate - zero
+            pos = tmap.position_of_span(a, a + 1 / rate.rate)
+            n.bar_beat = str(pos) if pos is not None else None
+
+
+def add_note(vault: Vault, version: Version, tc: str | None, text: str, *, stem: str | None = None,
+             at: str | None = None) -> Note:
+    """Attach a review note to ``version`` at timecode ``tc``, or at the bar|beat ``at`` (from
+    the version's tempo map; converted to the frame that holds it at the vault's frame rate).
+
+    Raises:
+        UsageError: bad timecode or bar|beat, a position outside the version, no or an
+            unreadable tempo map for ``at``, empty text, or a stem that is not in the version.
+    """
+    if (tc is None) == (at is None):
+        raise UsageError("give the note's place as a timecode or as --at BAR|BEAT (one of them)")
+    rate = vault.config.frame_rate
+    manifest = vault.manifest_at(version)
+    span = version_span(manifest, rate)
+    if at is not None:
+        try:
+            pos = parse_bar_beat(at)
+            tmap = tempo_map_of(vault, version, manifest)
+        except BadTempoMap as e:
+            raise UsageError(f"{version.ref}: {e}") from None
+        if tmap is None:
+            raise UsageError(f"{version.ref} has no tempo map (tempo.mid): give a timecode instead of --at")
+        try:
+            secs = tmap.seconds_of(pos)
+        except BadTempoMap as e:
+            raise UsageError(str(e)) from None
+        t = Timecode.from_seconds(_map_zero(span, rate) + secs, rate)
+        if span is not None and t > span[1]:
+            raise UsageError(f"{pos} is at {t}, after the cue ends: {version.ref} runs {span[0]}–{span[1]}")
+    else:
+        assert tc is not None
+        try:
+            t = parse_timecode(tc, rate)
+        except AudioError as e:
+            raise UsageError(str(e)) from None
+    check_in_span(t, span, version.ref)
     if not text.strip():
         raise UsageError("the note is empty: say what you heard")
     if stem is not None:
-        files = [s.file for s in vault.manifest_at(version).stems]
+        files = [s.file for s in manifest.stems]
         if stem not in files:
             want = stem.lower()
             match = [f for f in files if f.rsplit(".", 1)[0].lower() in (want, f"{version.cue.lower()}_{want}")]

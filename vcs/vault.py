@@ -27,7 +27,7 @@ from vcs.errors import GitFailed, NotAVault, UsageError, VaultError
 from vcs.lfs import gitattributes_lines
 from vcs.lock import clear_stale_index_lock, vault_lock
 from vcs.manifest import MANIFEST_NAME, Manifest, parse_data
-from vcs.models import Approval, Note, Version, parse_trailers
+from vcs.models import Approval, Note, Version, note_order, parse_trailers
 from vcs.naming import VersionRef, normalize_cue, parse_ref, parse_version
 from vcs.records import ANALYSIS_DIR
 
@@ -202,6 +202,7 @@ class Vault:
             if v is None or (cue and v.cue != cue):
                 continue
             v.notes += review.get(commit, [])
+            v.notes.sort(key=note_order)  # by timecode, then date
             v.approval = approvals.get(commit)
             versions.append(v)
         return versions

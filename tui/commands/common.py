@@ -57,7 +57,11 @@ def echo_version_line(v: Version) -> None:
         who = f" — {plain(n.author)}" if n.author else ""
         tag = "" if n.source == "review" else " (with the version)"
         tc = f"damaged note ({n.damaged}: '{plain(n.tc)}')" if n.damaged else plain(n.tc)
-        click.echo(f"    {tc}{where}  {plain(n.text)}{who}{tag}")
+        bb = f" {plain(n.bar_beat)}" if n.bar_beat else ""
+        click.echo(f"    {tc}{bb}{where}  {plain(n.text)}{who}{tag}")
+    if v.tempo_map and v.tempo_map.get("error"):
+        click.echo(f"    tempo map unreadable ({plain(v.tempo_map['file'])}: {plain(v.tempo_map['error'])}): "
+                   "notes shown without bar|beat")
     if v.approval:
         a = v.approval
         sig = ", signed" if a.signed else ""

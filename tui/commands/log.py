@@ -9,12 +9,15 @@ import click
 from tui.commands.common import echo_version_line, open_vault
 from tui.output import emit_json
 from vcs.naming import normalize_cue
+from vcs.review import add_bar_beats
 from vcs.vault import Vault
 
 
 def run_log(vault: Vault, cue: str | None = None) -> list[dict[str, Any]]:
     """Versions newest first (of one cue, or all), as the ``log --json`` documents."""
-    return [v.to_dict() for v in vault.versions(normalize_cue(cue) if cue else None)]
+    versions = vault.versions(normalize_cue(cue) if cue else None)
+    add_bar_beats(vault, versions)
+    return [v.to_dict() for v in versions]
 
 
 @click.command("log")
@@ -25,6 +28,7 @@ def log_cmd(cue: str | None, as_json: bool) -> int:
     vault = open_vault()
     c = normalize_cue(cue) if cue else None
     versions = vault.versions(c)
+    add_bar_beats(vault, versions)  # notes get their bar|beat where the version has a tempo map
     if as_json:
         emit_json([v.to_dict() for v in versions])
         return 0

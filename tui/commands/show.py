@@ -8,11 +8,13 @@ import click
 
 from tui.commands.common import echo_version_line, open_vault, print_findings, version_doc
 from tui.output import emit_json, plain
+from vcs.review import add_bar_beats
 from vcs.vault import Vault
 
 
 def run_show(vault: Vault, ref: str) -> dict[str, Any]:
     v = vault.resolve(ref)
+    add_bar_beats(vault, [v])
     return version_doc(v, vault.manifest_at(v))
 
 
@@ -43,6 +45,7 @@ def show_cmd(ref: str, as_json: bool) -> int:
     vault = open_vault()
     v = vault.resolve(ref)
     manifest = vault.manifest_at(v)
+    add_bar_beats(vault, [v])  # notes get their bar|beat where the version has a tempo map
     if as_json:
         emit_json(version_doc(v, manifest))
         return 0
