@@ -10,8 +10,10 @@ import os
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
+import tomlkit
 from textual.widgets import DataTable
 
 from tests.helpers import CUE, Runner, git, write_set
@@ -163,3 +165,58 @@ def test_log_never_prints_a_control_byte_from_a_plain_commit(vault: Path, sv: Ru
     out = sv.ok("-C", vault, "log").out
     assert not CONTROL.search(out)
     assert ("title \\x1b]0;pwned\\x07" if field == "summary" else "Eve \\x1b[2J") in out
+
+
+def _plain_git_version(vault: Path, version: str) -> None:
+    message = f"hand made\n\nStemvault-Cue: {CUE}\nStemvault-Version: {version}\n"
+    subprocess.run(["git", "commit", "-q", "-a", "--allow-empty", "-F", "-"], cwd=vault,
+                   input=message.encode(), check=True)
+
+
+def _edit(doc: Any, how: str) -> None:
+    if how == "measured":
+        doc["stem"][0]["measured"] = "none"
+    elif how == "measured-values":
+        doc["stem"][0]["measured"]["sample_rate"] = "fast"
+        doc["stem"][0]["measured"]["frames"] = [1]
+        doc["stem"][0]["measured"]["integrated_lufs"] = "loud"
+    elif how == "cue":
+        doc["cue"] = 5
+    elif how == "stem":
+        doc["stem"] = 5
+    elif how == "file":
+        doc["stem"][0]["file"] = [1, 2]
+    elif how == "extra":
+        doc["finding"] = "x"
+        doc["checks"] = [1]
+
+
+@pytest.mark.parametrize("how", ["measured", "measured-values", "cue", "stem", "file", "extra"])
+def test_a_manifest_of_the_wrong_shape_is_one_error_line_or_shown(vault: Path, sv: Runner, tmp_path: Path,
+                                                                  how: str) -> None:
+    write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first pass")
+    manifest = vault / "cues" / CUE / "stemset.toml"
+    doc = tomlkit.parse(manifest.read_text())
+    _edit(doc, how)
+    manifest.write_text(tomlkit.dumps(doc))
+    _plain_git_version(vault, "1.1")
+    r = sv("-C", vault, "show", f"{CUE}@1.1")
+    assert "Traceback" not in r.err
+    if r.code != 0:
+        assert r.code == 2
+        lines = r.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "stemset.toml" in lines[0], r.err
+    sv.ok("-C", vault, "log")
+
+
+def test_an_approval_tag_whose_cue_is_not_a_cue_name_is_no_approval(vault: Path, sv: Runner,
+                                                                     tmp_path: Path) -> None:
+    write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first pass")
+    commit = git(vault, "rev-parse", "HEAD").strip()
+    meta = {"cue": f"{QUIT}{CLEAR}", "version": "1.0", "by": "Sup", "message": "ok", "commit": commit}
+    git(vault, "tag", "-a", "--cleanup=verbatim", "-F", "-", f"{CUE}/v1.0/approved", commit,
+        input=f"Approved\n\nStemvault-Approval: {json.dumps(meta)}\n".encode())
+    assert sv.ok("-C", vault, "log", "--json").json()[0]["approved"] is None
+    assert "approved" not in sv.ok("-C", vault, "log").out
