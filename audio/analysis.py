@@ -60,7 +60,7 @@ from audio._nullsum import PCM_SCALE as _PCM_SCALE
 from audio._nullsum import SEND_STEPS as _SEND_STEPS
 from audio._nullsum import Emit as _Emit
 from audio._nullsum import Null as _Null
-from audio.errors import UnreadableAudio
+from audio.errors import AudioError, UnreadableAudio
 from audio.loudness import LoudnessMeter
 from audio.probe import Probe, probe
 from audio.reader import HashingFile
@@ -546,10 +546,15 @@ _MIN_PARALLEL_SAMPLES = 48000 * 2 * 120  # below ~2 min of stereo audio a pool c
 
 def default_workers() -> int:
     """Worker processes for a set: STEMVAULT_ANALYSIS_WORKERS, else one per core (at most 8)."""
-    env = os.environ.get("STEMVAULT_ANALYSIS_WORKERS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, min(os.cpu_count() or 1, 8))
+    raw = os.environ.get("STEMVAULT_ANALYSIS_WORKERS")
+    if raw is None or not raw.strip():
+        return max(1, min(os.cpu_count() or 1, 8))
+    env = raw.strip()
+    if not (env.isascii() and env.isdigit()) or int(env) < 1:
+        # A value that does not parse must not silently become the default: say so.
+        raise AudioError(f"environment variable STEMVAULT_ANALYSIS_WORKERS={raw!r} must be a whole number "
+                         "of worker processes ≥ 1: fix it, or unset it for one per core")
+    return int(env)
 
 
 class _LocalEmit(_Emit):
@@ -642,6 +647,7 @@ def analyze_set(files: list[FileSpec], *, mix: str | None = None, skip: frozense
     Raises:
         UnreadableAudio: a file cannot be read as audio (the message names it).
     """
+    auto = default_workers() if workers is None else workers  # a bad setting fails before any read
     out = SetAnalysis()
     jobs: list[_Job] = []
     for spec in files:
@@ -664,7 +670,7 @@ def analyze_set(files: list[FileSpec], *, mix: str | None = None, skip: frozense
         jobs = [_Job(j.spec, j.probe, j.mask, j.full, 1 if j is mix_job else -1) for j in jobs]
     null_block = rates.pop() if can_null else None
     n = workers if workers is not None else (
-        default_workers() if sum(j.cost for j in jobs) >= _MIN_PARALLEL_SAMPLES else 1)
+        auto if sum(j.cost for j in jobs) >= _MIN_PARALLEL_SAMPLES else 1)
     groups = _partition(jobs, max(1, min(n, len(jobs))))
     null = _Null(len(groups), null_block, jobs[0].probe.channels) if null_block else None
     if len(groups) == 1:

@@ -52,6 +52,12 @@ def cli(ctx: click.Context, directory: Path | None) -> int:
     With no command, opens the TUI on the vault in the current folder.
     """
     if ctx.invoked_subcommand is None:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            # A script or `ssh host stemvault` without -t: a TUI would write escape codes into
+            # the pipe and wait for keys that never come.
+            raise click.UsageError(
+                "the TUI needs a terminal (stdin and stdout are not one): use `ssh -t HOST stemvault`, "
+                "or a verb such as `stemvault log`")
         from tui.app import make_app
         from vcs.vault import Vault
 

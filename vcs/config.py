@@ -8,9 +8,11 @@ People edit this file by hand; stemvault only reads it (and writes it once, at `
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 from audio.errors import BadTimecode
 from audio.timecode import FrameRate, parse_frame_rate
@@ -19,6 +21,7 @@ from vcs.errors import UsageError
 __all__ = ["CONFIG_NAME", "Config", "default_config_text"]
 
 CONFIG_NAME = "stemvault.toml"
+_T = TypeVar("_T")
 
 
 def default_config_text(name: str, frame_rate: str) -> str:
@@ -90,7 +93,9 @@ class Config:
         """Read ``stemvault.toml``.
 
         Raises:
-            UsageError: when it is missing, does not parse, or names an unknown frame rate.
+            UsageError: when it is missing, does not parse, or a value is of the wrong type or out
+                of range (an unknown frame rate, a naming rule that is not a regular expression):
+                one line naming the file and the key.
         """
         try:
             raw = _parse(path.read_text(encoding="utf-8"))
@@ -98,25 +103,80 @@ class Config:
             raise UsageError(f"{path} is missing: run `stemvault init` to create a vault") from None
         except (ValueError, UnicodeDecodeError) as e:  # what _parse raises
             raise UsageError(f"{path.name} does not parse ({e}): fix the file by hand") from None
-        project = raw.get("project", {})
-        policy = raw.get("policy", {})
-        naming = raw.get("naming", {})
+        v = _Validator(path, raw)
+        project, policy, naming = v.table("project"), v.table("policy"), v.table("naming")
+        loudness, checks, roles = v.table("loudness"), v.table("checks"), v.table("roles")
+        rate_value = project.get("frame_rate", "24")
+        if isinstance(rate_value, bool) or not isinstance(rate_value, str | int | float):
+            v.fail("project", "frame_rate", rate_value, 'a frame rate in quotes, e.g. frame_rate = "23.976"')
         try:
-            rate = parse_frame_rate(project.get("frame_rate", "24"))
+            rate = parse_frame_rate(rate_value)
         except BadTimecode as e:
-            raise UsageError(f"{path.name}: {e}") from None
+            raise UsageError(f"{path}: project.frame_rate: {e}") from None
+        rule = v.value(naming, "naming", "rule", str, "a regular expression in quotes", cls.naming_rule)
+        try:
+            re.compile(rule.replace("{cue}", re.escape("1M03")))
+        except re.error as e:
+            raise UsageError(f"{path}: naming.rule {rule!r} is not a regular expression ({e.msg}): "
+                             "fix it by hand (a rule that does not compile would check nothing)") from None
         return cls(
-            name=str(project.get("name", path.parent.name)),
+            name=v.value(project, "project", "name", str, "a name in quotes", path.parent.name),
             frame_rate=rate,
-            sample_rate=int(policy.get("sample_rate", 48000)),
-            bit_depth=int(policy.get("bit_depth", 24)),
-            lossless_only=bool(policy.get("lossless_only", True)),
-            naming_rule=str(naming.get("rule", cls.naming_rule)),
-            mix_patterns=list(naming.get("mix", ["*_MIX*", "*Mix*", "*printmaster*"])),
-            loudness=dict(raw.get("loudness", {})),
-            checks=dict(raw.get("checks", {})),
-            supervisors=list(raw.get("roles", {}).get("supervisors", [])),
+            sample_rate=v.count(policy, "policy", "sample_rate", 48000, "48000 (0: any)"),
+            bit_depth=v.count(policy, "policy", "bit_depth", 24, "24 (0: any)"),
+            lossless_only=v.value(policy, "policy", "lossless_only", bool, "true or false", True),
+            naming_rule=rule,
+            mix_patterns=v.strings(naming, "naming", "mix", ["*_MIX*", "*Mix*", "*printmaster*"],
+                                   'a list of patterns, e.g. ["*_MIX*"]'),
+            loudness=v.numbers(loudness, "loudness"),
+            checks=v.numbers(checks, "checks"),
+            supervisors=v.strings(roles, "roles", "supervisors", [], 'a list of emails, e.g. ["sue@example.com"]'),
         )
+
+
+class _Validator:
+    """Reads typed values out of the parsed file; a value of the wrong type is a one-line
+    UsageError naming the file and the key, never a traceback or a silent default."""
+
+    def __init__(self, path: Path, raw: dict[str, Any]) -> None:
+        self.path, self.raw = path, raw
+
+    def fail(self, section: str, key: str, value: Any, want: str) -> NoReturn:
+        where = f"{section}.{key}" if section else key
+        raise UsageError(f"{self.path}: {where} must be {want}, not {value!r}: fix the file by hand")
+
+    def table(self, section: str) -> dict[str, Any]:
+        t = self.raw.get(section, {})
+        if not isinstance(t, dict):
+            self.fail("", section, t, f"a table: a [{section}] section")
+        return t
+
+    def value(self, table: dict[str, Any], section: str, key: str, typ: type[_T], want: str, default: _T) -> _T:
+        x = table.get(key, default)
+        # bool is an int to Python, never to a person writing a config.
+        if not isinstance(x, typ) or (typ is not bool and isinstance(x, bool)):
+            self.fail(section, key, x, want)
+        return x
+
+    def count(self, table: dict[str, Any], section: str, key: str, default: int, example: str) -> int:
+        x = self.value(table, section, key, int, f"a whole number ≥ 0, e.g. {example}", default)
+        if x < 0:
+            self.fail(section, key, x, f"a whole number ≥ 0, e.g. {example}")
+        return x
+
+    def strings(self, table: dict[str, Any], section: str, key: str, default: list[str], want: str) -> list[str]:
+        x = table.get(key, default)
+        if not isinstance(x, list) or not all(isinstance(i, str) for i in x):
+            self.fail(section, key, x, want)
+        return list(x)
+
+    def numbers(self, table: dict[str, Any], section: str) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for key, x in table.items():
+            if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+                self.fail(section, key, x, "a number without quotes, e.g. -24.0")
+            out[key] = float(x)
+        return out
 
 
 def _parse(text: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from vcs.env import lock_wait_s
 from vcs.errors import VaultBusy
 
 __all__ = ["clear_stale_index_lock", "vault_lock"]
@@ -33,7 +34,7 @@ def vault_lock(git_dir: Path, wait_s: float | None = None) -> Iterator[None]:
         VaultBusy: when another stemvault process still holds it after ``wait_s``.
     """
     if wait_s is None:
-        wait_s = float(os.environ.get("STEMVAULT_LOCK_WAIT", "30"))
+        wait_s = lock_wait_s()
     d = git_dir / "stemvault"
     d.mkdir(parents=True, exist_ok=True)
     path = d / "lock"
@@ -99,7 +100,7 @@ def clear_stale_index_lock(git_dir: Path) -> bool:
         return False
     if _open_by_someone(lock):
         # Give a short-lived git command a moment to finish.
-        wait_s = float(os.environ.get("STEMVAULT_LOCK_WAIT", "30"))
+        wait_s = lock_wait_s()
         for _ in range(max(1, int(wait_s * 10))):
             time.sleep(0.1)
             if not lock.exists():

@@ -97,11 +97,20 @@ class Manifest:
         Raises:
             UsageError: when the data is not a manifest stemvault can read.
         """
+        # Read from git, maybe edited by hand: a table of the wrong shape is a one-line error.
         cue = raw.get("cue", {})
+        if not isinstance(cue, dict):
+            raise UsageError(f"{MANIFEST_NAME}: cue must be a [cue] table, not {cue!r}: fix it by hand")
+        stem_list = raw.get("stem", [])
+        if not isinstance(stem_list, list):
+            raise UsageError(f"{MANIFEST_NAME}: stem must be [[stem]] tables, not {stem_list!r}: fix it by hand")
         stems = []
-        for t in raw.get("stem", []):
-            if not isinstance(t, dict) or "file" not in t:
+        for t in stem_list:
+            if not isinstance(t, dict) or not isinstance(t.get("file"), str):
                 raise UsageError(f"{MANIFEST_NAME}: every [[stem]] needs a file = \"...\" line")
+            if not isinstance(t.get("measured", {}), dict):
+                raise UsageError(f"{MANIFEST_NAME}: the measured part of {t['file']!r} must be a "
+                                 f"[stem.measured] table, not {t['measured']!r}: fix it by hand")
             stems.append(StemEntry(
                 file=str(t["file"]),
                 role=str(t.get("role", "")),

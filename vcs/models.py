@@ -13,7 +13,7 @@ from typing import Any
 
 from vcs.naming import VersionNumber
 
-__all__ = ["Approval", "Note", "Version", "note_order", "parse_trailers", "sanitize_line"]
+__all__ = ["Approval", "Note", "Version", "is_timecode", "note_order", "parse_trailers", "sanitize_line"]
 
 TRAILER_PREFIX = "Stemvault-"
 
@@ -25,6 +25,23 @@ def sanitize_line(text: str) -> str:
     ``git log`` directly, so control characters (escape sequences!) become visible ``?``.
     """
     return "".join(c if c.isprintable() else "?" for c in text.replace("\n", " ⏎ "))
+
+
+def _opt_str(x: Any) -> str | None:
+    return None if x is None else str(x)
+
+
+def is_timecode(text: str) -> bool:
+    """Whether ``text`` parses as a timecode at some frame rate (HH:MM:SS:FF, frames < 60):
+    the grammar every note's timecode read from git must have."""
+    from audio.errors import BadTimecode
+    from audio.timecode import parse_frame_rate, parse_timecode
+
+    try:
+        parse_timecode(text, parse_frame_rate("60"))
+    except BadTimecode:
+        return False
+    return True
 
 
 def parse_trailers(message: str) -> dict[str, list[str]]:
@@ -52,23 +69,39 @@ class Note:
     # Where the note falls in the version's tempo map (``17|3``): never stored, computed when
     # shown (vcs.review.add_bar_beats), so notes written before the map was read get it too.
     bar_beat: str | None = None
+    damaged: str | None = None
+    """Why this record read from git is not a valid note (its timecode does not parse), or None.
+    A damaged note is still shown, marked, so that nothing a reviewer wrote is hidden."""
 
     def to_json_line(self) -> str:
-        d = {k: v for k, v in asdict(self).items() if v is not None and k not in ("source", "bar_beat")}
+        d = {k: v for k, v in asdict(self).items()
+             if v is not None and k not in ("source", "bar_beat", "damaged")}
         return json.dumps(d, ensure_ascii=True, sort_keys=True)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str) -> Note:
-        # A stored "bar_beat" is ignored: it is computed from the tempo map, not trusted from git.
-        return cls(
+        """A note from its JSON object, read from git (so untrusted: every field made a string,
+        and a timecode that does not parse marks the note ``damaged``). A stored "bar_beat" is
+        ignored: it is computed from the tempo map, not trusted from git.
+
+        Raises:
+            ValueError: when ``d`` is not a JSON object.
+        """
+        if not isinstance(d, dict):
+            raise ValueError("a note is a JSON object")
+        note = cls(
             tc=str(d.get("tc", "")), text=str(d.get("text", "")),
-            author=d.get("author"), stem=d.get("stem"), date=d.get("date"),
-            email=d.get("email"), source=source,
+            author=_opt_str(d.get("author")), stem=_opt_str(d.get("stem")), date=_opt_str(d.get("date")),
+            email=_opt_str(d.get("email")), source=source,
         )
+        if not is_timecode(note.tc):
+            note.damaged = "its timecode does not parse"
+        return note
 
     def to_dict(self) -> dict[str, Any]:
         return {"tc": self.tc, "text": self.text, "author": self.author, "stem": self.stem,
-                "date": self.date, "source": self.source, "bar_beat": self.bar_beat}
+                "date": self.date, "source": self.source, "bar_beat": self.bar_beat,
+                "damaged": self.damaged}
 
 
 _TC_FIELDS = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})[:;.](\d{2,3})$")

@@ -23,12 +23,12 @@ from typing import Any
 
 from vcs import git, txn
 from vcs.config import CONFIG_NAME, Config, default_config_text
-from vcs.errors import NotAVault, UsageError
+from vcs.errors import NotAVault, UsageError, VaultError
 from vcs.lfs import gitattributes_lines
 from vcs.lock import clear_stale_index_lock, vault_lock
 from vcs.manifest import MANIFEST_NAME, Manifest, parse_data
 from vcs.models import Approval, Note, Version, note_order, parse_trailers
-from vcs.naming import VersionRef, parse_ref, parse_version
+from vcs.naming import VersionRef, normalize_cue, parse_ref, parse_version
 from vcs.records import ANALYSIS_DIR
 
 __all__ = ["NOTES_REF", "Vault", "approval_tag"]
@@ -69,6 +69,13 @@ class Vault:
         for d in (here, *here.parents):
             if (d / CONFIG_NAME).is_file() and (d / ".git").is_dir():
                 return cls(d)
+        bare = _bare_repository(here)
+        if bare is not None:
+            raise NotAVault(
+                f"{bare} is a bare git repository (a server copy, with no working folder): stemvault "
+                f"works in a clone of it: `git clone {bare} FOLDER`, then run stemvault in FOLDER "
+                "(or with -C FOLDER)"
+            )
         raise NotAVault(
             f"{here} is not inside a stemvault vault: cd into one, or create one with "
             "`stemvault init PATH` (or try `stemvault demo`)"
@@ -299,6 +306,20 @@ class Vault:
             yield
 
 
+def _bare_repository(here: Path) -> Path | None:
+    """The bare repository ``here`` is in, or None (asked only once no vault was found)."""
+    if not here.is_dir():
+        return None
+    try:
+        proc = git.run("rev-parse", "--is-bare-repository", "--absolute-git-dir", cwd=here, check=False)
+    except VaultError:  # no git: the usual message
+        return None
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if proc.returncode != 0 or len(lines) != 2 or lines[0].strip() != "true":
+        return None
+    return Path(lines[1])
+
+
 def _cue_sort_key(cue: str) -> tuple[int, str]:
     import re
 
@@ -313,20 +334,30 @@ def version_from_message(commit: str, author: str, email: str, date: str, body: 
     t = parse_trailers(body)
     if "Cue" not in t or "Version" not in t:
         return None
+    # Everything here is untrusted (anyone can write a commit message): a cue must be a cue name
+    # and a version a version number, or the commit is not a version (skipped; `verify` judges
+    # commits that change cues outside stemvault). Free text is kept as is, escaped where shown.
     try:
+        cue = normalize_cue(t["Cue"][0].strip())
         number = parse_version(t["Version"][0])
         summary = json.loads(t["Summary"][0]) if "Summary" in t else body.split("\n", 1)[0]
-        notes = [Note.from_dict(json.loads(n), "commit") for n in t.get("Note", [])]
         delta = json.loads(t["Delta"][0]) if "Delta" in t else ""
     except (ValueError, UsageError):
         return None  # not ours, or damaged: history shows what it can read
+    notes: list[Note] = []
+    for line in t.get("Note", []):
+        # A note that is not a JSON object is skipped; one whose timecode does not parse is kept,
+        # marked damaged (Note.from_dict).
+        with contextlib.suppress(ValueError):
+            notes.append(Note.from_dict(json.loads(line), "commit"))
     for n in notes:
         n.author = n.author or author
         n.email = n.email or email
         n.date = n.date or date
-    return Version(cue=t["Cue"][0].strip(), version=number, commit=commit, author=author,
+    change = t.get("Change", ["new"])[0].strip()
+    return Version(cue=cue, version=number, commit=commit, author=author,
                    email=email, date=date, summary=str(summary),
-                   change=t.get("Change", ["new"])[0].strip(), notes=notes, delta=str(delta))
+                   change="tweak" if change == "tweak" else "new", notes=notes, delta=str(delta))
 
 
 def parse_note_blob(data: bytes) -> list[Note]:
@@ -336,7 +367,7 @@ def parse_note_blob(data: bytes) -> list[Note]:
         line = line.strip()
         if not line.startswith("{"):
             continue
-        try:
+        try:  # not a JSON object: skipped; a timecode that does not parse: kept, marked damaged
             notes.append(Note.from_dict(json.loads(line), "review"))
         except ValueError:
             continue
@@ -362,13 +393,19 @@ def parse_approval_tag(name: str, raw: bytes) -> Approval | None:
     t = parse_trailers(message)
     if "Approval" not in t:
         return None
+    # Untrusted like every record in git: a tag whose record does not parse, or whose cue and
+    # version are not a cue name and a version number, is not an approval (never shown as one).
     try:
         meta = json.loads(t["Approval"][0])
+        if not isinstance(meta, dict):
+            return None
+        normalize_cue(str(meta.get("cue", "")))
+        parse_version(str(meta.get("version", "")))
         files = {}
         for f in t.get("File", []):
             d = json.loads(f)
             files[str(d["file"])] = str(d["sha256"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, UsageError):
         return None
     date = str(meta.get("date", ""))
     if not date and tagger:

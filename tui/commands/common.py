@@ -45,9 +45,11 @@ def version_doc(v: Version, manifest: Manifest) -> dict[str, Any]:
 
 
 def echo_version_line(v: Version) -> None:
+    """A version, its delta, notes and approval, for people. Every field read from git is shown
+    through ``plain`` (control characters escaped); a damaged note is shown and marked."""
     date = v.date[:16].replace("T", " ")
     kind = "tweak" if v.change == "tweak" else "new"
-    click.echo(click.style(f"{v.cue} v{v.version}", bold=True) + f"  {kind:5}  {date}  "
+    click.echo(click.style(plain(f"{v.cue} v{v.version}"), bold=True) + f"  {kind:5}  {plain(date)}  "
                f"{plain(v.author)}  {plain(v.summary.splitlines()[0] if v.summary else '')}")
     if v.delta:
         click.echo(f"    delta: {plain(v.delta)}")
@@ -55,8 +57,9 @@ def echo_version_line(v: Version) -> None:
         where = f" [{plain(n.stem)}]" if n.stem else ""
         who = f" — {plain(n.author)}" if n.author else ""
         tag = "" if n.source == "review" else " (with the version)"
-        bb = f" {n.bar_beat}" if n.bar_beat else ""
-        click.echo(f"    {n.tc}{bb}{where}  {plain(n.text)}{who}{tag}")
+        tc = f"damaged note ({n.damaged}: '{plain(n.tc)}')" if n.damaged else plain(n.tc)
+        bb = f" {plain(n.bar_beat)}" if n.bar_beat else ""
+        click.echo(f"    {tc}{bb}{where}  {plain(n.text)}{who}{tag}")
     if v.tempo_map and v.tempo_map.get("error"):
         click.echo(f"    tempo map unreadable ({plain(v.tempo_map['file'])}: {plain(v.tempo_map['error'])}): "
                    "notes shown without bar|beat")
@@ -64,7 +67,7 @@ def echo_version_line(v: Version) -> None:
         a = v.approval
         sig = ", signed" if a.signed else ""
         msg = f": {plain(a.message)}" if a.message else ""
-        click.echo(click.style(f"    ✓ approved by {plain(a.by)} on {a.date[:10]}{sig}{msg}", fg="green"))
+        click.echo(click.style(f"    ✓ approved by {plain(a.by)} on {plain(a.date[:10])}{sig}{msg}", fg="green"))
 
 
 _STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
@@ -73,9 +76,10 @@ _STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}
 def print_findings(findings: list[Any], *, err: bool = False) -> None:
     """Findings of the checks, one line each (user-controlled names shown escaped)."""
     for f in findings:
-        d = f if isinstance(f, dict) else f.to_dict()
-        click.secho(f"    {d['severity']:7} {d['code']:20} {plain(d['message'])}", fg=_STYLE.get(d["severity"]),
-                    err=err)
+        d = f if isinstance(f, dict) else f.to_dict() if hasattr(f, "to_dict") else {"message": f}
+        sev = plain(str(d.get("severity", "")))
+        click.secho(f"    {sev:7} {plain(str(d.get('code', ''))):20} {plain(str(d.get('message', '')))}",
+                    fg=_STYLE.get(sev), err=err)
 
 
 def echo_changed_outside(change: OutsideChange) -> None:

@@ -28,14 +28,22 @@ def _outside(vault: Vault, v: Version) -> OutsideChange | None:
 
 
 def _length(frames: Any, sr: Any) -> str:
-    if not frames or not sr:
+    # The measured table is read from git and may have been edited by hand: never trust a type.
+    if not isinstance(frames, int | float) or not isinstance(sr, int | float) or not frames or not sr:
         return "?"
     s = frames / sr
     return f"{int(s // 60)}:{s % 60:06.3f}"
 
 
 def _num(x: Any) -> str:
-    return "—" if x is None else f"{x:.1f}"
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return "—" if x is None else plain(str(x))
+    return f"{x:.1f}"
+
+
+def _p(x: Any) -> str:
+    """A value from the manifest, terminal-safe (control characters escaped)."""
+    return plain("" if x is None else str(x))
 
 
 @click.command("show")
@@ -58,26 +66,34 @@ def show_cmd(ref: str, as_json: bool) -> int:
     if v.summary and "\n" in v.summary:
         for line in v.summary.splitlines()[1:]:
             click.echo(f"    {plain(line)}")
-    click.echo(f"    mix: {plain(manifest.mix) if manifest.mix else 'none'}")
+    click.echo(f"    mix: {_p(manifest.mix) if manifest.mix else 'none'}")
     click.echo("")
-    width = max([len(s.file) for s in manifest.stems] + [4])
-    click.echo(f"  {'file':{width}}  {'role':11} {'kind':6} {'format':13} {'rate':>6} {'bits':>4} "
+    width = max([len(_p(s.file)) for s in manifest.stems] + [4])
+    role_w = max([len(_p(s.role)) for s in manifest.stems] + [11])
+    kind_w = max([len(_p(s.kind)) for s in manifest.stems] + [6])
+    click.echo(f"  {'file':{width}}  {'role':{role_w}} {'kind':{kind_w}} {'format':13} {'rate':>6} {'bits':>4} "
                f"{'ch':>2} {'length':>10} {'start':>11} {'LUFS':>6} {'dBTP':>6}  sha256")
     for s in manifest.stems:
         m = s.measured
-        fmt = f"{m.get('format', '')} {m.get('subtype', '')}".strip()
-        click.echo(f"  {plain(s.file):{width}}  {plain(s.role)[:11]:11} {s.kind[:6]:6} {fmt[:13]:13} "
-                   f"{m.get('sample_rate', ''):>6} {m.get('bit_depth') or '':>4} {m.get('channels', ''):>2} "
-                   f"{_length(m.get('frames'), m.get('sample_rate')):>10} {m.get('start_tc') or '—':>11} "
+        fmt = f"{_p(m.get('format', ''))} {_p(m.get('subtype', ''))}".strip()
+        click.echo(f"  {_p(s.file):{width}}  {_p(s.role):{role_w}} {_p(s.kind):{kind_w}} {fmt[:13]:13} "
+                   f"{_p(m.get('sample_rate', '')):>6} {_p(m.get('bit_depth') or ''):>4} "
+                   f"{_p(m.get('channels', '')):>2} "
+                   f"{_length(m.get('frames'), m.get('sample_rate')):>10} {_p(m.get('start_tc') or '—'):>11} "
                    f"{_num(m.get('integrated_lufs')):>6} {_num(m.get('true_peak_dbtp')):>6}  "
-                   f"{str(m.get('sha256', ''))[:12]}")
+                   f"{_p(m.get('sha256', ''))[:12]}")
     findings = manifest.extra.get("finding", [])
+    findings = findings if isinstance(findings, list) else []
     checks = manifest.extra.get("checks") or {}
-    if checks.get("null_test_residual_db") is not None or findings:
+    checks = checks if isinstance(checks, dict) else {}
+    residual = checks.get("null_test_residual_db")
+    residual = residual if isinstance(residual, int | float) and not isinstance(residual, bool) else None
+    if residual is not None or findings:
         click.echo("")
-    if checks.get("null_test_residual_db") is not None:
-        click.echo(f"    null test: residual {checks['null_test_residual_db']:.1f} dB")
+    if residual is not None:
+        click.echo(f"    null test: residual {residual:.1f} dB")
     if checks.get("allowed_errors"):
-        click.echo(f"    committed despite {checks.get('errors', '?')} check errors: {plain(checks['allowed_errors'])}")
+        click.echo(f"    committed despite {_p(checks.get('errors', '?'))} check errors: "
+                   f"{_p(checks['allowed_errors'])}")
     print_findings(findings)
     return 0

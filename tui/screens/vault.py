@@ -14,6 +14,8 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
 
 from tui.messages import HistoryLoaded, LoadFailed, ManifestLoaded
+from tui.output import plain
+from tui.text import literal
 from tui.widgets.version_detail import VersionDetail
 from vcs.errors import VaultError
 from vcs.models import Version, sanitize_line
@@ -38,7 +40,7 @@ class VaultScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        table: DataTable[Text | str] = DataTable(id="versions", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Text] = DataTable(id="versions", cursor_type="row", zebra_stripes=True)
         yield table
         with VerticalScroll(id="detail-scroll"):
             yield VersionDetail(id="detail")
@@ -74,10 +76,11 @@ class VaultScreen(Screen[None]):
         table = self.query_one("#versions", DataTable)
         table.clear()
         for i, v in enumerate(self.versions):
+            # Every cell a Text: a str cell is markup to a DataTable, and all of it came from git.
             table.add_row(
-                v.cue, str(v.version), "tweak" if v.change == "tweak" else "new",
-                v.date[:10], Text(v.author), "✓" if v.approval else "",
-                Text(v.summary.splitlines()[0] if v.summary else ""), key=str(i))
+                literal(v.cue), literal(v.version), Text("tweak" if v.change == "tweak" else "new"),
+                literal(v.date[:10]), literal(v.author), Text("✓" if v.approval else ""),
+                literal(v.summary.splitlines()[0] if v.summary else ""), key=str(i))
         self._mark_outside(message)
         if not self.versions:
             self.query_one(VersionDetail).message(
@@ -99,7 +102,8 @@ class VaultScreen(Screen[None]):
 
     @on(LoadFailed)
     def show_error(self, message: LoadFailed) -> None:
-        self.notify(message.error, title="Could not read the vault", severity="error")
+        # The error may quote the vault's text (a manifest, a name): never markup.
+        self.notify(plain(message.error), title="Could not read the vault", severity="error", markup=False)
 
     @on(DataTable.RowHighlighted, "#versions")
     def row_highlighted(self, event: DataTable.RowHighlighted) -> None:

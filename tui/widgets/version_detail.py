@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from tui.text import literal
 from vcs.manifest import Manifest
 from vcs.models import Version
 
 __all__ = ["VersionDetail"]
 
 
-def _t(s: str | None, style: str = "") -> Text:
-    # User text is data: Text() never parses markup, and control characters are made visible.
-    clean = "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode()
-                    for c in (s or "").replace("\n", " ⏎ "))
-    return Text(clean, style=style)
+def _t(s: Any, style: str = "") -> Text:
+    # Vault text is data: literal() never parses markup and shows control characters escaped.
+    return literal(s, style)
 
 
 class VersionDetail(Static):
@@ -43,8 +43,9 @@ class VersionDetail(Static):
 
     def show(self, v: Version, manifest: Manifest | None) -> None:
         out = Text()
-        out.append(f"{v.cue} v{v.version}", style="bold")
-        out.append(f"  {'tweak' if v.change == 'tweak' else 'new version'}  {v.date[:16].replace('T', ' ')}  ")
+        out.append_text(_t(f"{v.cue} v{v.version}", "bold"))
+        out.append_text(_t(f"  {'tweak' if v.change == 'tweak' else 'new version'}  "
+                           f"{v.date[:16].replace('T', ' ')}  "))
         out.append_text(_t(v.author, "italic"))
         out.append("\n")
         out.append_text(_t(v.summary))
@@ -57,11 +58,16 @@ class VersionDetail(Static):
             a = v.approval
             out.append("✓ approved by ", style="green")
             out.append_text(_t(a.by, "green"))
-            out.append(f" {a.date[:10]}{' (signed)' if a.signed else ''} ", style="green")
+            out.append_text(_t(f" {a.date[:10]}{' (signed)' if a.signed else ''} ", "green"))
             out.append_text(_t(a.message))
             out.append("\n")
         for n in v.notes:
-            out.append(f"{n.tc} ", style="cyan")
+            if n.damaged:
+                out.append(f"damaged note ({n.damaged}: ", style="red")
+                out.append_text(_t(n.tc, "red"))
+                out.append(") ", style="red")
+            else:
+                out.append_text(_t(f"{n.tc} ", "cyan"))
             if n.stem:
                 out.append_text(_t(f"[{n.stem}] ", "magenta"))
             out.append_text(_t(n.text))
@@ -76,7 +82,11 @@ class VersionDetail(Static):
         for s in manifest.stems:
             m = s.measured
             frames, sr = m.get("frames"), m.get("sample_rate")
-            length = f"{frames / sr:.1f}s" if frames and sr else "?"
-            table.add_row(_t(s.file), _t(s.role), s.kind, str(sr or ""), str(m.get("bit_depth") or ""),
-                          str(m.get("channels") or ""), length)
+            try:
+                length = f"{frames / sr:.1f}s" if frames and sr else "?"
+            except (TypeError, ZeroDivisionError):  # a hand-edited measured table
+                length = "?"
+            # Every cell a Text: a str cell is markup to a Rich table (a manifest's `kind` ran actions).
+            table.add_row(_t(s.file), _t(s.role), _t(s.kind), _t(sr or ""), _t(m.get("bit_depth") or ""),
+                          _t(m.get("channels") or ""), _t(length))
         self._set(Group(out, table))
