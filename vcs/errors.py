@@ -52,3 +52,7 @@ class AudioMissing(VaultError):
     def __init__(self, message: str, missing: list[str]) -> None:
         self.missing = missing
         super().__init__(message)
+
+
+class DiskFull(VaultError):
+    """The disk the vault is on filled up while writing: nothing was committed."""

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def result_doc(r: CommitResult) -> dict[str, Any]:
     d = version_doc(r.version, r.manifest)
-    d.update(added=r.added, removed=r.removed, changed=r.changed, unchanged=r.unchanged,
+    d.update(added=r.added, removed=r.removed, changed=r.changed, unchanged=r.unchanged, renamed=r.renamed,
              ignored=r.ignored, new_lfs_objects=r.new_lfs_objects, analyzed=r.analyzed,
              findings=[f.to_dict() for f in r.findings], null_test=r.null_test, committed=True)
     return d
@@ -57,7 +57,7 @@ def commit_cmd(cue: str, source: Path, summary: str, notes: tuple[str, ...], min
     v = r.version
     click.echo(click.style(f"{v.cue} v{v.version}", bold=True) + f" committed ({v.commit[:10]}): "
                f"{len(r.added)} added, {len(r.changed)} changed, {len(r.removed)} removed, "
-               f"{len(r.unchanged)} unchanged; {r.new_lfs_objects} new LFS objects")
+               f"{len(r.renamed)} renamed, {len(r.unchanged)} unchanged; {r.new_lfs_objects} new LFS objects")
     click.echo(f"    delta: {plain(v.delta)}")
     if r.manifest.mix:
         click.echo(f"    mix: {plain(r.manifest.mix)} ({r.manifest.mix_from})")
