@@ -456,3 +456,15 @@ def test_lossy_subtype_in_a_wav_container_says_lossy(tmp_path: Path, sv: Runner,
     r = sv("-C", vault, "check", src)
     assert r.code == 1 and "None" not in r.out
     assert any("1M03_FX.wav is lossy (IMA ADPCM)" in line and "lossless" in line for line in r.out.splitlines())
+
+
+def test_a_stem_deleted_by_hand_and_left_out_of_the_export_is_removed_from_the_version(
+        vault: Path, sv: Runner, tmp_path: Path) -> None:
+    write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    (_cue(vault) / "1M03_PAD.wav").unlink()
+    write_set(tmp_path / "v2", gains={"STR": 0.5}, roles={"STR": 220.0, "BRS": 330.0, "PERC": 82.41})
+    doc = sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second", "--json").json()
+    assert doc["removed"] == ["1M03_PAD.wav"]
+    assert "1M03_PAD.wav" not in git(vault, "ls-tree", "-r", "--name-only", "HEAD", "--", f"cues/{CUE}")
+    assert sv.ok("-C", vault, "verify", "--json").json()["ok"]

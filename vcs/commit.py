@@ -586,8 +586,10 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
         # very files (vcs.txn): never a checkout, never a clean.
         writes = [n for n in order if not (n in unchanged and (cue_dir / n).is_file()
                                              and (cue_dir / n).stat().st_size == by_name[n].size)]
-        deletes = sorted(e.name for e in _scan(cue_dir)
-                         if e.name != MANIFEST_NAME and e.name not in by_name and e.is_file(follow_symlinks=False))
+        tracked = [t[len(cue_rel) + 1:] for t in git.iter_z(
+            git.run("ls-files", "-z", "--", f"{cue_rel}/", cwd=vault.root).stdout)]
+        deletes = sorted({*tracked, *(e.name for e in _scan(cue_dir) if e.is_file(follow_symlinks=False))}
+                         - {*by_name, MANIFEST_NAME})
         touched = [f"{cue_rel}/{n}" for n in (*writes, *deletes, MANIFEST_NAME)]
         records = [record_relpath(f.sha256) for f in files if f.record]
         created = [r for r in (*touched, *records) if not os.path.lexists(vault.root / r)]
