@@ -172,6 +172,19 @@ def test_a_rename_is_reported_as_a_rename(vault: Path, sv: Runner, tmp_path: Pat
     assert "0 added, 2 changed, 0 removed, 1 renamed, 2 unchanged; 2 new LFS objects" in first
 
 
+def test_a_rename_with_changed_audio_is_renamed_and_changed(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    write_set(tmp_path / "v2", gains={"PAD": 0.5})
+    (tmp_path / "v2" / "1M03_PAD.wav").rename(tmp_path / "v2" / "1M03_PADS.wav")
+    doc = sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "pads down", "--json").json()
+    assert doc["delta"].startswith("~PAD>PADS ")
+    assert doc["renamed"] == [["1M03_PAD.wav", "1M03_PADS.wav"]]
+    assert doc["added"] == [] and doc["removed"] == []
+    assert sorted(doc["changed"]) == ["1M03_MIX.wav", "1M03_PADS.wav"]
+    assert doc["new_lfs_objects"] == 2
+
+
 def test_new_lfs_objects_counts_what_earlier_versions_do_not_hold(
         vault: Path, sv: Runner, tmp_path: Path) -> None:
     write_set(tmp_path / "v1")

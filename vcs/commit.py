@@ -600,15 +600,17 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
                   manifest_text=user_manifest, touched=touched, created=created, objects=absent)
         try:
             cue_dir.mkdir(parents=True, exist_ok=True)
+            new_paths = set(created)
             for name in writes:
                 f = by_name[name]
                 copied = copies / name
-                txn.set_aside(vault, f"{cue_rel}/{name}")
+                rel = f"{cue_rel}/{name}"
+                txn.set_aside(vault, rel, planned_absent=rel in new_paths)
                 _copy_in(f.path, cue_dir / name, incoming,
                          copied if f.record is not None and copied.is_file() else None)
             for name in deletes:
                 txn.set_aside(vault, f"{cue_rel}/{name}")
-            txn.set_aside(vault, mrel)
+            txn.set_aside(vault, mrel, planned_absent=mrel in new_paths)
             (cue_dir / MANIFEST_NAME).write_text(text, encoding="utf-8")
             for f in files:
                 if f.record:

@@ -83,9 +83,11 @@ def _write(p: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, p)
 
 
-def set_aside(vault: Vault, rel: str) -> None:
+def set_aside(vault: Vault, rel: str, *, planned_absent: bool = False) -> None:
     """Move the file at ``rel`` (relative to the vault) into the journal's backup, where a
-    rollback takes it back from; nothing happens when there is no file there."""
+    rollback takes it back from; nothing happens when there is no file there.
+    ``planned_absent``: the journal lists ``rel`` as created (no file was there when it was
+    written); a file found there after all is then restored, not removed, by a rollback."""
     src = vault.root / rel
     if not os.path.lexists(src):
         return
@@ -101,7 +103,8 @@ def set_aside(vault: Vault, rel: str) -> None:
             raise
         shutil.copy2(src, dst, follow_symlinks=False)  # .git on another file system
         os.unlink(src)
-    # A file appeared where the plan expected none: it is restored, not removed, on rollback.
+    if not planned_absent:
+        return
     p = _path(vault)
     with contextlib.suppress(OSError, ValueError):
         data = json.loads(p.read_text())
