@@ -19,6 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 from audio.analysis import SetAnalysis
+from audio.probe import LOSSLESS_HINT, codec_name
 from audio.timecode import FrameRate, Timecode, parse_frame_rate
 
 __all__ = ["CODES", "CheckSettings", "Finding", "check_set", "null_skip_reason", "start_tc"]
@@ -150,12 +151,13 @@ def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | No
 
     for n, p in a.probes.items():
         if p.lossy:
-            add("format-lossy", n, f"{n} is lossy ({p.format} {p.subtype}): export it as WAV/BWF PCM")
+            add("format-lossy", n, f"{n} is lossy ({codec_name(p)}): {LOSSLESS_HINT}")
     for attr, code, unit in (("sample_rate", "format-sample-rate", " Hz"), ("bit_depth", "format-bit-depth", "-bit"),
                              ("frames", "format-length", " samples")):
         values: dict[Any, list[str]] = {}
         for n, p in a.probes.items():
-            values.setdefault(getattr(p, attr), []).append(n)
+            if getattr(p, attr) is not None:  # a lossy file has no bit depth: format-lossy says so
+                values.setdefault(getattr(p, attr), []).append(n)
         if len(values) > 1:
             common = max(values, key=lambda v: len(values[v]))
             for v, ns in values.items():

@@ -22,7 +22,7 @@ import soundfile as sf
 
 from audio.errors import UnreadableAudio
 
-__all__ = ["AUDIO_EXTENSIONS", "LOSSY_SUBTYPES", "Probe", "hash_file", "is_audio_name", "probe"]
+__all__ = ["AUDIO_EXTENSIONS", "LOSSY_SUBTYPES", "Probe", "codec_name", "hash_file", "is_audio_name", "probe"]
 
 # Extensions a stem set may carry. Lossy ones are listed so that they are recognised (and
 # refused by the checks) rather than silently ignored or committed outside LFS.
@@ -34,6 +34,14 @@ LOSSY_SUBTYPES = {"MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", "VORBIS", "
                   "IMA_ADPCM", "MS_ADPCM", "G721_32", "G723_24", "G723_40", "VOX_ADPCM",
                   "NMS_ADPCM_16", "NMS_ADPCM_24", "NMS_ADPCM_32", "ALAC_16"}
 _LOSSY_FORMATS = {"MPEG", "OGG"}
+# Extensions that only ever hold lossy audio (libsndfile reads some of them, not all).
+_LOSSY_EXTENSIONS = {"mp3": "MP3", "ogg": "Ogg Vorbis", "opus": "Opus", "m4a": "AAC", "aac": "AAC"}
+_CODEC_NAMES = {"MPEG_LAYER_I": "MP1", "MPEG_LAYER_II": "MP2", "MPEG_LAYER_III": "MP3", "VORBIS": "Ogg Vorbis",
+                "OPUS": "Opus", "GSM610": "GSM 6.10", "IMA_ADPCM": "IMA ADPCM", "MS_ADPCM": "MS ADPCM",
+                "G721_32": "G.721 ADPCM", "G723_24": "G.723 ADPCM", "G723_40": "G.723 ADPCM",
+                "VOX_ADPCM": "VOX ADPCM", "NMS_ADPCM_16": "NMS ADPCM", "NMS_ADPCM_24": "NMS ADPCM",
+                "NMS_ADPCM_32": "NMS ADPCM", "ALAC_16": "ALAC 16"}
+LOSSLESS_HINT = "stems must be lossless: export it as WAV/BWF PCM or FLAC"
 _BIT_DEPTH = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32,
               "FLOAT": 32, "DOUBLE": 64, "ALAC_20": 20, "ALAC_24": 24, "ALAC_32": 32}
 _LAYOUTS = {1: "mono", 2: "stereo", 3: "LCR", 4: "quad", 6: "5.1", 8: "7.1", 10: "7.1.2", 12: "7.1.4"}
@@ -118,9 +126,14 @@ def probe(path: str | os.PathLike[str]) -> Probe:
         raise UnreadableAudio(f"{p.name}: cannot read it ({e.strerror})") from None
     if size == 0:
         raise UnreadableAudio(f"{p.name}: the file is empty (0 bytes): export it again")
+    _readable(p)
     try:
         info = sf.info(str(p))
     except (sf.LibsndfileError, RuntimeError, ValueError) as e:
+        ext = p.name.rsplit(".", 1)[-1].lower() if "." in p.name else ""
+        if ext in _LOSSY_EXTENSIONS:
+            raise UnreadableAudio(f"{p.name} is lossy ({_LOSSY_EXTENSIONS[ext]}, a format stemvault cannot "
+                                  f"read): {LOSSLESS_HINT}") from None
         reason = str(e).split(":", 1)[-1].strip() or "unknown format"
         raise UnreadableAudio(f"{p.name}: not readable as audio ({reason})") from None
     try:
@@ -147,6 +160,26 @@ def probe(path: str | os.PathLike[str]) -> Probe:
         size=size,
         lossy=info.format in _LOSSY_FORMATS or subtype in LOSSY_SUBTYPES,
     )
+
+
+def codec_name(p: Probe) -> str:
+    """A name people know for the encoding of a lossy file (``MP3``, ``Ogg Vorbis``, ``IMA ADPCM``)."""
+    return _CODEC_NAMES.get(p.subtype) or p.subtype or p.format
+
+
+def _readable(p: Path) -> None:
+    """Open the file once, so that an error names what is wrong (libsndfile says "System error")."""
+    try:
+        with open(p, "rb"):
+            pass
+    except PermissionError:
+        raise UnreadableAudio(f"{p.name}: permission denied (the file is not readable by this user): "
+                              f"make it readable (chmod a+r '{p.name}') or export it again") from None
+    except IsADirectoryError:
+        raise UnreadableAudio(f"{p.name} is a folder, not an audio file: rename it or move it out of the "
+                              "export") from None
+    except OSError as e:
+        raise UnreadableAudio(f"{p.name}: cannot read it ({e.strerror})") from None
 
 
 def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:

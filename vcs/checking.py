@@ -22,6 +22,7 @@ from audio.probe import is_audio_name
 from audio.timecode import FrameRate, parse_frame_rate
 from vcs.config import Config
 from vcs.errors import SourceError, UsageError
+from vcs.exportdir import entry_problem
 from vcs.lfs import object_path
 from vcs.models import Version
 from vcs.naming import infer_role
@@ -143,7 +144,7 @@ def check_folder(source: Path, *, config: Config | None = None, frame_rate: str 
         raise SourceError(f"{source}: no such folder" if not source.exists() else
                           f"{source} is not a folder: give the folder your stems were exported to")
     try:
-        entries = sorted(e.name for e in os.scandir(source) if e.is_file() and not e.name.startswith("."))
+        entries = sorted(e.name for e in os.scandir(source) if _usable(e))
     except OSError as e:
         raise SourceError(f"{source}: cannot read it ({e.strerror})") from None
     names = [n for n in entries if is_audio_name(n)]
@@ -155,6 +156,16 @@ def check_folder(source: Path, *, config: Config | None = None, frame_rate: str 
     if cue is None:
         cue = _guess_cue(names)
     return run_checks([FileSpec(source / n, n) for n in names], config=config, rate=rate, cue=cue, mix=mix_name)
+
+
+def _usable(e: os.DirEntry[str]) -> bool:
+    """A file to check; raises SourceError for a dangling symlink or an audio name that is no file."""
+    if e.name.startswith("."):
+        return False
+    problem = entry_problem(e, wanted=is_audio_name(e.name))
+    if problem:
+        raise SourceError(problem)
+    return e.is_file()
 
 
 def check_version(vault: Any, v: Version) -> CheckReport:

@@ -13,9 +13,11 @@ to be an LFS pointer carrying the hash we measured, and only then committed.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +32,8 @@ from vcs import git, statcache, txn
 from vcs._testseam import pause as _pause
 from vcs.checking import CheckReport, choose_mix, run_checks
 from vcs.config import Config
-from vcs.errors import ChecksRefused, GitFailed, SourceError, UsageError, VaultError
+from vcs.errors import ChecksRefused, DiskFull, GitFailed, SourceError, UsageError, VaultError
+from vcs.exportdir import entry_problem
 from vcs.lfs import object_path, parse_pointer
 from vcs.manifest import MANIFEST_NAME, Manifest, StemEntry
 from vcs.models import Note, Version, sanitize_line
@@ -74,7 +77,8 @@ class CommitResult:
     meta_only: list[str] = field(default_factory=list)  # of ``changed``: the same samples, a real header change
     reexported: list[str] = field(default_factory=list)  # of ``unchanged``: other bytes, the vault's file kept
     ignored: list[str] = field(default_factory=list)
-    new_lfs_objects: int = 0
+    renamed: list[list[str]] = field(default_factory=list)  # [old, new]: the delta's OLD>NEW
+    new_lfs_objects: int = 0  # audio content no earlier version of the cue holds
     findings: list[Finding] = field(default_factory=list)
     null_test: dict[str, Any] | None = None
     analyzed: list[str] = field(default_factory=list)  # files measured now (the rest were known)
@@ -120,6 +124,9 @@ def list_source(source: Path) -> tuple[list[Path], list[str]]:
     for e in entries:
         if e.name.startswith("."):
             continue
+        problem = entry_problem(e, wanted=is_audio_name(e.name) or e.name.lower() in TEMPO_NAMES)
+        if problem:
+            raise SourceError(problem)
         if not e.is_file():
             ignored.append(e.name + "/")
             continue
@@ -267,15 +274,14 @@ def delta_line(cue: str, added: list[str], removed: list[str], changed: list[str
     return " ".join(parts) or "="
 
 
-def rich_delta(vault: Vault, prev: Manifest, new: Manifest, files: list[SourceFile]) -> str:
-    """The delta notation of docs/delta-notation.md (regions, moves, renames, LU) against the
-    previous version, from its records and the records just measured."""
+def _diff_against(vault: Vault, prev: Manifest, new: Manifest, files: list[SourceFile]) -> Any:
+    """The diff (a vcs.diff.VersionDiff) of ``new`` against ``prev``: its delta and renames."""
     from vcs.diff import diff_manifests, vault_records
 
     fresh = {f.sha256: f.record for f in files if f.record}
     old = vault_records(vault)
     return diff_manifests(prev, new, old, lambda sha: fresh.get(sha) or old(sha),
-                          frame_rate=vault.config.frame_rate).delta
+                          frame_rate=vault.config.frame_rate)
 
 
 def _message(cue: str, number: VersionNumber, change: str, summary: str, notes: list[Note],
@@ -305,16 +311,39 @@ def _message(cue: str, number: VersionNumber, change: str, summary: str, notes: 
 
 
 def _previous_manifest(vault: Vault, cue: str, prev: Version | None) -> tuple[Manifest | None, str | None]:
-    """The manifest to build on: the working copy when it parses (it carries hand edits)."""
+    """The manifest to build on: the working copy (it carries hand edits), else ``prev``'s.
+
+    Raises:
+        UsageError: the working copy does not parse, or names another cue: the commit would
+            overwrite the hand edit, so it stops and says where the edit is wrong.
+    """
     path = vault.cue_dir(cue) / MANIFEST_NAME
+    rel = f"{CUES_DIR}/{cue}/{MANIFEST_NAME}"
+
+    def undo() -> str:
+        if git.rev_parse(f"HEAD:{rel}", cwd=vault.root):
+            return f"fix your edit, or undo it with `git checkout -- {rel}`"
+        return f"fix your edit, or remove {rel}"
+
     if path.is_file():
         try:
             text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{rel} is not UTF-8 text: {undo()}; then commit again") from None
+        except OSError as e:
+            raise UsageError(f"{rel}: cannot read it ({e.strerror})") from None
+        try:
             m = Manifest.from_toml(text)
-            if m.cue == cue:
-                return m, text
-        except (OSError, UnicodeDecodeError, VaultError):
-            pass
+        except VaultError as e:
+            cause = e.__context__  # the parser's own words: what is wrong, at which line and column
+            why = f"does not parse ({cause})" if cause is not None and "line" in str(cause) else \
+                f"is not a manifest ({str(e).removeprefix(MANIFEST_NAME + ': ')})"
+            raise UsageError(f"{rel} (edited by hand) {why}: {undo()}; then commit again "
+                             "(nothing was changed)") from None
+        if m.cue != cue:
+            raise UsageError(f"{rel} names cue {m.cue!r}, not {cue}: {undo()}; then commit again "
+                             "(nothing was changed)")
+        return m, text
     if prev is not None:
         m = vault.manifest_at(prev)
         return m, m.to_toml()
@@ -368,12 +397,93 @@ def commit_version(
     try:
         return _commit(vault, cue, source, staging / "read", summary=summary, note_objs=note_objs, who=who,
                        minor=minor, mix=mix, allow_errors=allow_errors)
+    except (OSError, VaultError) as e:
+        full = _disk_full(vault, e, cue, source)
+        if full is None:
+            raise
+        raise full from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _preflight(vault: Vault, cue: str) -> None:
+    """Refuse early, before the long read, what the commit would refuse under the lock: files git
+    does not hold in the cue folder, a manifest edit that does not parse. What looks wrong while
+    another commit is writing (its new files are not tracked yet) is asked again under the lock."""
+    try:
+        _guard_cue_folder(vault, cue)
+        _previous_manifest(vault, cue, None)
+    except UsageError:
+        with vault.writing():
+            _guard_cue_folder(vault, cue)
+            _previous_manifest(vault, cue, None)
+
+
+def _guard_cue_folder(vault: Vault, cue: str) -> None:
+    """Refuse when the cue folder holds files git does not: the commit would overwrite or
+    remove them (and so would a rollback), and git has no copy to bring them back.
+
+    Raises:
+        UsageError: naming them (the working manifest excepted: it is read as the hand edits
+            of the next version, and kept on a rollback).
+    """
+    rel = f"{CUES_DIR}/{cue}"
+    if not vault.cue_dir(cue).is_dir():
+        return
+    out = git.run("ls-files", "--others", "-z", "--", f"{rel}/", cwd=vault.root).stdout
+    names = sorted(p[len(rel) + 1:] for p in git.iter_z(out) if p != f"{rel}/{MANIFEST_NAME}")
+    if not names:
+        return
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    raise UsageError(
+        f"{rel} holds {len(names)} {'file' if len(names) == 1 else 'files'} that {'is' if len(names) == 1 else 'are'} "
+        f"not part of any version ({shown}): a commit would overwrite or delete {'it' if len(names) == 1 else 'them'}, "
+        f"and git has no copy; move {'it' if len(names) == 1 else 'them'} out of {rel} (audio you want in this "
+        "version goes into the export folder), then commit again (nothing was changed)")
+
+
+def _mount_point(path: Path) -> Path:
+    p = path.resolve()
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    while not os.path.ismount(p) and p != p.parent:
+        p = p.parent
+    return p
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+
+
+def _disk_full(vault: Vault, err: BaseException, cue: str, source: Path) -> DiskFull | None:
+    """``err`` as a DiskFull saying where and what to do, when it is a full disk (or quota)."""
+    where = vault.git_dir
+    if isinstance(err, OSError):
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return None
+        if err.filename:
+            where = Path(os.fsdecode(err.filename))
+    else:
+        text = (err.stderr if isinstance(err, GitFailed) else str(err)).lower()
+        if "no space left on device" not in text and "disk quota exceeded" not in text:
+            return None
+    mount = _mount_point(where)
+    try:
+        free = f"{_mb(shutil.disk_usage(mount).free)} free"
+    except OSError:
+        free = "no room left"
+    try:
+        size = f"; this export is {_mb(sum(p.stat().st_size for p in list_source(source)[0]))}"
+    except (OSError, VaultError):
+        size = ""
+    return DiskFull(f"the disk is full: {mount} (where the vault is) has {free}; {cue} was not committed and "
+                    f"the vault is as it was. Free some space there (a commit needs up to twice the size of "
+                    f"the files that changed{size}) and commit again")
+
+
 def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str, note_objs: list[Note],
             who: tuple[str, str], minor: bool, mix: str | None, allow_errors: str | None) -> CommitResult:
+    _preflight(vault, cue)
     files, ignored, report, mix_name, mix_from = read_source(vault, source, cue=cue, mix=mix, copies=copies)
     errors = [f for f in report.findings if f.severity == "error"]
     if errors and allow_errors is None:
@@ -382,6 +492,7 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
                             "with --allow-errors 'reason'", report.findings)
 
     with vault.writing():
+        _guard_cue_folder(vault, cue)
         history = vault.versions(cue)
         prev = history[0] if history else None
         # A plain-git commit after the latest version (vcs.outside): the export is committed
@@ -456,46 +567,73 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
                 raise UsageError(f"nothing changed since {cue}@{prev.version}: no new version made")
 
         cue_rel = f"{CUES_DIR}/{cue}"
-        delta = rich_delta(vault, prev_manifest, manifest, files) if prev_manifest else \
-            delta_line(cue, added, removed, changed)
+        renamed: list[list[str]] = []
+        if prev_manifest:
+            vdiff = _diff_against(vault, prev_manifest, manifest, files)
+            delta = vdiff.delta
+            renamed = _take_renames(vdiff, added, removed, changed)
+        else:
+            delta = delta_line(cue, added, removed, changed)
         counts = {"added": len(added), "removed": len(removed), "changed": len(changed),
-                  "unchanged": len(unchanged)}
+                  "unchanged": len(unchanged), "renamed": len(renamed)}
         message = _message(cue, number, change, summary, note_objs, delta, counts,
                            {"errors": len(errors), "warnings": checks["warnings"], "allowed": allow_errors})
         if outside:  # the last paragraph is the trailers: one more records what this version replaced
             message += f"Stemvault-Replaces: {json.dumps(_replaces(outside), ensure_ascii=True)}\n"
         incoming = txn.staging_dir(vault) / "copy"  # this process's: see commit_version
         old_head = git.head(vault.root)
+        mrel = f"{cue_rel}/{MANIFEST_NAME}"
         user_manifest = (cue_dir / MANIFEST_NAME).read_text(encoding="utf-8") \
             if (cue_dir / MANIFEST_NAME).is_file() else None
-        txn.begin(vault, old_head=old_head, paths=[cue_rel, ANALYSIS_DIR],
-                  manifest_path=f"{cue_rel}/{MANIFEST_NAME}", manifest_text=user_manifest)
+        # What the commit writes and removes, set aside first so that a rollback puts back the
+        # very files (vcs.txn): never a checkout, never a clean.
+        def left_in_place(n: str) -> bool:  # the working folder's file is already the one to commit
+            dest = cue_dir / n
+            if n in replaced:  # it holds the plain-git change
+                return False
+            if n in kept:
+                return kept[n] == dest
+            return n in unchanged and dest.is_file() and dest.stat().st_size == by_name[n].size
+
+        in_place = {n for n in order if left_in_place(n)}
+        writes = [n for n in order if n not in in_place]
+        tracked = [t[len(cue_rel) + 1:] for t in git.iter_z(
+            git.run("ls-files", "-z", "--", f"{cue_rel}/", cwd=vault.root).stdout)]
+        deletes = sorted({*tracked, *(e.name for e in _scan(cue_dir) if e.is_file(follow_symlinks=False))}
+                         - {*by_name, MANIFEST_NAME})
+        touched = [f"{cue_rel}/{n}" for n in (*writes, *deletes, MANIFEST_NAME)]
+        records = [record_relpath(f.sha256) for f in files if f.record and f.name not in kept]
+        created = [r for r in (*touched, *records) if not os.path.lexists(vault.root / r)]
+        audio_shas = {old[n].sha256 if n in kept else by_name[n].sha256 for n in order if by_name[n].is_audio}
+        absent = sorted(h for h in audio_shas if not object_path(vault.git_dir, h).exists())
+        started = time.time()
+        txn.begin(vault, old_head=old_head, paths=[cue_rel, ANALYSIS_DIR], manifest_path=mrel,
+                  manifest_text=user_manifest, touched=touched, created=created, objects=absent)
         try:
             cue_dir.mkdir(parents=True, exist_ok=True)
-            audio_shas = {old[n].sha256 if n in kept else by_name[n].sha256 for n in order if by_name[n].is_audio}
-            preexisting = {h for h in audio_shas if object_path(vault.git_dir, h).exists()}
-            in_place: set[str] = set()  # the working folder's file left as it is (the same as the export's)
-            for name in order:
-                dest = cue_dir / name
+            new_paths = set(created)
+            for name in writes:
                 f = by_name[name]
-                if name in kept:
-                    if kept[name] != dest:  # the working copy is not the vault's: put it back
-                        _copy_in(kept[name], dest, incoming)
-                    else:
-                        in_place.add(name)
-                    continue
-                if name in unchanged and name not in replaced and dest.is_file() and dest.stat().st_size == f.size:
-                    in_place.add(name)
-                    continue
                 copied = copies / name
-                _copy_in(f.path, dest, incoming, copied if f.record is not None and copied.is_file() else None)
-            for de in os.scandir(cue_dir):
-                if de.name != MANIFEST_NAME and de.name not in by_name and de.is_file():
-                    os.unlink(de.path)
+                rel = f"{cue_rel}/{name}"
+                txn.set_aside(vault, rel, planned_absent=rel in new_paths)
+                if name in kept:  # a re-export: the vault's bytes, not the restamped ones
+                    _copy_in(kept[name], cue_dir / name, incoming)
+                else:
+                    _copy_in(f.path, cue_dir / name, incoming,
+                             copied if f.record is not None and copied.is_file() else None)
+            for name in deletes:
+                txn.set_aside(vault, f"{cue_rel}/{name}")
+            txn.set_aside(vault, mrel, planned_absent=mrel in new_paths)
             (cue_dir / MANIFEST_NAME).write_text(text, encoding="utf-8")
-            records = [save_record(vault, f.record) for f in files if f.record and f.name not in kept]
+            for f in files:
+                if f.record and f.name not in kept:  # a kept file's record is the vault's
+                    save_record(vault, f.record)
             _pause("after-copy")
-            git.run("add", "-A", "--", cue_rel, *records, cwd=vault.root)
+            # Files left in place are staged too: one changed there by hand (never committed)
+            # then differs from the version and _check_staged refuses, naming it; nothing is lost.
+            git.run("--literal-pathspecs", "add", "-A", "--", *touched, *records,
+                    *(f"{cue_rel}/{n}" for n in sorted(in_place)), cwd=vault.root)
             _pause("after-add")
             _check_staged(vault, cue_rel, manifest, outside, in_place)
             git.run("commit", "-q", "--no-verify", "--cleanup=verbatim", "-F", "-",
@@ -505,11 +643,12 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
             # Put the folder back now rather than at the next command (a KeyboardInterrupt
             # included); a SIGKILL skips this and the journal does it later.
             if git.head(vault.root) == old_head:
-                txn.rollback(vault, {"paths": [cue_rel, ANALYSIS_DIR], "manifest_path": f"{cue_rel}/{MANIFEST_NAME}",
-                                     "manifest_text": user_manifest})
-            txn.end(vault)
+                txn.rollback(vault, {"paths": [cue_rel, ANALYSIS_DIR], "manifest_path": mrel,
+                                     "manifest_text": user_manifest, "touched": touched, "created": created,
+                                     "objects": absent, "started": started})
+            txn.finish(vault)
             raise
-        txn.end(vault)
+        txn.finish(vault)
         shutil.rmtree(incoming, ignore_errors=True)  # only this process's
         # Kept files are left out: their bytes are not the vault's, and their record is not saved.
         statcache.remember(vault, [(f.path, f.sha256) for f in files if f.probe is not None and f.name not in kept])
@@ -517,8 +656,8 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
     version = vault.resolve(f"{cue}@{number}")
     return CommitResult(version=version, manifest=manifest, added=added, removed=removed,
                         changed=changed, unchanged=unchanged, meta_only=meta_only, reexported=sorted(kept),
-                        ignored=ignored,
-                        new_lfs_objects=len(audio_shas - preexisting), findings=report.findings,
+                        ignored=ignored, renamed=renamed,
+                        new_lfs_objects=len(audio_shas - _referenced(vault, history)), findings=report.findings,
                         null_test=report.null_test_doc(),
                         analyzed=sorted(n for n, r in report.analysis.records.items() if r is not None),
                         replaced_outside=outside)
@@ -549,6 +688,39 @@ def _reexport(vault: Vault, cue_dir: Path, o: StemEntry, f: SourceFile) -> Path 
 
 def _replaces(outside: OutsideChange) -> dict[str, Any]:
     return {"after": outside.after, "files": outside.files, "commits": [c.commit for c in outside.commits]}
+
+
+def _scan(folder: Path) -> list[os.DirEntry[str]]:
+    try:
+        return list(os.scandir(folder))
+    except FileNotFoundError:
+        return []
+
+
+def _referenced(vault: Vault, history: list[Version]) -> set[str]:
+    """The content (sha256 = LFS oid) the earlier versions of a cue hold."""
+    out: set[str] = set()
+    for v in history:
+        try:
+            out |= {s.sha256 for s in vault.manifest_at(v).stems if s.sha256}
+        except VaultError:
+            continue
+    return out
+
+
+def _take_renames(d: Any, added: list[str], removed: list[str], changed: list[str]) -> list[list[str]]:
+    """The renames the delta shows (``OLD>NEW``), as [old, new] pairs, taken out of ``added`` and
+    ``removed`` (in place); a renamed file whose audio changed is also listed in ``changed``."""
+    pairs: list[list[str]] = []
+    for f in [*d.stems, *([d.mix] if d.mix else [])]:
+        if not f.renamed_from or f.renamed_from not in removed or f.name not in added:
+            continue
+        pairs.append([f.renamed_from, f.name])
+        removed.remove(f.renamed_from)
+        added.remove(f.name)
+        if f.status != "renamed":
+            changed.append(f.name)
+    return pairs
 
 
 def _check_staged(vault: Vault, cue_rel: str, manifest: Manifest, outside: OutsideChange | None = None,

@@ -77,3 +77,7 @@ class RecordsMissing(VaultError):
     def __init__(self, message: str, files: list[str]) -> None:
         self.files = files
         super().__init__(message)
+
+
+class DiskFull(VaultError):
+    """The disk the vault is on filled up while writing: nothing was committed."""

@@ -29,7 +29,7 @@ from typing import Any
 from audio.probe import hash_file, is_audio_name
 from vcs import git
 from vcs.errors import UsageError
-from vcs.lfs import object_path, parse_pointer
+from vcs.lfs import POINTER_MAX, object_path, parse_pointer
 from vcs.manifest import MANIFEST_NAME
 from vcs.models import Version
 from vcs.naming import parse_ref
@@ -44,7 +44,7 @@ class Problem:
     file: str
     version: str
     # raw | missing | unlisted | mismatch | corrupt | lost | approval | modified | manifest | outside
-    # | interrupted
+    # | interrupted | pointer
     kind: str
     message: str
     commit: str | None = None  # the commit at fault (outside changes, misplaced approval tags)
@@ -192,6 +192,7 @@ def verify(vault: Vault, ref: str | None = None) -> VerifyReport:
 
     _outside(vault, versions, report)
     _working_copy(vault, versions, report)
+    _working_pointers(vault, versions, report)
     return report
 
 
@@ -287,8 +288,10 @@ def _working_copy(vault: Vault, versions: list[Version], report: VerifyReport) -
             code.strip()[:1], "differs")
         report.problems.append(Problem(
             name, f"{cue}@{latest[cue].version}", "modified",
-            f"{path} {what} in the working folder: commit a new version, or restore it with "
-            f"`git checkout -- {path}`"))
+            f"{path} {what} in the working folder: " + (
+                f"it is not backed up (git has no copy of it); move it out of {CUES_DIR}/{cue}, or include it "
+                "in the next export" if code.strip()[:1] == "?" else
+                f"commit a new version, or restore it with `git checkout -- {path}`")))
 
 
 def _really_modified(vault: Vault, path: str) -> bool:
@@ -302,7 +305,44 @@ def _really_modified(vault: Vault, path: str) -> bool:
     if ptr is None:
         return True
     try:
-        sha, size = hash_file(vault.root / path)
+        file = vault.root / path
+        if file.stat().st_size <= POINTER_MAX and parse_pointer(file.read_bytes()) == ptr:
+            return False  # the pointer itself (a clone without the audio; _working_pointers says more)
+        sha, size = hash_file(file)
     except OSError:
         return True
     return (sha, size) != (ptr.oid, ptr.size)
+
+
+def _working_pointers(vault: Vault, versions: list[Version], report: VerifyReport) -> None:
+    """Working files of a cue's latest version that are LFS pointer files where the audio should
+    be — a checkout made without git-lfs's smudge filter — while the audio is in this clone (in a
+    clone without the audio, pointers are what the working folder holds: not a problem)."""
+    latest: dict[str, Version] = {}
+    for v in vault.versions(details=False):
+        latest.setdefault(v.cue, v)
+    for cue in sorted({v.cue for v in versions if v.cue in latest and latest[v.cue].commit == v.commit}):
+        v = latest[cue]
+        try:
+            manifest = vault.manifest_at(v)
+        except UsageError:
+            continue
+        for s in manifest.stems:
+            if s.kind == "tempo" or not s.sha256 or not is_audio_name(s.file):
+                continue
+            path = vault.cue_dir(cue) / s.file
+            try:
+                size = path.stat().st_size
+                if size > POINTER_MAX or size == s.size:
+                    continue
+                ptr = parse_pointer(path.read_bytes())
+            except OSError:
+                continue
+            if ptr is None or not object_path(vault.git_dir, ptr.oid).is_file():
+                continue
+            rel = f"{CUES_DIR}/{cue}/{s.file}"
+            report.problems.append(Problem(
+                s.file, v.ref, "pointer",
+                f"{rel} in the working folder is an LFS pointer file ({size} bytes), not the audio (checked "
+                f"out without git-lfs's filter?): put the audio back with `git lfs install --local` and "
+                f"`git lfs checkout -- {rel}`"))

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def result_doc(r: CommitResult) -> dict[str, Any]:
     d = version_doc(r.version, r.manifest)
-    d.update(added=r.added, removed=r.removed, changed=r.changed, meta_only=r.meta_only, unchanged=r.unchanged,
+    d.update(added=r.added, removed=r.removed, changed=r.changed, meta_only=r.meta_only, unchanged=r.unchanged, renamed=r.renamed,
              reexported=r.reexported,
              ignored=r.ignored, new_lfs_objects=r.new_lfs_objects, analyzed=r.analyzed,
              findings=[f.to_dict() for f in r.findings], null_test=r.null_test, committed=True,
@@ -60,7 +60,7 @@ def commit_cmd(cue: str, source: Path, summary: str, notes: tuple[str, ...], min
     click.echo(click.style(f"{v.cue} v{v.version}", bold=True) + f" committed ({v.commit[:10]}): "
                f"{len(r.added)} added, {len(r.changed)} changed"
                + (f" ({len(r.meta_only)} of them header only)" if r.meta_only else "")
-               + f", {len(r.removed)} removed, "
+               + f", {len(r.removed)} removed, {len(r.renamed)} renamed, "
                f"{len(r.unchanged)} unchanged; {r.new_lfs_objects} new LFS objects")
     if r.reexported:
         click.echo(f"    {len(r.reexported)} re-exported with the same audio and only a restamped header "
