@@ -46,7 +46,8 @@ def _records(vault: Path) -> list[Path]:
 def test_the_envelope_decoder_matches_the_analysis(small: Path) -> None:
     """vcs.diff decodes the records itself (audio.analysis costs scipy at start): both agree."""
     from audio.analysis import decode_envelope, decode_levels
-    from vcs.diff import _decode_envelope, _decode_levels
+    from audio.envelope import decode_envelope as _decode_envelope
+    from audio.envelope import decode_levels as _decode_levels
 
     for p in _records(small)[:3]:
         rec = json.loads(p.read_text())
@@ -145,14 +146,14 @@ def test_set_level_fields_without_deepdiff_say_what_deepdiff_says() -> None:
     """The flat-dict shortcut of the manifest diff gives DeepDiff's answer, field for field."""
     import random
 
-    from vcs.diff import _manifest_fields
     from vcs.manifest import Manifest
+    from vcs.setfields import manifest_fields as _manifest_fields
 
     def man(extra: dict[str, Any]) -> Manifest:
         return Manifest(cue=CUE, version="1.0", frame_rate="24", stems=[], extra=extra)
 
     def by_deepdiff(ma: Manifest, mb: Manifest) -> list[Any]:
-        import vcs.diff as D
+        import vcs.setfields as D
 
         real = D._plain_fields
         D._plain_fields = lambda sa, sb: None  # type: ignore[assignment]
