@@ -10,7 +10,7 @@ import math
 import re
 
 from vcs.diffmodel import FileDiff, Region, VersionDiff
-from vcs.matching import short_name
+from vcs.naming import short_name
 
 __all__ = ["delta_notation"]
 

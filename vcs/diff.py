@@ -38,7 +38,8 @@ from vcs.delta import delta_notation
 from vcs.diffmodel import NULL_PASS_DB, FieldChange, FileDiff, Records, Region, VersionDiff
 from vcs.errors import RecordsMissing
 from vcs.manifest import Manifest
-from vcs.matching import match, short_name
+from vcs.matching import match
+from vcs.naming import short_name
 from vcs.records import load_record
 from vcs.setfields import manifest_fields
 

@@ -15,16 +15,9 @@ from typing import Any
 
 from vcs.diffmodel import Records
 from vcs.manifest import StemEntry
+from vcs.naming import short_name
 
-__all__ = ["fingerprints", "match", "short_name"]
-
-
-def short_name(name: str, cue: str) -> str:
-    """A file name without the cue prefix and the extension: ``1M03_STR.wav`` → ``STR``."""
-    stem = name.rsplit(".", 1)[0]
-    if cue and stem.upper().startswith(cue.upper()):
-        stem = stem[len(cue):].lstrip("_-")
-    return stem or name
+__all__ = ["fingerprints", "match"]
 
 
 
