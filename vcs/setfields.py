@@ -6,7 +6,6 @@ Public surface:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from vcs.diffmodel import FieldChange
@@ -33,10 +32,10 @@ def manifest_fields(ma: Manifest, mb: Manifest) -> list[FieldChange]:
     sa, sb = set_fields(ma), set_fields(mb)
     if sa == sb:
         return []
-    plain = _plain_fields(sa, sb)
-    if plain is not None:
-        return plain
-    from deepdiff import DeepDiff  # only for nested changes: it costs ~80 ms to import
+    # Imported here, when fields differ: it costs ~80-160 ms, which a diff pays once per process
+    # (measured against the flat-dict look-alike it replaces: +0.1 ms per in-process diff once
+    # imported; a `stemvault diff` whose set-level fields differ starts ~110 ms slower).
+    from deepdiff import DeepDiff
 
     out: list[FieldChange] = []
     tree = DeepDiff(sa, sb, view="tree", verbose_level=2)
@@ -48,40 +47,6 @@ def manifest_fields(ma: Manifest, mb: Manifest) -> list[FieldChange]:
             old = None if kind.endswith("_added") else level.t1
             new = None if kind.endswith("_removed") else level.t2
             out.append(FieldChange(name, _plainify(old), _plainify(new)))
-    return out
-
-
-_SCALARS = (str, int, float, bool, type(None))
-
-
-def _plain_fields(sa: dict[str, Any], sb: dict[str, Any]) -> list[FieldChange] | None:
-    """What DeepDiff says of two flat dicts, without it: values changed, types changed, keys
-    added, keys removed, in its order. None where DeepDiff's own rules would matter: a nested
-    value that differs, a NaN, or so few common keys that it reports the whole dict instead."""
-    common = [k for k in sb if k in sa]
-    union = len(sa) + len(sb) - len(common)
-    if union > 1 and len(common) / union < 0.5:
-        return None
-    values, types = [], []
-    for k in common:
-        x, y = sa[k], sb[k]
-        if not isinstance(x, _SCALARS) or not isinstance(y, _SCALARS):
-            if x != y:
-                return None
-            continue
-        if (isinstance(x, float) and math.isnan(x)) or (isinstance(y, float) and math.isnan(y)):
-            return None
-        if type(x) is not type(y):
-            types.append(k)
-        elif x != y:
-            values.append(k)
-    added = [k for k in sb if k not in sa]
-    removed = [k for k in sa if k not in sb]
-    if any(not isinstance(d[k], _SCALARS) for d, ks in ((sb, added), (sa, removed)) for k in ks):
-        return None
-    out = [FieldChange(str(k).replace("_", " "), _plainify(sa[k]), _plainify(sb[k])) for k in values + types]
-    out += [FieldChange(str(k).replace("_", " "), None, _plainify(sb[k])) for k in added]
-    out += [FieldChange(str(k).replace("_", " "), _plainify(sa[k]), None) for k in removed]
     return out
 
 
