@@ -61,7 +61,8 @@ def _xcorr_peak(a: np.ndarray, b: np.ndarray, max_lag: int) -> float:
 def estimate_shift(ea: tuple[int, np.ndarray] | None, eb: tuple[int, np.ndarray] | None,
                    sr: int) -> tuple[float, int] | None:
     """(shift of B against A in frames, hop frames) from the envelopes, or None when the aligned
-    envelopes do not agree (the audio changed, it did not move).
+    envelopes do not agree (the audio changed, it did not move). ``sr``: the files' sample rate
+    (it bounds the search to ±5 s and sets the 20 ms smoothing).
 
     The shift comes from cross-correlating the onsets (rises of the dB curve above a floor 60 dB
     under the loudest hop): sharp peaks, where the levels themselves correlate broadly and the
