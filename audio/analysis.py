@@ -9,8 +9,9 @@ Public surface:
     same_content(old, new) -> "same" | "metadata" | "audio" | None   two records' content compared
     SIGNIFICANT_FIELDS              the header facts that count (the rest of a header is volatile)
     decode_overview(record) -> (mins, maxs) as float arrays in [-1, 1]
-    decode_levels(record) -> level envelope (dB per 50 ms; None = digital silence)
+    decode_levels(record) -> level envelope (dB per 50 ms as a float array; -inf = digital silence)
     decode_envelope(record) -> (hop_frames, dB per hop as a float array; -inf = silence) or None
+        (both from audio.envelope, the one decoder of the records' curves: numpy only, no scipy)
 
 Every file is read once, through ``HashingFile``, so that the sha256 of each file (and, for a
 commit, its copy: ``FileSpec.copy_to``) comes out of the same read as its samples. A set of
@@ -60,6 +61,7 @@ from audio._nullsum import PCM_SCALE as _PCM_SCALE
 from audio._nullsum import SEND_STEPS as _SEND_STEPS
 from audio._nullsum import Emit as _Emit
 from audio._nullsum import Null as _Null
+from audio.envelope import decode_envelope, decode_levels
 from audio.errors import AudioError, UnreadableAudio
 from audio.loudness import LoudnessMeter
 from audio.probe import Probe, probe
@@ -513,23 +515,6 @@ def decode_overview(record: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     lo = np.frombuffer(base64.b64decode(ov["min"]), dtype=np.int8).astype(np.float64) / 127
     hi = np.frombuffer(base64.b64decode(ov["max"]), dtype=np.int8).astype(np.float64) / 127
     return lo, hi
-
-
-def decode_levels(record: dict[str, Any]) -> list[float | None]:
-    """The level envelope (dB per LEVEL_WINDOW_S; None for digital silence)."""
-    raw = np.frombuffer(base64.b64decode(record["levels"]["db"]), dtype=np.uint8)
-    return [None if v == 0 else v / 2 - 127.5 for v in raw.tolist()]
-
-
-def decode_envelope(record: dict[str, Any]) -> tuple[int, np.ndarray] | None:
-    """The fine envelope: (frames per hop, dB per hop with -inf for silence); None when the
-    record predates it (analysis version 1)."""
-    env = record.get("envelope")
-    if not env:
-        return None
-    raw = np.frombuffer(zlib.decompress(base64.b64decode(env["db"])), dtype=np.uint8)
-    db = np.where(raw == 0, -np.inf, raw.astype(np.float64) / 2 - 127.5)
-    return int(env["hop_frames"]), db
 
 
 # -- one pass over a set ---------------------------------------------------------------------------

@@ -44,17 +44,24 @@ def _records(vault: Path) -> list[Path]:
 
 
 def test_the_envelope_decoder_matches_the_analysis(small: Path) -> None:
-    """vcs.diff decodes the records itself (audio.analysis costs scipy at start): both agree."""
-    from audio.analysis import decode_envelope, decode_levels
-    from vcs.diff import _decode_envelope, _decode_levels
+    """The one decoder of the records' curves (audio.envelope: the diff's, re-exported by
+    audio.analysis) gives back what the analysis wrote: re-packed, the curves are the record's bytes."""
+    import base64
+    import zlib
 
+    from audio import analysis
+    from audio.envelope import decode_envelope, decode_levels
+
+    assert analysis.decode_envelope is decode_envelope and analysis.decode_levels is decode_levels
     for p in _records(small)[:3]:
         rec = json.loads(p.read_text())
-        mine, theirs = _decode_envelope(rec), decode_envelope(rec)
-        assert mine is not None and theirs is not None and mine[0] == theirs[0]
-        assert np.array_equal(mine[1], theirs[1])
-        lv = np.array([-np.inf if v is None else v for v in decode_levels(rec)])
-        assert np.array_equal(_decode_levels(rec), lv)
+        env = decode_envelope(rec)
+        assert env is not None and env[0] == rec["envelope"]["hop_frames"]
+        packed = zlib.decompress(base64.b64decode(rec["envelope"]["db"]))
+        assert analysis._pack_db(np.power(10.0, env[1] / 10)) == packed
+        assert np.isinf(env[1]).sum() == packed.count(0)
+        levels = decode_levels(rec)
+        assert analysis._pack_db(np.power(10.0, levels / 10)) == base64.b64decode(rec["levels"]["db"])
 
 
 def test_exact_output_says_a_region_residual_once(small: Path, sv: Runner) -> None:
@@ -141,33 +148,22 @@ def test_parsed_manifests_cache_is_keyed_by_blob_and_never_trusted_blindly(small
         v.close()
 
 
-def test_set_level_fields_without_deepdiff_say_what_deepdiff_says() -> None:
-    """The flat-dict shortcut of the manifest diff gives DeepDiff's answer, field for field."""
-    import random
-
-    from vcs.diff import _manifest_fields
+def test_set_level_fields_say_what_changed_in_words() -> None:
+    """The manifests' set-level fields (DeepDiff underneath): each kind of change, in words."""
     from vcs.manifest import Manifest
+    from vcs.setfields import manifest_fields
 
     def man(extra: dict[str, Any]) -> Manifest:
         return Manifest(cue=CUE, version="1.0", frame_rate="24", stems=[], extra=extra)
 
-    def by_deepdiff(ma: Manifest, mb: Manifest) -> list[Any]:
-        import vcs.diff as D
-
-        real = D._plain_fields
-        D._plain_fields = lambda sa, sb: None  # type: ignore[assignment]
-        try:
-            return [f.to_dict() for f in _manifest_fields(ma, mb)]
-        finally:
-            D._plain_fields = real
-
-    rng = random.Random(3)
-    values: list[Any] = [0, 1, 2, "x", "y", 1.5, True, False, -0.0, "", {"n": 1}, [1, 2]]
-    keys = [f"k_{c}" for c in "abcdefgh"]
-    for _ in range(400):
-        a = {k: rng.choice(values) for k in rng.sample(keys, rng.randint(0, 8))}
-        b = {k: rng.choice(values) for k in rng.sample(keys, rng.randint(0, 8))}
-        if rng.random() < 0.5:
-            b = {**a, **{k: rng.choice(values) for k in rng.sample(keys, 2)}}
-        ma, mb = man({"checks": {"warnings": rng.randint(0, 2)}, **a}), man({"checks": {"warnings": 1}, **b})
-        assert [f.to_dict() for f in _manifest_fields(ma, mb)] == by_deepdiff(ma, mb), (a, b)
+    a = man({"checks": {"warnings": 1}, "tempo_map": "a.mid", "gone_key": 1, "k_type": 1, "nested": {"n": 1}})
+    b = man({"checks": {"warnings": 2}, "tempo_map": "b.mid", "new_key": "x", "k_type": "1", "nested": {"n": 2}})
+    assert [f.to_dict() for f in manifest_fields(a, b)] == [
+        {"field": "check warnings", "old": 1, "new": 2},
+        {"field": "tempo map", "old": "a.mid", "new": "b.mid"},
+        {"field": "nested n", "old": 1, "new": 2},
+        {"field": "k type", "old": 1, "new": "1"},
+        {"field": "new key", "old": None, "new": "x"},
+        {"field": "gone key", "old": 1, "new": None},
+    ]
+    assert manifest_fields(a, man(dict(a.extra))) == []

@@ -37,7 +37,7 @@ from vcs.exportdir import entry_problem
 from vcs.lfs import object_path, parse_pointer
 from vcs.manifest import MANIFEST_NAME, Manifest, StemEntry
 from vcs.models import Note, Version, sanitize_line
-from vcs.naming import VersionNumber, infer_role, normalize_cue
+from vcs.naming import VersionNumber, infer_role, normalize_cue, short_name
 from vcs.outside import OutsideChange, changed_outside
 from vcs.records import ANALYSIS_DIR, load_record, record_relpath, save_record
 from vcs.review import check_in_span, version_span
@@ -260,17 +260,10 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(float(x), 2)
 
 
-def _token(name: str, cue: str) -> str:
-    stem = name.rsplit(".", 1)[0]
-    if stem.upper().startswith(cue.upper()):
-        stem = stem[len(cue):].lstrip("_-")
-    return stem or name
-
-
 def delta_line(cue: str, added: list[str], removed: list[str], changed: list[str]) -> str:
     """The plain delta (``~STR +CHOIR -PAD``): the first version's, where there is nothing to diff."""
-    parts = [f"~{_token(n, cue)}" for n in changed] + [f"+{_token(n, cue)}" for n in added]
-    parts += [f"-{_token(n, cue)}" for n in removed]
+    parts = [f"~{short_name(n, cue)}" for n in changed] + [f"+{short_name(n, cue)}" for n in added]
+    parts += [f"-{short_name(n, cue)}" for n in removed]
     return " ".join(parts) or "="
 
 

@@ -5,6 +5,7 @@ Public surface:
     VersionNumber (MAJOR.MINOR), parse_version(text)
     VersionRef (cue, version | "approved" | None), parse_ref(text)
     infer_role(file_name, cue) -> str | None; is_mix_name(file_name) -> bool
+    short_name(file_name, cue) -> str   the name without the cue prefix and extension (``STR``)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from functools import total_ordering
 from vcs.errors import UsageError
 
 __all__ = ["ROLE_ABBREVIATIONS", "VersionNumber", "VersionRef", "infer_role", "is_mix_name",
-           "normalize_cue", "parse_ref", "parse_version"]
+           "normalize_cue", "parse_ref", "parse_version", "short_name"]
 
 # Film cues: reel + M + number, with an optional letter and a joined range (1M03, 2M14A,
 # 4M01-02); library tracks and other works may use any short code of letters, digits, _ and -.
@@ -127,6 +128,14 @@ def infer_role(file_name: str, cue: str | None = None) -> str | None:
         if role:
             return role
     return None
+
+
+def short_name(name: str, cue: str) -> str:
+    """A file name without the cue prefix and the extension: ``1M03_STR.wav`` → ``STR``."""
+    stem = name.rsplit(".", 1)[0]
+    if cue and stem.upper().startswith(cue.upper()):
+        stem = stem[len(cue):].lstrip("_-")
+    return stem or name
 
 
 def is_mix_name(file_name: str) -> bool:

@@ -233,6 +233,24 @@ class Vault:
             out.append(self._pick(r, history[r.cue]))
         return out
 
+    def select(self, ref: str | None) -> list[Version]:
+        """The versions a command's reference names: every version of the vault (None), every
+        version of a cue (a bare ``1M03``), or the one ``1M03@2.1``, ``1M03@approved`` or
+        ``1M03@latest`` names.
+
+        Raises:
+            UsageError: for an unknown cue or version.
+        """
+        if ref is None:
+            return self.versions()
+        r = parse_ref(ref)
+        if r.version is None and not r.approved and "@" not in ref:
+            vs = self.versions(r.cue)
+            if not vs:
+                self._pick(r, vs)  # raises, naming the known cues
+            return vs
+        return [self.resolve(r)]
+
     def _pick(self, r: VersionRef, vs: list[Version]) -> Version:
         if not vs:
             known = ", ".join(self.cues()) or "none yet"

@@ -32,7 +32,6 @@ from vcs.errors import UsageError
 from vcs.lfs import POINTER_MAX, object_path, parse_pointer
 from vcs.manifest import MANIFEST_NAME
 from vcs.models import Version
-from vcs.naming import parse_ref
 from vcs.outside import approval_tags, changed_outside_all, commit_line
 from vcs.vault import CUES_DIR, Vault
 
@@ -74,18 +73,6 @@ class VerifyReport:
                 "objects_hashed": self.objects_hashed, "not_local": self.not_local}
 
 
-def _select(vault: Vault, ref: str | None) -> list[Version]:
-    if ref is None:
-        return vault.versions()
-    r = parse_ref(ref)
-    if r.version is None and not r.approved and "@" not in ref:
-        vs = vault.versions(r.cue)
-        if not vs:
-            raise UsageError(f"cue {r.cue} has no versions in this vault")
-        return vs
-    return [vault.resolve(r)]
-
-
 def verify(vault: Vault, ref: str | None = None) -> VerifyReport:
     """Check the versions ``ref`` names (all versions of all cues when None)."""
     try:
@@ -95,7 +82,7 @@ def verify(vault: Vault, ref: str | None = None) -> VerifyReport:
         if e.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
             raise
         unrecovered = e.strerror or "cannot write"
-    versions = _select(vault, ref)
+    versions = vault.select(ref)
     report = VerifyReport(versions=[v.ref for v in versions])
     if unrecovered:
         report.problems.append(Problem(

@@ -9,29 +9,17 @@ import click
 from tui.commands.common import open_vault
 from tui.output import emit_json, plain
 from vcs.errors import UsageError
-from vcs.naming import parse_ref
 from vcs.vault import Vault
 
-if TYPE_CHECKING:  # vcs.diff (numpy) only when analyzing
-    from vcs.diff import AnalyzeResult
+if TYPE_CHECKING:
+    from vcs.analyze import AnalyzeResult
 
 
 def run_analyze(vault: Vault, refs: list[str]) -> AnalyzeResult:
     """Records for every version named (``1M03`` means all of 1M03's versions; none: all)."""
-    from vcs.diff import build_missing_records
+    from vcs.analyze import build_missing_records
 
-    versions = []
-    if not refs:
-        versions = vault.versions()
-    for ref in refs:
-        r = parse_ref(ref)
-        if r.version is None and not r.approved and "@" not in ref:
-            vs = vault.versions(r.cue)
-            if not vs:
-                vault.resolve(r)  # the message naming the known cues
-            versions += vs
-        else:
-            versions.append(vault.resolve(r))
+    versions = [v for ref in refs for v in vault.select(ref)] if refs else vault.versions()
     return build_missing_records(vault, versions)
 
 
