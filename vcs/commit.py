@@ -423,8 +423,8 @@ def _guard_cue_folder(vault: Vault, cue: str) -> None:
     rel = f"{CUES_DIR}/{cue}"
     if not vault.cue_dir(cue).is_dir():
         return
-    out = git.run("ls-files", "--others", "-z", "--", f"{rel}/", cwd=vault.root).stdout
-    names = sorted(p[len(rel) + 1:] for p in git.iter_z(out) if p != f"{rel}/{MANIFEST_NAME}")
+    names = sorted(p[len(rel) + 1:] for p in git.ls_files(f"{rel}/", cwd=vault.root, untracked=True)
+                   if p != f"{rel}/{MANIFEST_NAME}")
     if not names:
         return
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
@@ -590,8 +590,7 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
 
         in_place = {n for n in order if left_in_place(n)}
         writes = [n for n in order if n not in in_place]
-        tracked = [t[len(cue_rel) + 1:] for t in git.iter_z(
-            git.run("ls-files", "-z", "--", f"{cue_rel}/", cwd=vault.root).stdout)]
+        tracked = [t[len(cue_rel) + 1:] for t in git.ls_files(f"{cue_rel}/", cwd=vault.root)]
         deletes = sorted({*tracked, *(e.name for e in _scan(cue_dir) if e.is_file(follow_symlinks=False))}
                          - {*by_name, MANIFEST_NAME})
         touched = [f"{cue_rel}/{n}" for n in (*writes, *deletes, MANIFEST_NAME)]
@@ -625,12 +624,11 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
             _pause("after-copy")
             # Files left in place are staged too: one changed there by hand (never committed)
             # then differs from the version and _check_staged refuses, naming it; nothing is lost.
-            git.run("--literal-pathspecs", "add", "-A", "--", *touched, *records,
-                    *(f"{cue_rel}/{n}" for n in sorted(in_place)), cwd=vault.root)
+            git.add(*touched, *records, *(f"{cue_rel}/{n}" for n in sorted(in_place)),
+                    cwd=vault.root, all_changes=True, literal=True)
             _pause("after-add")
             _check_staged(vault, cue_rel, manifest, outside, in_place)
-            git.run("commit", "-q", "--no-verify", "--cleanup=verbatim", "-F", "-",
-                    "--author", f"{who[0]} <{who[1]}>", cwd=vault.root, input=message.encode())
+            git.commit(message, cwd=vault.root, author=who, verbatim=True, hooks=False)
             _pause("after-commit")
         except BaseException:
             # Put the folder back now rather than at the next command (a KeyboardInterrupt
@@ -723,17 +721,14 @@ def _check_staged(vault: Vault, cue_rel: str, manifest: Manifest, outside: Outsi
     When it is not, the message names the cause: a plain-git commit after the latest version
     (``outside``), a file of the working folder left in place (``kept``: not copied from the
     export, as it was the same) that was changed there, or the export still being written."""
-    out = git.run("ls-files", "-s", "-z", "--", cue_rel, cwd=vault.root).stdout
-    staged: dict[str, str] = {}
-    for rec in git.iter_z(out):
-        meta, path = rec.split("\t", 1)
-        staged[path.rsplit("/", 1)[-1]] = meta.split()[1]
+    staged = {path.rsplit("/", 1)[-1]: oid for path, oid in git.staged(cue_rel, cwd=vault.root).items()}
     for e in manifest.stems:
         if e.kind == "tempo":
             continue
         oid = staged.get(e.file)
         if oid is None:
-            raise GitFailed(["add", e.file], 1, f"{e.file} was not staged")
+            raise VaultError(f"{cue_rel}/{e.file} went missing while it was being committed (another program "
+                             "working in the vault's folder?): nothing was committed; commit again")
         ptr = parse_pointer(vault.objects.read(oid))
         if ptr is None:
             raise UsageError(

@@ -329,13 +329,9 @@ def _bare_repository(here: Path) -> Path | None:
     if not here.is_dir():
         return None
     try:
-        proc = git.run("rev-parse", "--is-bare-repository", "--absolute-git-dir", cwd=here, check=False)
+        return git.bare_git_dir(here)
     except VaultError:  # no git: the usual message
         return None
-    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
-    if proc.returncode != 0 or len(lines) != 2 or lines[0].strip() != "true":
-        return None
-    return Path(lines[1])
 
 
 def _cue_sort_key(cue: str) -> tuple[int, str]:

@@ -185,8 +185,7 @@ def verify(vault: Vault, ref: str | None = None) -> VerifyReport:
 
 def _has_remote(vault: Vault) -> bool:
     """Whether some remote may hold LFS objects absent here (a lazy clone's origin)."""
-    remotes = git.run("remote", cwd=vault.root, check=False).stdout.strip()
-    return bool(remotes) or git.config_get("lfs.url", cwd=vault.root) is not None
+    return bool(git.remotes(cwd=vault.root)) or git.config_get("lfs.url", cwd=vault.root) is not None
 
 
 def _approval_elsewhere(v: Version, manifest: Any) -> Problem:
@@ -259,10 +258,7 @@ def _working_copy(vault: Vault, versions: list[Version], report: VerifyReport) -
     # Read-only: no optional index refresh; and an LFS clean filter that fails (a damaged object
     # of the same content, a vault it cannot write to) leaves the file's bytes to compare: git
     # then calls it modified, and _really_modified decides from the file's own hash.
-    out = git.run("-c", "filter.lfs.required=false", "--no-optional-locks", "status", "--porcelain", "-z",
-                  "--", *[f"{CUES_DIR}/{c}/" for c in cues], cwd=vault.root).stdout
-    for rec in git.iter_z(out):
-        code, path = rec[:2], rec[3:]
+    for code, path in git.status_readonly(*[f"{CUES_DIR}/{c}/" for c in cues], cwd=vault.root):
         parts = path.split("/")
         if len(parts) < 3:
             continue
@@ -284,11 +280,10 @@ def _working_copy(vault: Vault, versions: list[Version], report: VerifyReport) -
 def _really_modified(vault: Vault, path: str) -> bool:
     """Whether the working file ``path`` differs from the LFS pointer git's index holds for it
     (its bytes hashed): git's own answer when the clean filter could not run."""
-    out = git.run("ls-files", "-s", "-z", "--", path, cwd=vault.root).stdout
-    recs = list(git.iter_z(out))
-    if len(recs) != 1:
+    index = git.staged(path, cwd=vault.root)
+    if len(index) != 1:
         return True
-    ptr = parse_pointer(vault.objects.read(recs[0].split("\t", 1)[0].split()[1]))
+    ptr = parse_pointer(vault.objects.read(next(iter(index.values()))))
     if ptr is None:
         return True
     try:
