@@ -37,8 +37,7 @@ file's sha256, stored in the vault so that a clone without the audio can browse,
 Files named in ``skip`` (their record is already known) are decoded only for the null test.
 
 Size (over the ~600-line rule, CONTRIBUTING.md): the per-file analyzers (``_FileState``) and the
-pass that runs them in lockstep. ``_FileState`` is the part to move out, together with the one
-RIFF chunk walker that is to replace this module's ``_fmt_extras`` and probe's and wavread's.
+pass that runs them in lockstep. ``_FileState`` is the part to move out.
 """
 
 from __future__ import annotations
@@ -47,7 +46,6 @@ import base64
 import hashlib
 import math
 import os
-import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +62,7 @@ from audio.errors import UnreadableAudio
 from audio.loudness import LoudnessMeter
 from audio.probe import Probe, probe
 from audio.reader import HashingFile
+from audio.riff import read_fmt
 from audio.wavread import WavReader, wav_layout
 
 __all__ = ["ANALYSIS_VERSION", "ENVELOPE_HOP_S", "FINGERPRINT_BLOCK_S", "OVERVIEW_COLUMNS", "SIGNIFICANT_FIELDS",
@@ -125,31 +124,6 @@ class SetAnalysis:
 
 def _db(x: float) -> float | None:
     return 10 * math.log10(x) if x > 0 and math.isfinite(x) else None
-
-
-def _fmt_extras(path: Path) -> tuple[int | None, int | None]:
-    """(channel mask, format tag) from a RIFF/RF64 ``fmt `` chunk, when there is one."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(12)
-            if len(head) < 12 or head[8:12] != b"WAVE":
-                return None, None
-            size = os.fstat(f.fileno()).st_size
-            pos = 12
-            while pos + 8 <= size:
-                f.seek(pos)
-                cid, csize = struct.unpack("<4sI", f.read(8))
-                if cid == b"fmt ":
-                    body = f.read(min(csize, 40))
-                    tag = struct.unpack("<H", body[:2])[0] if len(body) >= 2 else None
-                    mask = struct.unpack("<I", body[20:24])[0] if tag == 0xFFFE and len(body) >= 24 else None
-                    return mask, tag
-                if cid == b"data":
-                    return None, None
-                pos += 8 + csize + (csize & 1)
-    except OSError:
-        pass
-    return None, None
 
 
 def layout_of(channels: int, mask: int | None) -> str:
@@ -647,7 +621,8 @@ def analyze_set(files: list[FileSpec], *, mix: str | None = None, skip: frozense
     for spec in files:
         p = probe(spec.path)
         out.probes[spec.name] = p
-        mask, _ = _fmt_extras(spec.path)
+        fmt = read_fmt(spec.path)
+        mask = fmt.channel_mask if fmt is not None else None
         jobs.append(_Job(spec, p, mask, spec.name not in skip, 0))
     if not jobs:
         return out

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import struct
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import soundfile as sf
 
 from audio.errors import UnreadableAudio
+from audio.riff import chunks, wave_form
 
 __all__ = ["AUDIO_EXTENSIONS", "LOSSY_SUBTYPES", "Probe", "hash_file", "is_audio_name", "probe"]
 
@@ -80,28 +80,14 @@ def _riff_problem(path: Path, size: int) -> str | None:
     a stem truncated by a failed copy must not pass for a shorter stem.
     """
     with open(path, "rb") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[8:12] != b"WAVE" or head[:4] not in (b"RIFF", b"RF64", b"BW64"):
+        if wave_form(f) is None:
             return None  # not a RIFF WAVE: libsndfile's own checks apply
-        ds64_data: int | None = None
-        pos = 12
-        while pos + 8 <= size:
-            f.seek(pos)
-            hdr = f.read(8)
-            cid, csize = hdr[:4], struct.unpack("<I", hdr[4:8])[0]
-            if cid == b"ds64":
-                body = f.read(min(csize, 28))
-                if len(body) >= 24:
-                    ds64_data = struct.unpack("<Q", body[8:16])[0]  # ds64: riff size, data size, sample count
-            if cid == b"data":
-                if csize == 0xFFFFFFFF and ds64_data is not None:
-                    csize = ds64_data
-                available = size - pos - 8
-                if csize > available:
-                    return (f"its data chunk declares {csize} bytes but only {available} are there "
+        for c in chunks(f, size):
+            if c.id == b"data":
+                if c.truncated:
+                    return (f"its data chunk declares {c.size} bytes but only {c.available} are there "
                             "(the file is truncated: export or copy it again)")
                 return None
-            pos += 8 + csize + (csize & 1)
         return "it has no data chunk (the file is truncated or not a WAV: export it again)"
 
 
