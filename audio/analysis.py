@@ -59,6 +59,7 @@ from audio._nullsum import SEND_STEPS as _SEND_STEPS
 from audio._nullsum import Emit as _Emit
 from audio._nullsum import Null as _Null
 from audio.errors import UnreadableAudio
+from audio.layout import layout_of
 from audio.loudness import LoudnessMeter
 from audio.probe import Probe, probe
 from audio.reader import HashingFile
@@ -85,12 +86,6 @@ CLIP_RUN = 3  # consecutive full-scale samples that count as clipping
 _FULL_SCALE = 1.0 - 2.0 ** -23  # the largest positive 24-bit value, as a float
 _FAST_SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT")  # what audio.wavread reads
 
-# WAVE_FORMAT_EXTENSIBLE channel masks of common layouts (Microsoft's speaker bits).
-_MASK_LAYOUTS = {
-    0x4: "mono", 0x3: "stereo", 0x7: "LCR", 0x33: "quad", 0x107: "LCRS", 0x37: "5.0", 0x607: "5.0",
-    0x3F: "5.1", 0x60F: "5.1", 0x13F: "6.1", 0x70F: "6.1", 0x63F: "7.1", 0xFF: "7.1 (SDDS)",
-    0x5063F: "7.1.2", 0x2D63F: "7.1.4", 0x2D60F: "5.1.4", 0x5060F: "5.1.2",
-}
 _LFE_BIT = 0x8
 _SURROUND_BITS = 0x10 | 0x20 | 0x200 | 0x400 | 0x100  # back/side left/right, back centre
 
@@ -124,12 +119,6 @@ class SetAnalysis:
 
 def _db(x: float) -> float | None:
     return 10 * math.log10(x) if x > 0 and math.isfinite(x) else None
-
-
-def layout_of(channels: int, mask: int | None) -> str:
-    if mask:
-        return _MASK_LAYOUTS.get(mask, f"{channels}ch mask 0x{mask:X}")
-    return {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1", 12: "7.1.4"}.get(channels, f"{channels}ch")
 
 
 def _weights(channels: int, mask: int | None) -> list[float] | None:
@@ -705,8 +694,17 @@ def header_facts(path: Path) -> dict[str, Any]:
 
 def _significant(rec: dict[str, Any]) -> tuple[Any, ...]:
     head = rec.get("header") or {}
-    return tuple(head.get(k.split(".", 1)[1]) if k.startswith("header.") else rec.get(k)
-                 for k in SIGNIFICANT_FIELDS)
+
+    def get(k: str) -> Any:
+        if k.startswith("header."):
+            return head.get(k.split(".", 1)[1])
+        if k == "layout" and isinstance(rec.get("channels"), int):
+            # named from channels and mask by today's rule: a record written when 6 unmarked
+            # channels were called "5.1" (now "6ch") holds the same header
+            return layout_of(rec["channels"], rec.get("channel_mask"))
+        return rec.get(k)
+
+    return tuple(get(k) for k in SIGNIFICANT_FIELDS)
 
 
 def same_content(old: dict[str, Any] | None, new: dict[str, Any] | None) -> str | None:

@@ -20,7 +20,8 @@ from pathlib import Path
 import soundfile as sf
 
 from audio.errors import UnreadableAudio
-from audio.riff import chunks, wave_form
+from audio.layout import layout_of
+from audio.riff import chunks, read_fmt, wave_form
 
 __all__ = ["AUDIO_EXTENSIONS", "LOSSY_SUBTYPES", "Probe", "hash_file", "is_audio_name", "probe"]
 
@@ -36,7 +37,6 @@ LOSSY_SUBTYPES = {"MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III", "VORBIS", "
 _LOSSY_FORMATS = {"MPEG", "OGG"}
 _BIT_DEPTH = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32,
               "FLOAT": 32, "DOUBLE": 64, "ALAC_20": 20, "ALAC_24": 24, "ALAC_32": 32}
-_LAYOUTS = {1: "mono", 2: "stereo", 3: "LCR", 4: "quad", 6: "5.1", 8: "7.1", 10: "7.1.2", 12: "7.1.4"}
 _HASH_CHUNK = 1 << 20
 
 
@@ -53,8 +53,8 @@ class Probe:
         format: container as libsndfile names it (``WAV``, ``RF64``, ``AIFF``, ``FLAC``...).
         subtype: sample encoding (``PCM_24``, ``FLOAT``, ``MPEG_LAYER_III``...).
         bit_depth: bits per sample, or None where the encoding has none (lossy codecs).
-        layout: a name for the channel count (``stereo``, ``5.1``); refined from the
-            WAVE_FORMAT_EXTENSIBLE mask by the analysis.
+        layout: the channel layout (``stereo``, ``5.1``, ``3ch``): from the WAVE_FORMAT_EXTENSIBLE
+            mask when there is one, else mono/stereo/``Nch`` (``audio.layout.layout_of``).
         lossy: the encoding throws information away (a lossy file is never a stem).
     """
 
@@ -127,7 +127,7 @@ def probe(path: str | os.PathLike[str]) -> Probe:
         sample_rate=int(info.samplerate),
         bit_depth=_BIT_DEPTH.get(subtype),
         channels=int(info.channels),
-        layout=_LAYOUTS.get(info.channels, f"{info.channels}ch"),
+        layout=layout_of(info.channels, fmt.channel_mask if (fmt := read_fmt(p)) is not None else None),
         frames=int(info.frames),
         duration_s=info.frames / info.samplerate,
         size=size,
