@@ -38,8 +38,7 @@ file's sha256, stored in the vault so that a clone without the audio can browse,
 Files named in ``skip`` (their record is already known) are decoded only for the null test.
 
 Size (over the ~600-line rule, CONTRIBUTING.md): the per-file analyzers (``_FileState``) and the
-pass that runs them in lockstep. ``_FileState`` is the part to move out, together with the one
-RIFF chunk walker that is to replace this module's ``_fmt_extras`` and probe's and wavread's.
+pass that runs them in lockstep. ``_FileState`` is the part to move out.
 """
 
 from __future__ import annotations
@@ -48,7 +47,6 @@ import base64
 import hashlib
 import math
 import os
-import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,9 +61,11 @@ from audio._nullsum import Emit as _Emit
 from audio._nullsum import Null as _Null
 from audio.envelope import decode_envelope, decode_levels
 from audio.errors import AudioError, UnreadableAudio
+from audio.layout import layout_of
 from audio.loudness import LoudnessMeter
 from audio.probe import Probe, probe
 from audio.reader import HashingFile
+from audio.riff import read_fmt
 from audio.wavread import WavReader, wav_layout
 
 __all__ = ["ANALYSIS_VERSION", "ENVELOPE_HOP_S", "FINGERPRINT_BLOCK_S", "OVERVIEW_COLUMNS", "SIGNIFICANT_FIELDS",
@@ -88,12 +88,6 @@ CLIP_RUN = 3  # consecutive full-scale samples that count as clipping
 _FULL_SCALE = 1.0 - 2.0 ** -23  # the largest positive 24-bit value, as a float
 _FAST_SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT")  # what audio.wavread reads
 
-# WAVE_FORMAT_EXTENSIBLE channel masks of common layouts (Microsoft's speaker bits).
-_MASK_LAYOUTS = {
-    0x4: "mono", 0x3: "stereo", 0x7: "LCR", 0x33: "quad", 0x107: "LCRS", 0x37: "5.0", 0x607: "5.0",
-    0x3F: "5.1", 0x60F: "5.1", 0x13F: "6.1", 0x70F: "6.1", 0x63F: "7.1", 0xFF: "7.1 (SDDS)",
-    0x5063F: "7.1.2", 0x2D63F: "7.1.4", 0x2D60F: "5.1.4", 0x5060F: "5.1.2",
-}
 _LFE_BIT = 0x8
 _SURROUND_BITS = 0x10 | 0x20 | 0x200 | 0x400 | 0x100  # back/side left/right, back centre
 
@@ -127,37 +121,6 @@ class SetAnalysis:
 
 def _db(x: float) -> float | None:
     return 10 * math.log10(x) if x > 0 and math.isfinite(x) else None
-
-
-def _fmt_extras(path: Path) -> tuple[int | None, int | None]:
-    """(channel mask, format tag) from a RIFF/RF64 ``fmt `` chunk, when there is one."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(12)
-            if len(head) < 12 or head[8:12] != b"WAVE":
-                return None, None
-            size = os.fstat(f.fileno()).st_size
-            pos = 12
-            while pos + 8 <= size:
-                f.seek(pos)
-                cid, csize = struct.unpack("<4sI", f.read(8))
-                if cid == b"fmt ":
-                    body = f.read(min(csize, 40))
-                    tag = struct.unpack("<H", body[:2])[0] if len(body) >= 2 else None
-                    mask = struct.unpack("<I", body[20:24])[0] if tag == 0xFFFE and len(body) >= 24 else None
-                    return mask, tag
-                if cid == b"data":
-                    return None, None
-                pos += 8 + csize + (csize & 1)
-    except OSError:
-        pass
-    return None, None
-
-
-def layout_of(channels: int, mask: int | None) -> str:
-    if mask:
-        return _MASK_LAYOUTS.get(mask, f"{channels}ch mask 0x{mask:X}")
-    return {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1", 12: "7.1.4"}.get(channels, f"{channels}ch")
 
 
 def _weights(channels: int, mask: int | None) -> list[float] | None:
@@ -638,7 +601,8 @@ def analyze_set(files: list[FileSpec], *, mix: str | None = None, skip: frozense
     for spec in files:
         p = probe(spec.path)
         out.probes[spec.name] = p
-        mask, _ = _fmt_extras(spec.path)
+        fmt = read_fmt(spec.path)
+        mask = fmt.channel_mask if fmt is not None else None
         jobs.append(_Job(spec, p, mask, spec.name not in skip, 0))
     if not jobs:
         return out
@@ -721,8 +685,17 @@ def header_facts(path: Path) -> dict[str, Any]:
 
 def _significant(rec: dict[str, Any]) -> tuple[Any, ...]:
     head = rec.get("header") or {}
-    return tuple(head.get(k.split(".", 1)[1]) if k.startswith("header.") else rec.get(k)
-                 for k in SIGNIFICANT_FIELDS)
+
+    def get(k: str) -> Any:
+        if k.startswith("header."):
+            return head.get(k.split(".", 1)[1])
+        if k == "layout" and isinstance(rec.get("channels"), int):
+            # named from channels and mask by today's rule: a record written when 6 unmarked
+            # channels were called "5.1" (now "6ch") holds the same header
+            return layout_of(rec["channels"], rec.get("channel_mask"))
+        return rec.get(k)
+
+    return tuple(get(k) for k in SIGNIFICANT_FIELDS)
 
 
 def same_content(old: dict[str, Any] | None, new: dict[str, Any] | None) -> str | None:

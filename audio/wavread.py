@@ -9,7 +9,7 @@ Why: through soundfile, libsndfile pulls a file through a Python read callback a
 time (``audio.reader.HashingFile``, which hashes what goes by), then converts; for the common
 case of a stem set — RIFF/RF64/BW64 WAVE, 16/24/32-bit integer PCM or 32-bit float, little
 endian, WAVE_FORMAT_EXTENSIBLE or not — this module parses the chunk list itself, reads the
-``data`` chunk with one system call per block, updates the sha256 (and the ``tee`` copy) on
+``data`` chunk (found by ``audio.riff``, the one chunk walker) with one system call per block, updates the sha256 (and the ``tee`` copy) on
 exactly the bytes read, header and trailing chunks included, and unpacks with numpy. The samples
 are the ones libsndfile gives, bit for bit (tests/test_wavread.py): int32 with full scale 2**31
 (16-bit << 16, 24-bit << 8, 32-bit as is) and float32 as stored. 24-bit samples are unpacked
@@ -30,9 +30,11 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from audio.riff import UNKNOWN_SIZE, WaveFmt, chunks, parse_fmt
+
 __all__ = ["WavLayout", "WavReader", "wav_layout"]
 
-_PCM, _FLOAT, _EXTENSIBLE = 0x1, 0x3, 0xFFFE
+_PCM, _FLOAT = 0x1, 0x3
 _MAX_HEADER = 1 << 22  # chunks before the audio beyond 4 MB: leave the file to libsndfile
 _TAIL_CHUNK = 1 << 20
 
@@ -70,51 +72,30 @@ def wav_layout(path: str | os.PathLike[str]) -> WavLayout | None:
 
 
 def _parse(f: BinaryIO, size: int) -> WavLayout | None:
-    head = f.read(12)
-    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:12] != b"WAVE":
-        return None
-    rf64 = head[:4] != b"RIFF"
-    ds64_data: int | None = None
-    fmt: tuple[int, int, int, int] | None = None  # tag, channels, block align, bits
-    pos = 12
-    while pos + 8 <= min(size, _MAX_HEADER):
-        f.seek(pos)
-        cid, csize = struct.unpack("<4sI", f.read(8))
-        if cid == b"ds64":
-            body = f.read(min(csize, 28))
-            if len(body) < 24:
+    fmt: WaveFmt | None = None
+    for c in chunks(f, size):
+        if c.offset > _MAX_HEADER:
+            return None
+        if c.id == b"ds64" and c.available < 24:
+            return None
+        if c.id == b"fmt ":
+            f.seek(c.offset)
+            body = f.read(min(c.available, 40))
+            fmt = parse_fmt(body)
+            if fmt is None or (fmt.extensible and len(body) < 40):
                 return None
-            ds64_data = struct.unpack("<Q", body[8:16])[0]  # ds64: riff size, data size, sample count
-        elif cid == b"fmt ":
-            body = f.read(min(csize, 40))
-            if len(body) < 16:
-                return None
-            tag, channels, _rate, _bps, align, bits = struct.unpack("<HHIIHH", body[:16])
-            if tag == _EXTENSIBLE:
-                if len(body) < 40:
-                    return None
-                valid = struct.unpack("<H", body[18:20])[0]
-                if valid not in (0, bits):
-                    return None  # e.g. 20 valid bits in a 24-bit container: libsndfile's call
-                tag = struct.unpack("<H", body[24:26])[0]  # the sub-format GUID's first field
-            fmt = (tag, channels, align, bits)
-        elif cid == b"data":
+            if fmt.valid_bits not in (None, 0, fmt.bits):
+                return None  # e.g. 20 valid bits in a 24-bit container: libsndfile's call
+        elif c.id == b"data":
             if fmt is None:
                 return None
-            if csize == 0xFFFFFFFF and rf64:
-                if ds64_data is None:
-                    return None
-                csize = ds64_data
-            elif csize in (0, 0xFFFFFFFF):
-                return None  # a streaming writer's placeholder: libsndfile has rules for it
-            tag, channels, align, bits = fmt
+            if c.size in (0, UNKNOWN_SIZE):
+                return None  # a streaming writer's placeholder (or RF64 without ds64): libsndfile has rules for it
+            tag, channels, align, bits = fmt.tag, fmt.channels, fmt.block_align, fmt.bits
             ok = (tag == _PCM and bits in (16, 24, 32)) or (tag == _FLOAT and bits == 32)
             if not ok or channels < 1 or align != channels * bits // 8:
                 return None
-            start = pos + 8
-            available = min(csize, max(0, size - start))
-            return WavLayout(start, available // align, channels, bits, tag == _FLOAT)
-        pos += 8 + csize + (csize & 1)
+            return WavLayout(c.offset, c.available // align, channels, bits, tag == _FLOAT)
     return None
 
 

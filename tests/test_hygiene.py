@@ -121,7 +121,7 @@ def test_the_command_line_starts_without_the_heavy_modules() -> None:
 
 def test_play_start_in_choices_are_the_engine_modes() -> None:
     from audio.playback.engine import MODES
-    from tui.commands.play import START_IN
+    from vcs.playsession import START_IN
 
     assert tuple(START_IN) == tuple(MODES)
 

@@ -22,7 +22,7 @@ from audio.bwf import write_bwf
 from audio.errors import PlaybackError
 from audio.playback import Engine, StemSet, StemSpec, render
 from tests.helpers import CUE, SR, Runner, git, lfs_objects, tone, vault_state, write_set
-from tui.commands.play import prepare_play, run_render
+from vcs.playsession import prepare_play, run_render
 from vcs.vault import Vault
 
 ROLES = {"STR": 220.0, "BRS": 330.0, "PERC": 82.41, "PAD": 146.83}
