@@ -36,11 +36,12 @@ from vcs.errors import ChecksRefused, DiskFull, GitFailed, SourceError, UsageErr
 from vcs.exportdir import entry_problem
 from vcs.lfs import object_path, parse_pointer
 from vcs.manifest import MANIFEST_NAME, Manifest, StemEntry
-from vcs.models import Note, Version, sanitize_line
+from vcs.models import Note, Version
 from vcs.naming import VersionNumber, infer_role, normalize_cue, short_name
 from vcs.outside import OutsideChange, changed_outside
 from vcs.records import ANALYSIS_DIR, load_record, record_relpath, save_record
 from vcs.review import check_in_span, version_span
+from vcs.text import visible
 from vcs.vault import CUES_DIR, Vault
 
 __all__ = ["ChecksRefused", "CommitResult", "SourceFile", "commit_version", "list_source", "parse_note_arg",
@@ -279,16 +280,16 @@ def _diff_against(vault: Vault, prev: Manifest, new: Manifest, files: list[Sourc
 
 def _message(cue: str, number: VersionNumber, change: str, summary: str, notes: list[Note],
              delta: str, counts: dict[str, int], checks: dict[str, Any]) -> str:
-    first = sanitize_line(summary.split("\n", 1)[0]) if summary else "(no summary)"
+    first = visible(summary.split("\n", 1)[0]) if summary else "(no summary)"
     lines = [f"{cue} v{number} ({'tweak' if change == 'tweak' else 'new version'}): {first}", ""]
     if checks.get("allowed"):
-        lines += [f"    Committed with {checks['errors']} check errors: {sanitize_line(checks['allowed'])}", ""]
+        lines += [f"    Committed with {checks['errors']} check errors: {visible(checks['allowed'])}", ""]
     if "\n" in summary.strip():
-        lines += ["    " + sanitize_line(s) for s in summary.strip().split("\n")[1:]] + [""]
-    lines.append(f"    Delta: {sanitize_line(delta)}")
+        lines += ["    " + visible(s) for s in summary.strip().split("\n")[1:]] + [""]
+    lines.append(f"    Delta: {visible(delta)}")
     if notes:
         lines.append("    Notes:")
-        lines += [f"      {n.tc}  {sanitize_line(n.text)}" for n in notes]
+        lines += [f"      {n.tc}  {visible(n.text)}" for n in notes]
     lines += [
         "",
         f"Stemvault-Cue: {cue}",
