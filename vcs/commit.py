@@ -32,7 +32,15 @@ from vcs import git, statcache, txn
 from vcs._testseam import pause as _pause
 from vcs.checking import CheckReport, choose_mix, run_checks
 from vcs.config import Config
-from vcs.errors import ChecksRefused, DiskFull, GitFailed, SourceError, UsageError, VaultError
+from vcs.errors import (
+    ChecksRefused,
+    DiskFull,
+    GitFailed,
+    SourceError,
+    UsageError,
+    VaultError,
+    cannot_write,
+)
 from vcs.exportdir import entry_problem
 from vcs.lfs import object_path, parse_pointer
 from vcs.manifest import MANIFEST_NAME, Manifest, StemEntry
@@ -388,6 +396,10 @@ def commit_version(
     # changes before the checks pass and the lock is held; another process's recovery leaves
     # it alone: vcs.txn.staging_dir); what is left of it goes at the end.
     staging = txn.staging_dir(vault)
+    try:  # before reading the export: a vault that cannot be written says so at once
+        staging.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise cannot_write(e, vault.root) from None
     try:
         return _commit(vault, cue, source, staging / "read", summary=summary, note_objs=note_objs, who=who,
                        minor=minor, mix=mix, allow_errors=allow_errors)
