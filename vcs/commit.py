@@ -46,7 +46,7 @@ from vcs.lfs import object_path, parse_pointer
 from vcs.manifest import MANIFEST_NAME, Manifest, StemEntry
 from vcs.models import Note, Version
 from vcs.naming import VersionNumber, infer_role, normalize_cue, short_name
-from vcs.outside import OutsideChange, changed_outside
+from vcs.outside import OutsideChange, changed_outside, working_file_differs
 from vcs.records import ANALYSIS_DIR, load_record, record_relpath, save_record
 from vcs.review import check_in_span, version_span
 from vcs.text import visible
@@ -425,9 +425,12 @@ def _preflight(vault: Vault, cue: str) -> None:
             _previous_manifest(vault, cue, None)
 
 
-def _guard_cue_folder(vault: Vault, cue: str) -> None:
-    """Refuse when the cue folder holds files git does not: the commit would overwrite or
-    remove them (and so would a rollback), and git has no copy to bring them back.
+def _guard_cue_folder(vault: Vault, cue: str, export: set[str] | None = None) -> None:
+    """Refuse when the cue folder holds what git does not: files it does not track, or tracked
+    files changed there by hand (their change is in no version). The commit would overwrite or
+    remove them, and git has no copy to bring them back. Files the repository ignores
+    (``.DS_Store``) are left alone — the commit never touches them — unless the export has a
+    file of that name (``export``: known under the lock), which would overwrite them.
 
     Raises:
         UsageError: naming them (the working manifest excepted: it is read as the hand edits
@@ -436,16 +439,45 @@ def _guard_cue_folder(vault: Vault, cue: str) -> None:
     rel = f"{CUES_DIR}/{cue}"
     if not vault.cue_dir(cue).is_dir():
         return
-    names = sorted(p[len(rel) + 1:] for p in git.ls_files(f"{rel}/", cwd=vault.root, untracked=True)
-                   if p != f"{rel}/{MANIFEST_NAME}")
-    if not names:
-        return
-    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    raise UsageError(
-        f"{rel} holds {len(names)} {'file' if len(names) == 1 else 'files'} that {'is' if len(names) == 1 else 'are'} "
-        f"not part of any version ({shown}): a commit would overwrite or delete {'it' if len(names) == 1 else 'them'}, "
-        f"and git has no copy; move {'it' if len(names) == 1 else 'them'} out of {rel} (audio you want in this "
-        "version goes into the export folder), then commit again (nothing was changed)")
+    manifest = f"{rel}/{MANIFEST_NAME}"
+
+    def short(paths: list[str]) -> list[str]:
+        return sorted(p[len(rel) + 1:] for p in paths if p != manifest)
+
+    names = short(git.ls_files(f"{rel}/", cwd=vault.root, untracked=True, ignored=False))
+    if export:
+        names += [n for n in short(git.ls_files(f"{rel}/", cwd=vault.root, untracked=True))
+                  if n in export and n not in names]
+    if names:
+        raise UsageError(
+            f"{rel} holds {_count(names, 'file')} that {'is' if len(names) == 1 else 'are'} not part of any "
+            f"version ({_some(names)}): a commit would overwrite or delete {_them(names)}, and git has no "
+            f"copy; move {_them(names)} out of {rel} (audio you want in this version goes into the export "
+            "folder), then commit again (nothing was changed)")
+    # Changed by hand (in the working folder, or staged with git add): git status runs the LFS
+    # clean filter on what changed, so "M" is a real change of content, not of a timestamp.
+    # Where the filter could not run (git-lfs not set up), the file's own hash decides.
+    edited = short([path for code, path in git.status_readonly(f"{rel}/", cwd=vault.root)
+                    if set(code) & {"M", "T", "A", "R", "C"} and working_file_differs(vault, path)])
+    if edited:
+        raise UsageError(
+            f"{_count(edited, 'file')} in {rel} {'was' if len(edited) == 1 else 'were'} changed in the working "
+            f"folder and no version holds that change ({_some(edited)}): a commit would overwrite "
+            f"{_them(edited)}; keep {_them(edited)} elsewhere, or put the version's "
+            f"{'file' if len(edited) == 1 else 'files'} back with `git checkout -- {rel}/{edited[0]}"
+            f"{' …' if len(edited) > 1 else ''}`, then commit again (nothing was changed)")
+
+
+def _count(names: list[str], what: str) -> str:
+    return f"{len(names)} {what}{'' if len(names) == 1 else 's'}"
+
+
+def _them(names: list[str]) -> str:
+    return "it" if len(names) == 1 else "them"
+
+
+def _some(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 def _mount_point(path: Path) -> Path:
@@ -498,7 +530,7 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
                             "with --allow-errors 'reason'", report.findings)
 
     with vault.writing():
-        _guard_cue_folder(vault, cue)
+        _guard_cue_folder(vault, cue, {f.name for f in files})
         history = vault.versions(cue)
         prev = history[0] if history else None
         # A plain-git commit after the latest version (vcs.outside): the export is committed
@@ -604,8 +636,7 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
         in_place = {n for n in order if left_in_place(n)}
         writes = [n for n in order if n not in in_place]
         tracked = [t[len(cue_rel) + 1:] for t in git.ls_files(f"{cue_rel}/", cwd=vault.root)]
-        deletes = sorted({*tracked, *(e.name for e in _scan(cue_dir) if e.is_file(follow_symlinks=False))}
-                         - {*by_name, MANIFEST_NAME})
+        deletes = sorted(set(tracked) - {*by_name, MANIFEST_NAME})  # never an ignored file (_guard_cue_folder)
         touched = [f"{cue_rel}/{n}" for n in (*writes, *deletes, MANIFEST_NAME)]
         records = [record_relpath(f.sha256) for f in files if f.record and f.name not in kept]
         created = [r for r in (*touched, *records) if not os.path.lexists(vault.root / r)]
@@ -692,13 +723,6 @@ def _reexport(vault: Vault, cue_dir: Path, o: StemEntry, f: SourceFile) -> Path 
 
 def _replaces(outside: OutsideChange) -> dict[str, Any]:
     return {"after": outside.after, "files": outside.files, "commits": [c.commit for c in outside.commits]}
-
-
-def _scan(folder: Path) -> list[os.DirEntry[str]]:
-    try:
-        return list(os.scandir(folder))
-    except FileNotFoundError:
-        return []
 
 
 def _referenced(vault: Vault, history: list[Version]) -> set[str]:
