@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Select, Static
 
 from tests.helpers import CUE, Runner, write_set
+from tui.screens.approve import ApproveDialog
 from tui.screens.note import NoteDialog
 from vcs.vault import Vault
 
@@ -119,3 +120,39 @@ async def test_note_hostile_text_is_stored_byte_exact_and_shown_literally(commit
     assert app.results[0].text == HOSTILE
     [entry] = sv.ok("-C", committed, "log", "--json").json()
     assert entry["notes"][0]["text"] == HOSTILE
+
+
+async def test_approve_dialog_shows_what_and_approves(committed: Path, sv: Runner) -> None:
+    sv.ok("-C", committed, "note", f"{CUE}@1.0", "00:00:01:00", "brass early")
+    version = _version(committed)
+    app = Host(committed, lambda v: ApproveDialog(v, version))
+    async with app.run_test(size=(80, 24)) as pilot:
+        dialog = app.screen
+        await settle(pilot, lambda: "checksums" in text_of(dialog, "#approve-what"))
+        what = text_of(dialog, "#approve-what")
+        # write_set makes 4 stems and a mix: 5 files, each with its sha256
+        assert "cue 1M03  version 1.0" in what
+        assert "files: 5, 5 sha256 checksums" in what
+        assert "open notes: 1" in what
+        assert dialog.query_one("#approve-sign").value is False  # no tag.gpgSign in this HOME
+        await pilot.press(*"ok to mix", "enter")
+        await settle(pilot, lambda: bool(app.results))
+    assert app.results[0].message == "ok to mix" and app.results[0].signed is False
+    [entry] = sv.ok("-C", committed, "log", "--json").json()
+    assert entry["approved"]["message"] == "ok to mix"
+
+
+async def test_approving_an_approved_version_says_so(committed: Path, sv: Runner) -> None:
+    sv.ok("-C", committed, "approve", f"{CUE}@1.0", "-m", "first")
+    version = _version(committed)
+    app = Host(committed, lambda v: ApproveDialog(v, version))
+    async with app.run_test(size=(80, 24)) as pilot:
+        dialog = app.screen
+        assert "already approved by Ada Composer" in text_of(dialog, "#approve-what")
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: "error:" in text_of(dialog, "#approve-error"))
+        assert "1M03@1.0 is already approved (tag 1M03/v1.0/approved)" in text_of(dialog, "#approve-error")
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.results == [None])
+    [entry] = sv.ok("-C", committed, "log", "--json").json()
+    assert entry["approved"]["message"] == "first"
