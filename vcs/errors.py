@@ -81,3 +81,9 @@ class RecordsMissing(VaultError):
 
 class DiskFull(VaultError):
     """The disk the vault is on filled up while writing: nothing was committed."""
+
+
+class Cancelled(VaultError):
+    """The caller cancelled the work (a commit's ``cancel`` event was set): nothing was committed."""
+
+    exit_code = 130
