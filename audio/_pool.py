@@ -85,6 +85,28 @@ def _workers_start_with_one_blas_thread() -> Iterator[None]:
                 os.environ.pop(k, None)
 
 
+@contextlib.contextmanager
+def _stderr_with_a_descriptor() -> Iterator[None]:
+    """While processes start, a ``sys.stderr`` with a real file descriptor: multiprocessing's
+    resource tracker is started with ``sys.stderr.fileno()`` among the descriptors it keeps, and
+    a TUI that captures stderr (Textual's capture answers -1) would make every start fail with
+    "bad value(s) in fds_to_keep". The real stderr is put back at once."""
+    import sys
+
+    try:
+        bad = sys.stderr is not None and sys.stderr.fileno() < 0
+    except (OSError, ValueError, AttributeError):
+        bad = False  # no descriptor at all: the tracker does without (multiprocessing checks)
+    if not bad or sys.__stderr__ is None:
+        yield
+        return
+    saved, sys.stderr = sys.stderr, sys.__stderr__
+    try:
+        yield
+    finally:
+        sys.stderr = saved
+
+
 class _PipeEmit(Emit):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -150,7 +172,7 @@ def run_groups(run: GroupRunner, groups: list[list[Any]], steps: int, null_block
     procs: list[Any] = []
     conns: list[Connection] = []
     try:
-        with _workers_start_with_one_blas_thread(), _main_not_a_script():
+        with _workers_start_with_one_blas_thread(), _main_not_a_script(), _stderr_with_a_descriptor():
             for group in groups:
                 recv_end, send_end = ctx.Pipe(duplex=False)
                 p = ctx.Process(target=_worker, args=(send_end, run, group, steps, null_block),

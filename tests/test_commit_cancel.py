@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -60,3 +63,30 @@ def test_progress_reaches_every_file(vault: Path, sv: Runner, tmp_path: Path) ->
         assert shares == sorted(shares) and shares[0] == 0.0 and shares[-1] == 1.0 and len(shares) == 4
     assert [e["version"] for e in sv.ok("-C", vault, "log", "--json").json()] == ["1.0"]
     assert incoming(vault) == []
+
+
+def test_worker_processes_start_when_stderr_is_captured(tmp_path: Path) -> None:
+    """A TUI captures stderr (Textual's capture has fileno() -1): the analysis's worker
+    processes must still start (a fresh interpreter: the resource tracker not yet running)."""
+    write_set(tmp_path / "src", seconds=2.0)
+    script = f"""
+import sys
+from pathlib import Path
+from audio.analysis import FileSpec, analyze_set
+
+class Captured:
+    def write(self, s): return len(s)
+    def flush(self): pass
+    def fileno(self): return -1
+
+if __name__ == "__main__":
+    sys.stderr = Captured()
+    folder = Path({str(tmp_path / "src")!r})
+    a = analyze_set([FileSpec(p, p.name) for p in sorted(folder.iterdir())], mix="{CUE}_MIX.wav", workers=2)
+    print(sorted(a.records) == sorted(p.name for p in folder.iterdir()), a.null_test is not None)
+"""
+    (tmp_path / "run.py").write_text(script)
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run([sys.executable, str(tmp_path / "run.py")], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(root)}, timeout=300)
+    assert (proc.returncode, proc.stdout) == (0, "True True\n"), proc.stderr
