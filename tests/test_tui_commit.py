@@ -68,10 +68,13 @@ async def test_commit_with_a_blocking_finding_then_a_clean_one(vault: Path, sv: 
         screen.query_one("#commit-source", Input).value = str(tmp_path / "bad")
         await pilot.press("ctrl+r")  # check
         await settle(pilot, lambda: "errors" in text_of(screen, "#commit-status"))
-        assert ["error", "clipping", "", f"{CUE}_STR.wav clips: 2 runs of 3+ samples at full scale"] in rows(screen)  # one per channel
+        found = [(r[0], r[1], r[2], f.message) for r, f in zip(rows(screen), screen.findings, strict=True)]
+        assert ("error", "clipping", "", f"{CUE}_STR.wav clips: 2 runs of 3+ samples at full scale") in found
+        cut = [r[3] for r in rows(screen) if r[3].endswith("…")]
+        assert cut and all(len(c) < 80 for c in cut)  # long messages end with "…" in the table
         # the clip one second in is where the stems stop summing to the mix
         assert ["error", "null-test", "00:00:01:00"] in [r[:3] for r in rows(screen)]
-        assert "the commit would be refused" in text_of(screen, "#commit-status")
+        assert "a commit would be refused" in text_of(screen, "#commit-status")
         assert set(screen.bars) == {f"{CUE}_{r}.wav" for r in ("STR", "BRS", "PERC", "PAD", "MIX")}
         assert all(b.percentage == 1 for b in screen.bars.values())
         await pilot.press("ctrl+s")  # commit: refused, the findings listed

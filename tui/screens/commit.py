@@ -111,6 +111,7 @@ class CommitScreen(Screen[CommitResult | None]):
         self.leaving = False
         self.cancel_event = threading.Event()
         self.bars: dict[str, ProgressBar] = {}
+        self.findings: list[Finding] = []
 
     def compose(self) -> ComposeResult:
         with Vertical(id="commit-form"):
@@ -129,15 +130,18 @@ class CommitScreen(Screen[CommitResult | None]):
                 yield Input(placeholder="what changed, in a line", id="commit-summary", compact=True)
             with Horizontal(id="commit-notes-row"):
                 yield Label("Notes  ", classes="commit-label")
-                yield TextArea(id="commit-notes", soft_wrap=False, show_line_numbers=False)
+                yield TextArea(id="commit-notes", soft_wrap=False, show_line_numbers=False,
+                               placeholder="notes, one a line: 01:00:12:05 brass enters early")
             with Horizontal(classes="commit-row"):
                 yield Button("Check ^R", id="commit-check-button", compact=True)
                 yield Button("Commit ^S", id="commit-button", compact=True, variant="primary")
-                yield Static("", id="commit-status")
+            yield Static("", id="commit-status")
         with Horizontal(id="commit-results"):
             yield VerticalScroll(id="commit-files")
-            findings: DataTable[Text] = DataTable(id="commit-findings", cursor_type="row", zebra_stripes=True)
-            yield findings
+            with Vertical(id="commit-findings-pane"):
+                findings: DataTable[Text] = DataTable(id="commit-findings", cursor_type="row", zebra_stripes=True)
+                yield findings
+                yield Static("", id="commit-finding-detail")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -173,7 +177,7 @@ class CommitScreen(Screen[CommitResult | None]):
         files = self.query_one("#commit-files", VerticalScroll)
         files.remove_children()
         self.bars = {}
-        self.query_one("#commit-findings", DataTable).clear()
+        self._findings([])
         return self.run
 
     @on(Button.Pressed, "#commit-check-button")
@@ -282,13 +286,30 @@ class CommitScreen(Screen[CommitResult | None]):
             return
         errors = sum(f.severity == "error" for f in m.findings or [])
         warnings = sum(f.severity == "warning" for f in m.findings or [])
-        verdict = "ready to commit" if not errors else "the commit would be refused: fix the export"
+        verdict = "ready to commit" if not errors else "a commit would be refused: fix the export first"
         self._status(Text(f"{errors} errors, {warnings} warnings: {verdict}",
                           style="bold red" if errors else ""))
 
     def _findings(self, findings: list[Finding]) -> None:
+        self.findings = findings
         table = self.query_one("#commit-findings", DataTable)
         table.clear()
+        # the message cut to the pane (with "…"); the highlighted finding is shown whole below
+        room = max(12, table.size.width - 6 - max((len(f.code) for f in findings), default=4)
+                   - max((len(f.tc or "") for f in findings), default=0) - 8)
         for f in findings:
             sev, style = _SEVERITY.get(f.severity, (f.severity, ""))
-            table.add_row(Text(sev, style=style), literal(f.code), literal(f.tc or ""), literal(f.message))
+            message = literal(f.message)
+            message.truncate(room, overflow="ellipsis")
+            table.add_row(Text(sev, style=style), literal(f.code), literal(f.tc or ""), message)
+        self._detail(0)
+
+    @on(DataTable.RowHighlighted, "#commit-findings")
+    def highlighted(self, m: DataTable.RowHighlighted) -> None:
+        self._detail(m.cursor_row)
+
+    def _detail(self, row: int) -> None:
+        f = self.findings[row] if 0 <= row < len(self.findings) else None
+        self.query_one("#commit-finding-detail", Static).update(
+            Text.assemble(literal(f.code, "bold"), " ", literal(f.tc or ""), " ", literal(f.message))
+            if f else Text(""))
