@@ -8,7 +8,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Label, Static
 
@@ -51,8 +51,10 @@ class ApproveDialog(ModalScreen[Approval | None]):
         with Vertical(id="approve-dialog", classes="dialog"):
             yield Label(Text.assemble("Approve ", literal(v.ref, "bold")), classes="dialog-title")
             yield Static(self._what(None), id="approve-what")
-            yield Checkbox("sign the approval tag", id="approve-sign")
-            yield Input(placeholder="message (optional; Enter approves, Esc cancels)", id="approve-message")
+            yield Checkbox("sign the approval tag", id="approve-sign", compact=True)
+            with Horizontal(classes="dialog-row"):
+                yield Label("message ", classes="dialog-label")
+                yield Input(placeholder="optional; Enter approves, Esc cancels", id="approve-message", compact=True)
             yield Static("", id="approve-error", classes="dialog-error")
 
     def _what(self, facts: _Facts | None) -> Text:
@@ -96,7 +98,7 @@ class ApproveDialog(ModalScreen[Approval | None]):
         if facts.signing_key:
             box.label = Text.assemble("sign the approval tag with ", literal(facts.signing_key))
         else:
-            box.label = Text("sign the approval tag (git's default key; set user.signingkey to choose)")
+            box.label = Text("sign the approval tag (with git's default key)")
 
     def _error(self, text: str) -> None:
         self.busy = False

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select, Static
 
@@ -43,9 +43,16 @@ class NoteDialog(ModalScreen[Note | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="note-dialog", classes="dialog"):
             yield Label(Text.assemble("Note on ", literal(self.version.ref, "bold")), classes="dialog-title")
-            yield Input(self.tc, placeholder="HH:MM:SS:FF", id="note-tc")
-            yield Select[str]([], prompt="whole cue (no stem)", allow_blank=True, id="note-stem")
-            yield Input(placeholder="what you heard (Enter writes it, Esc cancels)", id="note-text")
+            with Horizontal(classes="dialog-row"):
+                yield Label("at   ", classes="dialog-label")
+                yield Input(self.tc, placeholder="HH:MM:SS:FF", id="note-tc", compact=True)
+            with Horizontal(classes="dialog-row"):
+                yield Label("stem ", classes="dialog-label")
+                yield Select[str]([], prompt="whole cue (no stem)", allow_blank=True, id="note-stem", compact=True)
+            with Horizontal(classes="dialog-row"):
+                yield Label("note ", classes="dialog-label")
+                yield Input(placeholder="what you heard (Enter writes it, Esc cancels)", id="note-text",
+                            compact=True)
             yield Static("", id="note-error", classes="dialog-error")
 
     def on_mount(self) -> None:
