@@ -191,3 +191,14 @@ async def test_path_completion_in_the_input(vault: Path, tmp_path: Path) -> None
         await settle(pilot, lambda: source._suggestion == f"{tmp_path}/exports/")
         await pilot.press("right")  # takes the suggestion
         assert source.value == f"{tmp_path}/exports/"
+
+
+async def test_a_bad_cue_name_is_said_in_one_line(vault: Path, tmp_path: Path) -> None:
+    write_set(tmp_path / "src")
+    app = Host(vault, lambda v: CommitScreen(v, cue="../etc"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        screen.query_one("#commit-source", Input).value = str(tmp_path / "src")
+        await pilot.press("ctrl+r")
+        await settle(pilot, lambda: "error:" in text_of(screen, "#commit-status"))
+        assert "\n" not in text_of(screen, "#commit-status").strip() and not screen.bars

@@ -40,6 +40,7 @@ from tui.output import plain
 from tui.text import literal
 from vcs.commit import CommitResult, commit_version, read_source
 from vcs.errors import Cancelled, ChecksRefused, VaultError
+from vcs.naming import normalize_cue
 from vcs.vault import Vault
 
 __all__ = ["CommitScreen", "PathSuggester"]
@@ -210,6 +211,9 @@ class CommitScreen(Screen[CommitResult | None]):
         else:
             self.dismiss(None)
 
+    def on_unmount(self) -> None:
+        self.cancel_event.set()  # the app quits: a running analysis stops at its next block
+
     # -- the workers ------------------------------------------------------------------------
 
     def _progress(self, run: int) -> Callable[[str, float], None]:
@@ -220,6 +224,7 @@ class CommitScreen(Screen[CommitResult | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="commit")
     def check_worker(self, run: int, source: Path, cue: str, cancel: threading.Event) -> None:
         try:
+            cue = normalize_cue(cue)
             _, _, report, _, _ = read_source(self.vault, source, cue=cue, mix=None,
                                              progress=self._progress(run), cancel=cancel)
         except Cancelled:
