@@ -17,7 +17,9 @@ import errno
 import json
 import os
 import shutil
+import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +35,7 @@ from vcs._testseam import pause as _pause
 from vcs.checking import CheckReport, choose_mix, run_checks
 from vcs.config import Config
 from vcs.errors import (
+    Cancelled,
     ChecksRefused,
     DiskFull,
     GitFailed,
@@ -154,7 +157,8 @@ def list_source(source: Path) -> tuple[list[Path], list[str]]:
     return wanted, ignored
 
 
-def read_source(vault: Vault, source: Path, *, cue: str, mix: str | None, copies: Path | None = None
+def read_source(vault: Vault, source: Path, *, cue: str, mix: str | None, copies: Path | None = None,
+                progress: Callable[[str, float], None] | None = None, cancel: threading.Event | None = None,
                 ) -> tuple[list[SourceFile], list[str], CheckReport, str | None, str]:
     """Read an export folder once: hash, measure and check every file.
 
@@ -166,7 +170,11 @@ def read_source(vault: Vault, source: Path, *, cue: str, mix: str | None, copies
     taken as known when its hash matches. With ``copies`` (a private folder), every file that
     is measured is also written there, from the same read (``FileSpec.copy_to``): the copy the
     commit moves into the work tree without reading the file again.
+
+    ``progress`` (file name, share read) and ``cancel`` (raises Cancelled once set, checked
+    between files and blocks): see ``run_checks``.
     """
+    _check_cancel(cancel)
     wanted, ignored = list_source(source)
     audio = [p for p in wanted if is_audio_name(p.name)]
     mix_name, mix_from = choose_mix([p.name for p in audio], mix, vault.config.mix_patterns)
@@ -188,11 +196,13 @@ def read_source(vault: Vault, source: Path, *, cue: str, mix: str | None, copies
     if copies is not None:
         copies.mkdir(parents=True, exist_ok=True)
     specs = [FileSpec(p, p.name, None if copies is None or p.name in skip else copies / p.name) for p in audio]
+    _check_cancel(cancel)
     report = run_checks(specs, config=vault.config, rate=vault.config.frame_rate, cue=cue, mix=mix_name,
-                        skip=skip, known=known)
+                        skip=skip, known=known, progress=progress, cancel=cancel)
     stale = [n for n, sha in expected.items() if report.analysis.sha256[n] != sha]
     if stale:  # changed in place without a new mtime: measure everything afresh
-        report = run_checks(specs, config=vault.config, rate=vault.config.frame_rate, cue=cue, mix=mix_name)
+        report = run_checks(specs, config=vault.config, rate=vault.config.frame_rate, cue=cue, mix=mix_name,
+                            progress=progress, cancel=cancel)
         known = {}
     files: list[SourceFile] = []
     for p in audio:
@@ -202,10 +212,16 @@ def read_source(vault: Vault, source: Path, *, cue: str, mix: str | None, copies
                                 rec, report.time_refs.get(p.name)))
     for p in wanted:
         if not is_audio_name(p.name):
+            _check_cancel(cancel)
             sha, size = hash_file(p)
             files.append(SourceFile(p, p.name, None, sha, size))
     files.sort(key=lambda f: f.name)
     return files, ignored, report, mix_name, mix_from
+
+
+def _check_cancel(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("cancelled: nothing was committed")
 
 
 def _same_as_before(vault: Vault, cue: str, paths: list[Path]) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -377,10 +393,18 @@ def commit_version(
     minor: bool = False,
     mix: str | None = None,
     allow_errors: str | None = None,
+    progress: Callable[[str, float], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> CommitResult:
     """Make a new version of ``cue`` from the export folder ``source``.
 
+    ``progress`` is called with each file's name and the share of it analyzed (0.0 to 1.0);
+    ``cancel``, once set, stops the commit at the next check — between files and blocks of the
+    analysis, before the vault lock is taken, and last before git commits (the vault is rolled
+    back) — with Cancelled: nothing committed, this process's staging folder removed.
+
     Raises:
+        Cancelled: ``cancel`` was set before the version was committed.
         UsageError, SourceError: for bad input; the vault and the source are left as they were.
         ChecksRefused: the checks found errors and ``allow_errors`` gives no reason.
         GitFailed: when git itself fails (the vault is rolled back).
@@ -402,7 +426,7 @@ def commit_version(
         raise cannot_write(e, vault.root) from None
     try:
         return _commit(vault, cue, source, staging / "read", summary=summary, note_objs=note_objs, who=who,
-                       minor=minor, mix=mix, allow_errors=allow_errors)
+                       minor=minor, mix=mix, allow_errors=allow_errors, progress=progress, cancel=cancel)
     except (OSError, VaultError) as e:
         full = _disk_full(vault, e, cue, source)
         if full is None:
@@ -520,15 +544,19 @@ def _disk_full(vault: Vault, err: BaseException, cue: str, source: Path) -> Disk
 
 
 def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str, note_objs: list[Note],
-            who: tuple[str, str], minor: bool, mix: str | None, allow_errors: str | None) -> CommitResult:
+            who: tuple[str, str], minor: bool, mix: str | None, allow_errors: str | None,
+            progress: Callable[[str, float], None] | None = None, cancel: threading.Event | None = None
+            ) -> CommitResult:
     _preflight(vault, cue)
-    files, ignored, report, mix_name, mix_from = read_source(vault, source, cue=cue, mix=mix, copies=copies)
+    files, ignored, report, mix_name, mix_from = read_source(vault, source, cue=cue, mix=mix, copies=copies,
+                                                             progress=progress, cancel=cancel)
     errors = [f for f in report.findings if f.severity == "error"]
     if errors and allow_errors is None:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ChecksRefused(f"not committed: {errors[0].message}{more}; fix the export, or commit anyway "
                             "with --allow-errors 'reason'", report.findings)
 
+    _check_cancel(cancel)
     with vault.writing():
         _guard_cue_folder(vault, cue, {f.name for f in files})
         history = vault.versions(cue)
@@ -672,6 +700,7 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
                     cwd=vault.root, all_changes=True, literal=True)
             _pause("after-add")
             _check_staged(vault, cue_rel, manifest, outside, in_place)
+            _check_cancel(cancel)  # the last moment: the rollback below puts the folder back
             git.commit(message, cwd=vault.root, author=who, verbatim=True, hooks=False)
             _pause("after-commit")
         except BaseException:

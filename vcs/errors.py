@@ -121,6 +121,12 @@ class DiskFull(VaultError):
     """The disk the vault is on filled up while writing: nothing was committed."""
 
 
+class Cancelled(VaultError):
+    """The caller cancelled the work (a commit's ``cancel`` event was set): nothing was committed."""
+
+    exit_code = 130
+
+
 class CannotWrite(VaultError):
     """The vault's folder cannot be written: a read-only file system, permissions, a full disk.
     ``reason``: the system's words (``Read-only file system``)."""

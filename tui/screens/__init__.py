@@ -1,0 +1,7 @@
+"""The app's screens, one per file."""
+
+from tui.screens.approve import ApproveDialog
+from tui.screens.commit import CommitScreen
+from tui.screens.note import NoteDialog
+
+__all__ = ["ApproveDialog", "CommitScreen", "NoteDialog"]
