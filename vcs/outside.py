@@ -22,7 +22,6 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from audio.probe import hash_file
 from vcs import git
 from vcs.lfs import POINTER_MAX, parse_pointer
 from vcs.manifest import MANIFEST_NAME
@@ -220,6 +219,8 @@ def working_file_differs(vault: Vault, path: str) -> bool:
     git's index holds for it, by its bytes hashed: the answer when git says "modified" but its
     LFS clean filter could not run (not configured, a damaged object, a read-only vault). A
     working file that is the pointer itself (a clone without the audio) does not differ."""
+    from audio.probe import hash_file  # numpy and soundfile: not at the command line's start
+
     index = git.staged(path, cwd=vault.root)
     if len(index) != 1:
         return True
