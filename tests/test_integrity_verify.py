@@ -194,13 +194,47 @@ def test_an_absent_object_with_no_remote_is_lost(vault: Path, sv: Runner, tmp_pa
     (p,) = r.json()["problems"]
     assert (p["file"], p["version"], p["kind"]) == (f"{CUE}_STR.wav", f"{CUE}@1.0", "lost")
     assert "backup" in p["message"] and r.json()["not_local"] == []
-    # with a remote, it may be there: not downloaded here, not a problem
+
+
+def test_an_absent_object_a_remote_never_received_is_lost(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    _vault_with_two_versions(vault, sv, tmp_path, approve=False)
     remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    git(vault, "remote", "add", "origin", str(remote))  # configured, never pushed to
+    _object(vault, sv, f"{CUE}@1.0", f"{CUE}_STR.wav").unlink()
+    r = sv("-C", vault, "verify", "--json")
+    assert r.code == 1
+    (p,) = r.json()["problems"]
+    assert (p["file"], p["version"], p["kind"]) == (f"{CUE}_STR.wav", f"{CUE}@1.0", "lost")
+    assert r.json()["not_local"] == []
+
+
+def test_an_absent_object_a_remote_received_is_only_not_downloaded(vault: Path, sv: Runner,
+                                                                   tmp_path: Path) -> None:
+    _vault_with_two_versions(vault, sv, tmp_path, approve=False)
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
     git(vault, "remote", "add", "origin", str(remote))
+    git(vault, "push", "-q", "origin", "main")  # git-lfs's pre-push hook copies the objects too
+    obj = _object(vault, sv, f"{CUE}@1.0", f"{CUE}_STR.wav")
+    assert (remote / "lfs" / "objects" / obj.parent.parent.name / obj.parent.name / obj.name).is_file()
+    obj.unlink()
+    r = sv("-C", vault, "verify", "--json")
+    assert r.code == 0, r.out
+    assert [(n["file"], n["version"]) for n in r.json()["not_local"]] == [(f"{CUE}_STR.wav", f"{CUE}@1.0")]
+    assert "not downloaded here" in sv("-C", vault, "verify").out
+
+
+def test_an_absent_object_with_only_an_lfs_url_is_not_local_if_the_server_has_it(
+        vault: Path, sv: Runner, tmp_path: Path) -> None:
+    _vault_with_two_versions(vault, sv, tmp_path, approve=False)
+    git(vault, "config", "lfs.url", "https://lfs.example/film")
+    _object(vault, sv, f"{CUE}@1.0", f"{CUE}_STR.wav").unlink()
     r = sv("-C", vault, "verify", "--json")
     assert r.code == 0
-    assert [(n["file"], n["version"]) for n in r.json()["not_local"]] == [(f"{CUE}_STR.wav", f"{CUE}@1.0")]
+    (n,) = r.json()["not_local"]
+    assert (n["file"], n["version"], n["held_by"]) == (f"{CUE}_STR.wav", f"{CUE}@1.0", "lfs.url")
+    assert "if the LFS server" in sv("-C", vault, "verify").out
 
 
 def _stat_dirty(folder: Path) -> None:
