@@ -9,6 +9,8 @@ damaged object of the latest version is a report naming the file, not a git filt
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -175,6 +177,34 @@ def test_commit_of_a_new_export_after_an_outside_change_names_it(vault: Path, sv
     for name, sha in v3.items():
         assert sha256(vault / "cues" / CUE / name) == sha
     assert sv("-C", vault, "verify").code == 0
+
+
+@pytest.mark.parametrize("n", [1, 2, 3], ids=["one-commit", "two-commits", "three-commits"])
+def test_the_repair_verify_suggests_works_as_printed(vault: Path, sv: Runner, tmp_path: Path, n: int) -> None:
+    v2 = _vault_with_two_versions(vault, sv, tmp_path, approve=True)
+    for i in range(n):  # plain-git commits to the same stem, one after another
+        other = write_set(tmp_path / f"plain{i}", roles=ROLES_CHOIR, gains={"STR": 0.5, "CHOIR": 1.2 + 0.3 * i})
+        shutil.copyfile(tmp_path / f"plain{i}" / CHOIR, vault / "cues" / CUE / CHOIR)
+        assert sha256(vault / "cues" / CUE / CHOIR) == other[CHOIR]
+        git(vault, "add", f"cues/{CUE}/{CHOIR}")
+        git(vault, "commit", "-q", "-m", f"choir pass {i}")
+    if n == 3:  # one of them also adds a file the version does not hold
+        shutil.copyfile(tmp_path / "plain0" / CHOIR, vault / "cues" / CUE / f"{CUE}_ALT.wav")
+        git(vault, "add", f"cues/{CUE}/{CUE}_ALT.wav")
+        git(vault, "commit", "-q", "-m", "an alternate take")
+    (p,) = _outside(sv("-C", vault, "verify", "--json").json()["problems"])
+    repair = p["message"].split("Repair: ", 1)[1]
+    commands = [c for c in re.findall(r"`([^`]+)`", repair) if c.startswith("git ")]
+    assert commands, p["message"]
+    assert ("`git revert" in repair) is (n == 1)
+    for command in commands:  # exactly as printed
+        subprocess.run(shlex.split(command), cwd=vault, check=True, capture_output=True,
+                       env={**os.environ, "GIT_EDITOR": "true"})
+    r = sv("-C", vault, "verify")
+    assert r.code == 0, r.out
+    for name, sha in v2.items():
+        assert sha256(vault / "cues" / CUE / name) == sha
+    assert not (vault / "cues" / CUE / f"{CUE}_ALT.wav").exists()
 
 
 # ----- finding 10: lost, damaged, read-only -----------------------------------------------------

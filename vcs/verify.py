@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import shlex
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -236,14 +237,21 @@ def _outside(vault: Vault, versions: list[Version], report: VerifyReport) -> Non
         if v.cue in cues:
             latest.setdefault(v.cue, v)
     for cue, change in sorted(changed_outside_all(vault, latest).items()):
-        shorts = " ".join(c.short for c in change.commits)
         approved = (f"; {change.after} is approved, and the branch tip no longer holds what was approved"
                     if change.approved else "")
-        undo = (f"`git revert {shorts}` to return to {change.after}" if change.commits else
-                f"`git checkout {change.after_commit[:10]} -- {CUES_DIR}/{cue}/` and commit that")
+        several = len(change.commits) > 1 or change.more_commits > 0
+        if len(change.commits) == 1 and not several:
+            undo = f"`git revert {change.commits[0].short}` to return to {change.after}"
+        else:  # a revert of several commits conflicts when they touch the same stem: restore the folder
+            folder = shlex.quote(f"{CUES_DIR}/{cue}/")
+            message = shlex.quote(f"Return {cue} to {change.after}")
+            undo = (f"`git restore --source={change.after_commit[:10]} --staged --worktree -- {folder}` "
+                    f"then `git commit -m {message}` to return to {change.after}")
+        what = ("those commits are not versions" if several else
+                "that commit is not a version" if change.commits else "that is not a version")
         report.problems.append(Problem(
             ", ".join(change.files), change.after, "outside",
-            f"{change.describe()}: that commit is not a version{approved}. Repair: {undo}, or commit "
+            f"{change.describe()}: {what}{approved}. Repair: {undo}, or commit "
             f"the export properly as a new version with `stemvault commit {cue} EXPORT_FOLDER`",
             commit=change.commits[-1].commit if change.commits else None))
     by_commit = {v.commit: v for v in everything}
