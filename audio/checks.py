@@ -106,6 +106,31 @@ def _tc_at(seconds: float, tref: int | None, sr: int, rate: FrameRate) -> str:
     return str(Timecode.from_seconds(base + seconds, rate))
 
 
+def _length_differences(a: SetAnalysis) -> dict[str, str]:
+    """Files whose duration differs from the set's (that of the most files), in time: files at
+    different sample rates are the same length when their durations (frames / rate) agree within
+    one sample period at the lower of the two rates."""
+    lengths: dict[tuple[int, int], list[str]] = {}
+    for n, p in a.probes.items():
+        if p.frames is not None and p.sample_rate:
+            lengths.setdefault((p.frames, p.sample_rate), []).append(n)
+    if len(lengths) < 2:
+        return {}
+    common = max(lengths, key=lambda k: len(lengths[k]))
+    frames0, rate0 = common
+
+    def said(frames: int, rate: int) -> str:
+        return f"{frames / rate:.3f} s ({frames} samples at {rate} Hz)"
+
+    out: dict[str, str] = {}
+    for (frames, rate), ns in lengths.items():
+        if abs(frames / rate - frames0 / rate0) < 1 / min(rate, rate0) - 1e-12:
+            continue  # the same duration at another rate (or the common length itself)
+        for n in ns:
+            out[n] = f"{n} is {said(frames, rate)} where the set is {said(frames0, rate0)}"
+    return out
+
+
 def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | None] | None = None,
               records: dict[str, dict[str, Any]] | None = None,
               bwf_errors: dict[str, str] | None = None) -> list[Finding]:
@@ -152,8 +177,7 @@ def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | No
     for n, p in a.probes.items():
         if p.lossy:
             add("format-lossy", n, f"{n} is lossy ({codec_name(p)}): {LOSSLESS_HINT}")
-    for attr, code, unit in (("sample_rate", "format-sample-rate", " Hz"), ("bit_depth", "format-bit-depth", "-bit"),
-                             ("frames", "format-length", " samples")):
+    for attr, code, unit in (("sample_rate", "format-sample-rate", " Hz"), ("bit_depth", "format-bit-depth", "-bit")):
         values: dict[Any, list[str]] = {}
         for n, p in a.probes.items():
             if getattr(p, attr) is not None:  # a lossy file has no bit depth: format-lossy says so
@@ -164,6 +188,8 @@ def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | No
                 if v != common:
                     for n in ns:
                         add(code, n, f"{n} is {v}{unit} where the set is {common}{unit}")
+    for n, message in _length_differences(a).items():
+        add("format-length", n, message)
     out.extend(_start_findings(a, s, names, time_refs))
     for n, p in a.probes.items():
         if s.sample_rate and p.sample_rate != s.sample_rate:
