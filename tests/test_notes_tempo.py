@@ -95,7 +95,7 @@ def test_note_outside_the_cue_is_refused_with_its_span(v24: Path, sv: Runner, tm
     start = (3 * 3600 + 4 * 60 + 10) * SR
     sv.ok("-C", v24, "commit", CUE, _export(tmp_path / "x", seconds=20.0, tref=start), "-m", "first")
     before, notes_before = vault_state(v24), _notes_ref(v24)
-    for tc in ("01:00:00:00", "03:04:09:23", "03:04:30:01", "23:59:59:23"):
+    for tc in ("01:00:00:00", "03:04:09:23", "03:04:30:00", "03:04:30:01", "23:59:59:23"):
         r = sv("-C", v24, "note", f"{CUE}@1.0", tc, "brass early")
         assert r.code == 2, (tc, r)
         lines = r.err.strip().splitlines()
@@ -103,10 +103,24 @@ def test_note_outside_the_cue_is_refused_with_its_span(v24: Path, sv: Runner, tm
         assert "03:04:10:00–03:04:30:00" in lines[0] and tc in lines[0]
         assert "Traceback" not in r.err
     assert vault_state(v24) == before and _notes_ref(v24) == notes_before  # nothing written
-    # The first frame and the exact end are inside.
+    # The first frame and the last frame are inside; the exact end is not ([start, end), as play's
+    # --from: the one rule for both).
     sv.ok("-C", v24, "note", f"{CUE}@1.0", "03:04:10:00", "downbeat")
-    sv.ok("-C", v24, "note", f"{CUE}@1.0", "03:04:30:00", "last frame")
-    assert [n["tc"] for n in _notes(sv, v24)] == ["03:04:10:00", "03:04:30:00"]
+    sv.ok("-C", v24, "note", f"{CUE}@1.0", "03:04:29:23", "last frame")
+    assert [n["tc"] for n in _notes(sv, v24)] == ["03:04:10:00", "03:04:29:23"]
+    assert sv("-C", v24, "play", f"{CUE}@1.0", "--from", "03:04:30:00", "--render", tmp_path / "r.wav").code == 2
+    sv.ok("-C", v24, "play", f"{CUE}@1.0", "--from", "03:04:29:23", "--render", tmp_path / "r.wav")
+
+
+def test_a_cue_that_ends_inside_a_frame_takes_notes_in_that_frame(v24: Path, sv: Runner, tmp_path: Path) -> None:
+    # 20.01 s from 03:04:10:00: audio until 0.01 s into 03:04:30:00, so that frame is inside (play
+    # starts there) and the next is not.
+    start = (3 * 3600 + 4 * 60 + 10) * SR
+    sv.ok("-C", v24, "commit", CUE, _export(tmp_path / "x", seconds=20.01, tref=start), "-m", "first")
+    sv.ok("-C", v24, "note", f"{CUE}@1.0", "03:04:30:00", "the last, partial frame")
+    sv.ok("-C", v24, "play", f"{CUE}@1.0", "--from", "03:04:30:00", "--render", tmp_path / "r.wav")
+    assert sv("-C", v24, "note", f"{CUE}@1.0", "03:04:30:01", "after").code == 2
+    assert sv("-C", v24, "play", f"{CUE}@1.0", "--from", "03:04:30:01", "--render", tmp_path / "r.wav").code == 2
 
 
 def test_a_note_given_at_commit_time_is_checked_too(v24: Path, sv: Runner, tmp_path: Path) -> None:
@@ -116,7 +130,10 @@ def test_a_note_given_at_commit_time_is_checked_too(v24: Path, sv: Runner, tmp_p
     r = sv("-C", v24, "commit", CUE, src, "-m", "first", "--note", "00:59:59:00 too early")
     assert r.code == 2 and "01:00:00:00–01:00:04:00" in r.err and len(r.err.strip().splitlines()) == 1
     assert vault_state(v24) == before
-    sv.ok("-C", v24, "commit", CUE, src, "-m", "first", "--note", "01:00:04:00 the last frame")
+    r = sv("-C", v24, "commit", CUE, src, "-m", "first", "--note", "01:00:04:00 the exact end")
+    assert r.code == 2 and "01:00:00:00–01:00:04:00" in r.err
+    assert vault_state(v24) == before
+    sv.ok("-C", v24, "commit", CUE, src, "-m", "first", "--note", "01:00:03:23 the last frame")
 
 
 def test_without_a_start_timecode_the_cue_starts_at_zero(v24: Path, sv: Runner, tmp_path: Path) -> None:
@@ -130,7 +147,8 @@ def test_without_a_start_timecode_the_cue_starts_at_zero(v24: Path, sv: Runner, 
     r = sv("-C", v24, "note", f"{CUE}@1.0", "01:00:01:00", "x")
     assert r.code == 2 and "00:00:00:00–00:00:02:00" in r.err
     assert sv("-C", v24, "note", f"{CUE}@1.0", "00:00:02:01", "x").code == 2
-    sv.ok("-C", v24, "note", f"{CUE}@1.0", "00:00:02:00", "end")
+    assert sv("-C", v24, "note", f"{CUE}@1.0", "00:00:02:00", "x").code == 2
+    sv.ok("-C", v24, "note", f"{CUE}@1.0", "00:00:01:23", "end")
     sv.ok("-C", v24, "note", f"{CUE}@1.0", "00:00:00:00", "start")
 
 

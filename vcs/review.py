@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from fractions import Fraction
 
 from audio.errors import AudioError
@@ -40,7 +41,8 @@ def _now() -> str:
 def version_span(manifest: Manifest, rate: FrameRate) -> tuple[Timecode, Timecode] | None:
     """The timecodes a version runs from and to, as ``play`` counts them: from the earliest
     start of its audio files (their BWF start; 00:00:00:00 for a file without one) to the
-    latest end (start + frames / sample rate). None when the manifest measured no audio."""
+    latest end (start + frames / sample rate), which is not itself inside (a note lies in
+    [first, last)). None when the manifest measured no audio."""
     starts: list[Fraction] = []
     ends: list[Fraction] = []
     for e in manifest.stems:
@@ -54,11 +56,14 @@ def version_span(manifest: Manifest, rate: FrameRate) -> tuple[Timecode, Timecod
         ends.append(start + Fraction(frames, sr))
     if not starts:
         return None
-    return Timecode.from_seconds(min(starts), rate), Timecode.from_seconds(max(ends), rate)
+    # The end is the first frame boundary at or after the audio's end: [first, last) holds every
+    # frame that starts inside the audio, as play's --from accepts them.
+    return Timecode.from_seconds(min(starts), rate), Timecode(math.ceil(max(ends) * rate.rate), rate)
 
 
 def check_in_span(t: Timecode, span: tuple[Timecode, Timecode] | None, ref: str) -> None:
-    """A note's timecode must lie within the version (its exact end allowed).
+    """A note's timecode must lie within the version: in [first, last), the rule of play's
+    ``--from`` (the exact end is after the last frame of audio, so it is refused).
 
     Raises:
         UsageError: naming the version's span.
@@ -66,7 +71,7 @@ def check_in_span(t: Timecode, span: tuple[Timecode, Timecode] | None, ref: str)
     if span is None:
         return
     first, last = span
-    if not first.frames <= t.frames <= last.frames:
+    if not first.frames <= t.frames < last.frames:
         where = "before the cue starts" if t.frames < first.frames else "after the cue ends"
         raise UsageError(f"timecode {t} is {where}: {ref} runs {first}–{last}; give a timecode in that span")
 
@@ -165,7 +170,7 @@ def add_note(vault: Vault, version: Version, tc: str | None, text: str, *, stem:
         except BadTempoMap as e:
             raise UsageError(str(e)) from None
         t = Timecode.from_seconds(_map_zero(span, rate) + secs, rate)
-        if span is not None and t > span[1]:
+        if span is not None and t >= span[1]:
             raise UsageError(f"{pos} is at {t}, after the cue ends: {version.ref} runs {span[0]}–{span[1]}")
     else:
         assert tc is not None
