@@ -394,11 +394,11 @@ class Objects:
 
     def read(self, oid: str) -> bytes:
         """The content of the blob (or commit, tag) ``oid``."""
-        import gitdb.exc
+        from git.exc import BadObject  # GitPython's re-export of gitdb's error (gitdb is not ours)
 
         try:
             return bytes(self._repo.odb.stream(bytes.fromhex(oid)).read())
-        except (ValueError, gitdb.exc.BadObject) as e:
+        except (ValueError, BadObject) as e:
             raise GitFailed(["cat-file", oid], 128, str(e)) from None
 
     def read_rev(self, rev: str) -> bytes | None:
