@@ -19,6 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 from audio.analysis import SetAnalysis
+from audio.names import without_cue
 from audio.probe import LOSSLESS_HINT, codec_name
 from audio.timecode import FrameRate, Timecode, parse_frame_rate
 
@@ -152,7 +153,7 @@ def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | No
             bad = sorted({c for c in n if not re.match(r"[A-Za-z0-9._-]", c)})
             add("name-characters", n, f"{n}: {' '.join(repr(c) for c in bad)} in the name break transfers; "
                 "use letters, digits, '_', '-' and '.'")
-        bare = stem[len(s.cue):].lstrip("_- ") if s.cue and stem.upper().startswith(s.cue.upper()) else stem
+        bare = without_cue(stem, s.cue)
         if _GENERIC.match(bare) or _GENERIC.match(stem):
             add("name-generic", n, f"{n} tells nobody what it is: name it after the cue and its role, "
                 f"e.g. {s.cue or '1M03'}_STR.wav")
@@ -293,17 +294,21 @@ def null_skip_reason(a: SetAnalysis, mix: str | None) -> str | None:
         return f"the set holds only the mix {mix}, no stems to sum"
     odd_rate = [n for n in stems if a.probes[n].sample_rate != mp.sample_rate]
     if odd_rate:
-        shown = ", ".join(f"{n} ({a.probes[n].sample_rate} Hz)" for n in odd_rate[:4])
-        more = f" and {len(odd_rate) - 4} more" if len(odd_rate) > 4 else ""
-        return (f"the files do not share one sample rate ({shown}{more} where the mix is "
+        shown = _first_four([f"{n} ({a.probes[n].sample_rate} Hz)" for n in odd_rate])
+        return (f"the files do not share one sample rate ({shown} where the mix is "
                 f"{mp.sample_rate} Hz): stems cannot be summed sample for sample across rates")
     odd_ch = [n for n in stems if a.probes[n].channels != mp.channels]
     if odd_ch:
-        shown = ", ".join(f"{n} ({a.probes[n].channels} ch)" for n in odd_ch[:4])
-        more = f" and {len(odd_ch) - 4} more" if len(odd_ch) > 4 else ""
-        return (f"the stems' channel counts differ from the mix's ({shown}{more} where the mix has "
+        shown = _first_four([f"{n} ({a.probes[n].channels} ch)" for n in odd_ch])
+        return (f"the stems' channel counts differ from the mix's ({shown} where the mix has "
                 f"{mp.channels}): a stem is summed only into a mix of its own layout")
     return None
+
+
+def _first_four(items: list[str]) -> str:
+    """``a, b, c, d and 3 more``: the first four of a list said in a message."""
+    more = f" and {len(items) - 4} more" if len(items) > 4 else ""
+    return ", ".join(items[:4]) + more
 
 
 def _start_findings(a: SetAnalysis, s: CheckSettings, names: list[str],

@@ -29,3 +29,7 @@ class PlaybackError(AudioError):
 
 class UnsupportedRate(NoAudioDevice):
     """The output device cannot open the files' sample rate."""
+
+
+class BadTempoMap(AudioError):
+    """A tempo map that cannot be read, or a bar|beat that does not exist in it."""

@@ -28,16 +28,12 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from audio.errors import AudioError
+from audio.errors import BadTempoMap  # re-exported (its home is audio.errors)
 
 __all__ = ["DISPLAY_TICKS_PER_QUARTER", "BadTempoMap", "BarBeat", "TempoMap", "parse_bar_beat"]
 
 DISPLAY_TICKS_PER_QUARTER = 960
 _DEFAULT_TEMPO = 500_000  # µs per quarter note: 120 bpm (the MIDI default)
-
-
-class BadTempoMap(AudioError):
-    """A tempo map that cannot be read, or a bar|beat that does not exist in it."""
 
 
 @dataclass(frozen=True, order=True)

@@ -224,6 +224,8 @@ def test_an_absent_object_with_no_remote_is_lost(vault: Path, sv: Runner, tmp_pa
     (p,) = r.json()["problems"]
     assert (p["file"], p["version"], p["kind"]) == (f"{CUE}_STR.wav", f"{CUE}@1.0", "lost")
     assert "backup" in p["message"] and r.json()["not_local"] == []
+    human = sv("-C", vault, "verify").out
+    assert "1 problem:" in human and "1 problems" not in human
 
 
 def test_an_absent_object_a_remote_never_received_is_lost(vault: Path, sv: Runner, tmp_path: Path) -> None:

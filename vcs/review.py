@@ -20,8 +20,8 @@ import json
 import math
 from fractions import Fraction
 
-from audio.errors import AudioError
-from audio.tempo import BadTempoMap, TempoMap, parse_bar_beat
+from audio.errors import AudioError, BadTempoMap
+from audio.tempo import TempoMap, parse_bar_beat
 from audio.timecode import FrameRate, Timecode, parse_timecode
 from vcs import git
 from vcs.errors import GitFailed, UsageError

@@ -28,7 +28,8 @@ def verify_cmd(ref: str | None, as_json: bool) -> int:
                        "fetch them to check their content)" + (
                            f"; {unsure} of them are in no remote branch: safe only if the LFS server "
                            "(lfs.url) has them" if unsure else ""))
-        state = "OK" if report.ok else f"{len(report.problems)} problems"
+        n = len(report.problems)
+        state = "OK" if report.ok else f"{n} problem{'' if n == 1 else 's'}"
         click.echo(f"{state}: {len(report.versions)} versions, {report.files_checked} files, "
                    f"{report.objects_hashed} LFS objects hashed")
     return 0 if report.ok else 1
