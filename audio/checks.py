@@ -42,6 +42,7 @@ CODES: dict[str, tuple[str, str]] = {
     "policy-sample-rate": (WARNING, "a sample rate other than the project's"),
     "policy-bit-depth": (WARNING, "a bit depth other than the project's"),
     "no-timecode": (INFO, "no BWF start timecode (bext TimeReference)"),
+    "ixml-unreadable": (WARNING, "a WAV whose iXML chunk cannot be read: its track names are unknown"),
     "bwf-unreadable": (WARNING, "a WAV whose BWF metadata (bext, iXML) cannot be read: its start timecode is unknown"),
     "null-test": (ERROR, "the stems do not sum to the mix"),
     "null-missing": (WARNING, "something in the mix is missing from the stems in one region"),
@@ -134,7 +135,7 @@ def _length_differences(a: SetAnalysis) -> dict[str, str]:
 
 def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | None] | None = None,
               records: dict[str, dict[str, Any]] | None = None,
-              bwf_errors: dict[str, str] | None = None) -> list[Finding]:
+              bwf_errors: dict[str, str] | None = None, ixml_errors: dict[str, str] | None = None) -> list[Finding]:
     """Every finding for the set ``a`` (records may come from ``records`` when ``a`` skipped them;
     ``bwf_errors``: why a file's BWF metadata could not be read, from ``bwf_metadata``)."""
     time_refs = time_refs or {}
@@ -200,6 +201,9 @@ def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | No
     for n, why in (bwf_errors or {}).items():
         add("bwf-unreadable", n, f"{n}: its BWF metadata (bext) cannot be read ({why}): the start timecode "
             "is unknown; re-export the file from the DAW")
+    for n, why in (ixml_errors or {}).items():
+        add("ixml-unreadable", n, f"{n}: its iXML chunk cannot be read ({why}): its track names are "
+            "unknown (the start timecode, from bext, is not affected); re-export the file from the DAW")
     if names and all(time_refs.get(n) is None for n in names) and not bwf_errors:
         add("no-timecode", None, "no file carries a BWF start timecode: notes will count from 00:00:00:00")
 
