@@ -310,3 +310,30 @@ def test_no_tempo_events_is_120_bpm_4_4() -> None:
     assert tm.seconds_of(BarBeat(2, 1)) == 2
     assert tm.position_at(Fraction(7, 2)) == BarBeat(2, 4)
     assert np.isclose(float(tm.seconds_of(BarBeat(1, 1, 480))), 0.25)  # half a beat
+
+
+def _smpte(tc: str, fps: float = 24) -> mido.MetaMessage:
+    h, m, s, f = (int(x) for x in tc.split(":"))
+    return mido.MetaMessage("smpte_offset", frame_rate=fps, hours=h, minutes=m, seconds=s, frames=f, sub_frames=0)
+
+
+def test_a_tempo_maps_smpte_offset_is_its_time_zero(v24: Path, sv: Runner, tmp_path: Path) -> None:
+    # The DAW session's bar 1 is at 00:59:58:00 (its SMPTE offset); the cue starts 2 s (one
+    # 4/4 bar at 120 bpm) later, at 01:00:00:00: the cue's start is bar 2.
+    src = _export(tmp_path / "x", seconds=8.0, tref=HOUR, tempo=_midi([(0, _smpte("00:59:58:00")), *CONSTANT]))
+    sv.ok("-C", v24, "commit", CUE, src, "-m", "first", "--note", "01:00:01:00 with the version")
+    ref = f"{CUE}@1.0"
+    r = sv.ok("-C", v24, "note", ref, "--at", "3|1", "bar three")
+    assert r.out.strip() == f"Noted on {ref} at 01:00:02:00 (3|1): bar three"
+    assert [(n["tc"], n["bar_beat"]) for n in _notes(sv, v24)] == [("01:00:01:00", "2|3"), ("01:00:02:00", "3|1")]
+    # bar 1 lies before the cue: refused as outside it
+    assert sv("-C", v24, "note", ref, "--at", "1|1", "too early").code == 2
+
+
+@pytest.mark.parametrize("offset", ["00:00:00:00", "01:00:00:00"], ids=["zero", "the-cue-start"])
+def test_a_zero_or_matching_smpte_offset_changes_nothing(v24: Path, sv: Runner, tmp_path: Path, offset: str) -> None:
+    src = _export(tmp_path / "x", seconds=8.0, tref=HOUR, tempo=_midi([(0, _smpte(offset, 25)), *CONSTANT]))
+    sv.ok("-C", v24, "commit", CUE, src, "-m", "first", "--note", "01:00:01:00 with the version")
+    r = sv.ok("-C", v24, "note", f"{CUE}@1.0", "--at", "2|1", "bar two")
+    assert "at 01:00:02:00 (2|1)" in r.out
+    assert _notes(sv, v24)[0]["bar_beat"] == "1|3"

@@ -102,9 +102,12 @@ def tempo_map_of(vault: Vault, version: Version, manifest: Manifest) -> TempoMap
     return TempoMap.from_midi(data)
 
 
-def _map_zero(span: tuple[Timecode, Timecode] | None, rate: FrameRate) -> Fraction:
-    """The instant (seconds since midnight) of the tempo map's time zero: the cue's start
-    timecode (00:00:00:00 when the files carry none)."""
+def _map_zero(span: tuple[Timecode, Timecode] | None, rate: FrameRate, tmap: TempoMap) -> Fraction:
+    """The instant (seconds since midnight) of the tempo map's time zero: the map's own SMPTE
+    offset when it carries one (not 00:00:00:00), else the cue's start timecode (00:00:00:00
+    when the files carry none)."""
+    if tmap.zero_seconds is not None:
+        return tmap.zero_seconds
     return Fraction(span[0].frames) / rate.rate if span else Fraction(0)
 
 
@@ -132,7 +135,7 @@ def add_bar_beats(vault: Vault, versions: list[Version]) -> None:
         v.tempo_map = {"file": name, "error": None}
         assert tmap is not None
         rate = vault.config.frame_rate  # the rate notes are written at
-        zero = _map_zero(version_span(manifest, rate), rate)
+        zero = _map_zero(version_span(manifest, rate), rate, tmap)
         for n in v.notes:
             try:
                 t = parse_timecode(n.tc, rate)
@@ -169,7 +172,7 @@ def add_note(vault: Vault, version: Version, tc: str | None, text: str, *, stem:
             secs = tmap.seconds_of(pos)
         except BadTempoMap as e:
             raise UsageError(str(e)) from None
-        t = Timecode.from_seconds(_map_zero(span, rate) + secs, rate)
+        t = Timecode.from_seconds(_map_zero(span, rate, tmap) + secs, rate)
         if span is not None and t >= span[1]:
             raise UsageError(f"{pos} is at {t}, after the cue ends: {version.ref} runs {span[0]}–{span[1]}")
     else:
