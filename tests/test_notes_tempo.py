@@ -337,3 +337,19 @@ def test_a_zero_or_matching_smpte_offset_changes_nothing(v24: Path, sv: Runner, 
     r = sv.ok("-C", v24, "note", f"{CUE}@1.0", "--at", "2|1", "bar two")
     assert "at 01:00:02:00 (2|1)" in r.out
     assert _notes(sv, v24)[0]["bar_beat"] == "1|3"
+
+
+def test_smpte_offsets_at_each_rate_and_one_that_is_no_timecode() -> None:
+    from audio.errors import BadTempoMap
+    from audio.tempo import TempoMap
+
+    def zero(msg: mido.MetaMessage) -> Fraction | None:
+        return TempoMap.from_midi(_midi([(0, msg), *CONSTANT])).zero_seconds
+
+    assert zero(_smpte("00:00:00:00")) is None
+    assert zero(_smpte("01:00:00:12", 25)) == 3600 + Fraction(12, 25)
+    assert zero(_smpte("00:59:58:00", 30)) == 3598
+    # 29.97 is drop-frame 30: 00:10:00;00 is 17982 frames, at 30000/1001 fps
+    assert zero(_smpte("00:10:00:00", 29.97)) == Fraction(17982 * 1001, 30000)
+    with pytest.raises(BadTempoMap, match="SMPTE offset"):
+        zero(_smpte("01:00:00:26", 25))
