@@ -145,7 +145,9 @@ def bwf_metadata(path: Path) -> dict[str, Any]:
     """BWF ``bext`` and ``iXML`` facts (via wavinfo), or {} for files without them (not WAV).
 
     A WAV whose metadata chunks cannot be parsed gives ``{"bwf_error": why}``: a corrupt
-    ``bext`` is a finding (``bwf-unreadable``), never taken for "no start timecode".
+    ``bext`` is a finding (``bwf-unreadable``), never taken for "no start timecode". An iXML
+    chunk that cannot be read gives ``{"ixml_error": why}`` beside the bext's fields
+    (``ixml-unreadable``), never an empty track list passed off as the file's.
     """
     import wavinfo  # a declared dependency: failing to import it is a broken install, said as such
 
@@ -172,10 +174,10 @@ def bwf_metadata(path: Path) -> dict[str, Any]:
     if r.ixml is not None:
         try:
             tracks = [str(t.name) for t in (r.ixml.track_list or [])]
-        except Exception:  # malformed iXML: keep what parsed
-            tracks = []
-        out["ixml"] = {"project": r.ixml.project, "scene": r.ixml.scene, "take": r.ixml.take,
-                       "tracks": tracks}
+            out["ixml"] = {"project": r.ixml.project, "scene": r.ixml.scene, "take": r.ixml.take,
+                           "tracks": tracks}
+        except Exception as e:  # wavinfo/lxml on a malformed iXML: said (ixml-unreadable), bext kept
+            out["ixml_error"] = f"{type(e).__name__}: {e}"
     return out
 
 

@@ -35,3 +35,7 @@ class AnalysisCancelled(AudioError):
     """The caller asked the analysis to stop (``analyze_set``'s ``cancel`` was set)."""
 
     exit_code = 130
+
+
+class BadTempoMap(AudioError):
+    """A tempo map that cannot be read, or a bar|beat that does not exist in it."""

@@ -48,7 +48,7 @@ import numpy as np
 import soundfile as sf
 from numpy.lib.stride_tricks import as_strided
 
-from audio.errors import UnreadableAudio
+from audio.errors import AudioError, UnreadableAudio
 
 __all__ = ["Loudness", "LoudnessMeter", "SlowFilterWarning", "measure", "measure_file"]
 
@@ -599,6 +599,19 @@ class SlowFilterWarning(RuntimeWarning):
     compiled kernel could not be loaded on its own, or STEMVAULT_NO_FAST_SOSFILT asked so."""
 
 
+def _fast_filter_off() -> bool:
+    """``STEMVAULT_NO_FAST_SOSFILT``: unset, empty or 0 (the fast kernel) or 1 (scipy.signal).
+
+    Raises:
+        AudioError: any other value, naming the variable (never silently one or the other).
+    """
+    raw = os.environ.get("STEMVAULT_NO_FAST_SOSFILT", "")
+    if raw not in ("", "0", "1"):
+        raise AudioError(f"environment variable STEMVAULT_NO_FAST_SOSFILT={raw!r} must be 1 (filter through "
+                         "scipy.signal.sosfilt) or 0: fix it, or unset it for the fast filter")
+    return raw == "1"
+
+
 def _load_sosfilt() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
     """scipy's compiled second-order-sections kernel, loaded without ``import scipy.signal``.
 
@@ -614,7 +627,7 @@ def _load_sosfilt() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
     name = "scipy.signal._sosfilt"
     mod = sys.modules.get(name)
     reason = f"no {name} in this scipy"
-    if os.environ.get("STEMVAULT_NO_FAST_SOSFILT", "") not in ("", "0"):
+    if _fast_filter_off():
         mod, reason = None, "STEMVAULT_NO_FAST_SOSFILT is set"
     elif mod is None:
         try:

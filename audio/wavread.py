@@ -32,7 +32,7 @@ import numpy as np
 
 from audio.riff import UNKNOWN_SIZE, WaveFmt, chunks, parse_fmt
 
-__all__ = ["WavLayout", "WavReader", "wav_layout"]
+__all__ = ["WavLayout", "WavReader", "unpack", "wav_layout"]
 
 _PCM, _FLOAT = 0x1, 0x3
 _MAX_HEADER = 1 << 22  # chunks before the audio beyond 4 MB: leave the file to libsndfile
@@ -157,21 +157,8 @@ class WavReader:
 
     def _unpack(self, frames: int) -> np.ndarray:
         lay = self.layout
-        count = frames * lay.channels
-        out: np.ndarray
-        if lay.is_float:
-            out = np.frombuffer(self._buf, dtype="<f4", count=count, offset=1).astype(np.float32)
-        elif lay.bits == 16:
-            out = np.left_shift(np.frombuffer(self._buf, dtype="<i2", count=count, offset=1), 16,
-                                dtype=np.int32)
-        elif lay.bits == 24:
-            # Window i is bytes [3i, 3i+4): the byte before sample i, then its 3 bytes; as a
-            # little-endian int32 that is sample << 8 plus a stray low byte, masked off.
-            windows = np.ndarray((count,), dtype="<i4", buffer=self._buf, offset=0, strides=(3,))
-            out = np.bitwise_and(windows, np.int32(-256), dtype=np.int32)
-        else:
-            out = np.frombuffer(self._buf, dtype="<i4", count=count, offset=1).astype(np.int32)
-        return out.reshape(frames, lay.channels)
+        out = unpack(self._buf, frames * lay.channels, lay.bits, lay.is_float)
+        return (out.copy() if lay.is_float else out).reshape(frames, lay.channels)  # _buf is reused
 
     def finish(self) -> str:
         """Hash the rest of the file (what follows the samples) and return its sha256 (hex)."""
@@ -182,3 +169,20 @@ class WavReader:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def unpack(buf: bytes | bytearray | memoryview, count: int, bits: int, is_float: bool) -> np.ndarray:
+    """``count`` little-endian PCM samples stored from ``buf[1]`` on (byte 0 is a spare in front,
+    for the 24-bit trick): float32 for float data (a view of ``buf``), else int32 scaled to the
+    full int32 range (a 16-bit sample is ``x << 16``, a 24-bit one ``x << 8``; a new array).
+    One reader of the sample formats for analysis (WavReader) and playback (WavSource)."""
+    if is_float:
+        return np.frombuffer(buf, dtype="<f4", count=count, offset=1)
+    if bits == 16:
+        return np.left_shift(np.frombuffer(buf, dtype="<i2", count=count, offset=1), 16, dtype=np.int32)
+    if bits == 24:
+        # Window i is bytes [3i, 3i+4): the byte before sample i, then its 3 bytes; as a
+        # little-endian int32 that is sample << 8 plus a stray low byte, masked off.
+        windows = np.ndarray((count,), dtype="<i4", buffer=buf, offset=0, strides=(3,))
+        return np.bitwise_and(windows, np.int32(-256), dtype=np.int32)
+    return np.frombuffer(buf, dtype="<i4", count=count, offset=1).astype(np.int32)

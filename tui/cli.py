@@ -16,6 +16,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 import click
@@ -99,8 +100,15 @@ def _crash(e: Exception, argv: list[str] | None) -> int:
     return _fail(f"{head} — the full trace is in {path}", EXIT_BUG)
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    """A Python warning that reaches the user (SlowFilterWarning): one line, not source lines."""
+    click.echo(f"warning: {plain(str(message))}", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; map domain errors to one line and an exit code."""
+    warnings.showwarning = _show_warning
     try:
         rv = cli.main(args=argv, prog_name="stemvault", standalone_mode=False)
     except click.exceptions.Abort:

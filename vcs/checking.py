@@ -136,7 +136,9 @@ def run_checks(specs: list[FileSpec], *, config: Config | None, rate: FrameRate,
     bwf_errors = {n: m["bwf_error"] for n, m in bwf.items() if "bwf_error" in m}
     roles = {n: infer_role(n, cue) for n in names}
     settings = settings_for(config, frame_rate=rate, cue=cue, mix=mix, roles=roles)
-    findings = check_set(analysis, settings, time_refs=time_refs, records=known, bwf_errors=bwf_errors)
+    ixml_errors = {n: m["ixml_error"] for n, m in bwf.items() if "ixml_error" in m}
+    findings = check_set(analysis, settings, time_refs=time_refs, records=known, bwf_errors=bwf_errors,
+                         ixml_errors=ixml_errors)
     return CheckReport(analysis, findings, settings, time_refs)
 
 

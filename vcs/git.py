@@ -29,7 +29,7 @@ from vcs.errors import GitFailed, ToolMissing, VaultBusy
 __all__ = [
     "LsTreeEntry", "Objects", "Ref", "add", "clean", "clean_env", "commit", "config_get",
     "for_each_ref", "hash_object", "head", "identity", "init", "lfs_install_local", "lfs_version",
-    "log_z", "ls_tree", "notes_add_blob", "notes_list", "notes_show", "require_tools",
+    "log_z", "ls_tree", "notes_add_blob", "notes_list", "notes_show", "remote_refs_containing", "require_tools",
     "restore_from_head", "rev_parse", "run", "tag_annotated", "unstage",
 ]
 
@@ -239,6 +239,16 @@ def remotes(*, cwd: Path) -> list[str]:
     return run("remote", cwd=cwd, check=False).stdout.decode("utf-8", "surrogateescape").split()
 
 
+def remote_refs_containing(commit: str, *, cwd: Path) -> list[str]:
+    """The remote-tracking refs (``origin/main``…) whose history contains ``commit``: what some
+    remote is known to have received. Empty when none does (or the commit is unknown)."""
+    proc = run("for-each-ref", "--format=%(refname:strip=2)", "--contains", commit, "refs/remotes/",
+               cwd=cwd, check=False)
+    if proc.returncode != 0:
+        return []
+    return proc.stdout.decode("utf-8", "surrogateescape").split()
+
+
 def bare_git_dir(path: Path) -> Path | None:
     """The bare repository ``path`` is in, or None (not a bare repository, or no git there)."""
     proc = run("rev-parse", "--is-bare-repository", "--absolute-git-dir", cwd=path, check=False)
@@ -384,11 +394,11 @@ class Objects:
 
     def read(self, oid: str) -> bytes:
         """The content of the blob (or commit, tag) ``oid``."""
-        import gitdb.exc
+        from git.exc import BadObject  # GitPython's re-export of gitdb's error (gitdb is not ours)
 
         try:
             return bytes(self._repo.odb.stream(bytes.fromhex(oid)).read())
-        except (ValueError, gitdb.exc.BadObject) as e:
+        except (ValueError, BadObject) as e:
             raise GitFailed(["cat-file", oid], 128, str(e)) from None
 
     def read_rev(self, rev: str) -> bytes | None:
