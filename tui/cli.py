@@ -32,11 +32,12 @@ from tui.commands.log import log_cmd
 from tui.commands.note import note_cmd
 from tui.commands.play import play_cmd
 from tui.commands.show import show_cmd
+from tui.commands.tui import tui_cmd
 from tui.commands.verify import verify_cmd
 from tui.output import plain
 from vcs.errors import VaultError
 
-__all__ = ["EXIT_BUG", "cli", "crash_log_dir", "main"]
+__all__ = ["EXIT_BUG", "cli", "crash_log_dir", "main", "require_terminal"]
 
 EXIT_BUG = 3  # an unexpected error: a bug in stemvault (docs/cli.md)
 
@@ -52,12 +53,7 @@ def cli(ctx: click.Context, directory: Path | None) -> int:
     With no command, opens the TUI on the vault in the current folder.
     """
     if ctx.invoked_subcommand is None:
-        if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            # A script or `ssh host stemvault` without -t: a TUI would write escape codes into
-            # the pipe and wait for keys that never come.
-            raise click.UsageError(
-                "the TUI needs a terminal (stdin and stdout are not one): use `ssh -t HOST stemvault`, "
-                "or a verb such as `stemvault log`")
+        require_terminal()
         from tui.app import make_app
         from vcs.vault import Vault
 
@@ -66,8 +62,22 @@ def cli(ctx: click.Context, directory: Path | None) -> int:
     return 0
 
 
+def require_terminal() -> None:
+    """Refuse to start the TUI without a terminal (exit 2).
+
+    Raises:
+        click.UsageError: stdin or stdout is not a terminal.
+    """
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # A script or `ssh host stemvault` without -t: a TUI would write escape codes into
+        # the pipe and wait for keys that never come.
+        raise click.UsageError(
+            "the TUI needs a terminal (stdin and stdout are not one): use `ssh -t HOST stemvault`, "
+            "or a verb such as `stemvault log`")
+
+
 for _cmd in (init_cmd, check_cmd, commit_cmd, log_cmd, show_cmd, note_cmd, approve_cmd, verify_cmd, demo_cmd,
-             play_cmd, diff_cmd, analyze_cmd):
+             play_cmd, diff_cmd, analyze_cmd, tui_cmd):
     cli.add_command(_cmd)
 
 

@@ -105,6 +105,13 @@ def head(cwd: Path) -> str | None:
     return rev_parse("HEAD", cwd=cwd)
 
 
+def current_branch(cwd: Path) -> str | None:
+    """The checked-out branch's short name, or None (a detached HEAD, or no commit yet)."""
+    proc = run("symbolic-ref", "--quiet", "--short", "HEAD", cwd=cwd, check=False)
+    name = proc.stdout.decode("utf-8", "replace").strip()
+    return name if proc.returncode == 0 and name else None
+
+
 def config_get(key: str, *, cwd: Path) -> str | None:
     proc = run("config", "--get", key, cwd=cwd, check=False)
     return proc.stdout.decode().strip() if proc.returncode == 0 else None
