@@ -37,7 +37,7 @@ async def test_vault_screen_lists_cues_and_opens_one(vault: Path, sv: Runner, tm
     async with app.run_test(size=(80, 24)) as pilot:
         table = app.screen.query_one("#cues", DataTable)
         await _settle(pilot, app, lambda: table.row_count == 2)
-        cue, ver, when, ok, by, notes, delta = _cells(table, 0)
+        cue, ver, _when, ok, by, notes, delta = _cells(table, 0)
         assert (cue, ver, ok, by, notes) == (CUE, "1.1", "✓", "Ada Composer", "1")
         assert "BRS" in delta  # the delta line of 1.1 (brass changed)
         assert _cells(table, 1)[:2] == ["2M01", "1.0"]

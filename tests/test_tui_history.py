@@ -143,7 +143,7 @@ async def test_start_on_a_version_and_help_and_palette(vault: Path, sv: Runner, 
             await _settle(pilot, lambda: isinstance(app.screen, CommandPalette))
             await pilot.press(*query)
             palette = app.screen
-            await _settle(pilot, lambda: expected in _palette_texts(palette))
+            await _settle(pilot, lambda e=expected, p=palette: e in _palette_texts(p))  # type: ignore[misc]
             await pilot.press("escape")
             await _settle(pilot, lambda: isinstance(app.screen, HistoryScreen))
         # A verb whose screen is not built yet says so, and the app goes on.
