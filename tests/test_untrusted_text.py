@@ -150,7 +150,7 @@ async def test_tui_shows_hostile_text_literally_and_a_click_runs_nothing(
         assert "bad timecode note" in shown and "damaged" in shown
         assert "Sup\\x1b]0;pwned\\x07" + QUIT in shown  # the approval's author
         assert QUIT + "\\x1b]0;pwned\\x07" + _shot(tmp_path) in shown  # the manifest's kind, changed
-        assert "\\u202e" in shown or RTL not in shown  # the override is shown escaped, never applied
+        assert "\\u202e" in shown and RTL not in shown  # the override is shown escaped, never applied
         long_line = next(line for line in shown.split("\n") if "evil" in line)
         assert long_line.endswith("…") and len(long_line) < 210  # a 5,000-character note, cut
         # Click the pane's lines that show "quit me" or "shoot", every 4th cell (were the markup

@@ -28,7 +28,7 @@ from pathlib import Path
 from vcs.errors import GitFailed, ToolMissing, VaultBusy
 
 __all__ = [
-    "LsTreeEntry", "Objects", "Ref", "add", "clean", "clean_env", "commit", "config_get",
+    "LsTreeEntry", "Objects", "Ref", "add", "clean", "clean_env", "commit", "config_get", "current_branch",
     "for_each_ref", "hash_object", "head", "identity", "init", "lfs_install_local", "lfs_version",
     "log_z", "ls_tree", "notes_add_blob", "notes_list", "notes_show", "require_tools",
     "restore_from_head", "rev_parse", "run", "tag_annotated", "unstage",
