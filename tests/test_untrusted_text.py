@@ -18,7 +18,7 @@ from textual.widgets import DataTable
 
 from tests.helpers import CUE, Runner, git, write_set
 from tui.app import make_app
-from tui.screens.history import DiffPane, HistoryScreen
+from tui.screens.history import DiffPane, HistoryScreen, StemRow
 
 ESC_TITLE = "\x1b]0;pwned\x07"
 CLEAR = "\x1b[2J"
@@ -241,3 +241,32 @@ def test_an_approval_tag_whose_cue_is_not_a_cue_name_is_no_approval(vault: Path,
         input=f"Approved\n\nStemvault-Approval: {json.dumps(meta)}\n".encode())
     assert sv.ok("-C", vault, "log", "--json").json()[0]["approved"] is None
     assert "approved" not in sv.ok("-C", vault, "log").out
+
+
+async def test_tui_shows_a_hostile_stem_name_literally(vault: Path, sv: Runner, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stem renamed with plain git to a name full of markup, an RTL override and an escape."""
+    monkeypatch.chdir(tmp_path)
+    write_set(tmp_path / "v1", mix=False)
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first pass")
+    bad = f"{CUE}_{RTL}[@click=app.quit]x[b]{CLEAR}" + "z" * 150 + ".wav"  # no "/": a file name
+    folder = vault / "cues" / CUE
+    git(vault, "mv", f"cues/{CUE}/{CUE}_STR.wav", f"cues/{CUE}/{bad}")
+    manifest = folder / "stemset.toml"
+    manifest.write_text(manifest.read_text().replace(f'"{CUE}_STR.wav"', json.dumps(bad)))
+    message = f"renamed\n\nStemvault-Cue: {CUE}\nStemvault-Version: 1.1\nStemvault-Change: tweak\n"
+    subprocess.run(["git", "commit", "-q", "-a", "-F", "-"], cwd=vault, input=message.encode(), check=True)
+    app = make_app(vault, start=f"{CUE}@1.1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.pane is not None
+                      and bool(app.screen.query(StemRow)))
+        rows = list(app.screen.query(StemRow))
+        (row,) = [r for r in rows if r.file_name == bad]
+        assert row.file_diff is not None and row.file_diff.status == "renamed"
+        shown = app.screen.query_one(DiffPane).lines_text()
+        assert not CONTROL.search(shown.replace("\n", "")) and RTL not in shown
+        assert "\n\\u202e[…\n" in shown  # the name, escaped, cut to its column with "…"
+        assert "renamed from 1M03_STR.wav" in shown
+        for x in range(0, 80, 2):
+            await pilot.click(offset=(x, row.region.y))
+            assert app.is_running
