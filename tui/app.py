@@ -7,6 +7,7 @@ from pathlib import Path
 from textual import work
 from textual.app import App
 from textual.binding import Binding
+from textual.worker import Worker, WorkerState
 
 from tui.hooks import optional_screen
 from tui.output import plain
@@ -41,7 +42,6 @@ class StemvaultApp(App[None]):
         self.vault = Vault(Path(vault_path))
         self.start = start
         self.cues: list[str] = []  # kept by the vault screen: the palette's "Open cue …"
-        self.branch: str | None = None
 
     def on_mount(self) -> None:
         _ = self.vault.objects  # made here, once: workers then share it (its reads are locked)
@@ -52,6 +52,14 @@ class StemvaultApp(App[None]):
 
     def on_unmount(self) -> None:
         self.vault.close()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that failed unexpectedly (a bug): said to the user; the app goes on. (The
+        workers report the errors they expect themselves.)"""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            e = event.worker.error
+            self.notify(plain(f"unexpected {type(e).__name__}: {e}"), title="Something went wrong",
+                        severity="error", markup=False)
 
     def open_cue(self, cue: str, select: str | None = None) -> None:
         """Show ``cue``'s history (on top of the vault screen)."""

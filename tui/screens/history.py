@@ -28,6 +28,7 @@ from tui.screens.vault import cut
 from tui.text import literal
 from tui.widgets.status import StatusLine
 from tui.widgets.waveform import WaveData, Waveform
+from vcs import git
 from vcs.analyze import local_audio
 from vcs.diff import FileDiff, VersionDiff, diff_versions
 from vcs.errors import VaultError
@@ -199,8 +200,7 @@ class HistoryScreen(Screen[None]):
         for key, width in VWIDTHS.items():
             table.add_column({"mark": "", "ok": "✓"}.get(key, key), width=width, key=key)
         table.add_column("delta", width=self._delta_width(), key="delta")
-        self.query_one(StatusLine).set(vault=self.vault.config.name, where=self.cue,
-                                       branch=getattr(self.app, "branch", None))
+        self.query_one(StatusLine).set(vault=self.vault.config.name, where=self.cue)
         self.load_versions()
 
     def _delta_width(self) -> int:
@@ -211,9 +211,11 @@ class HistoryScreen(Screen[None]):
     def load_versions(self) -> None:
         try:
             versions = self.vault.versions(self.cue)
+            branch = git.current_branch(self.vault.root)
         except VaultError as e:
             self.app.call_from_thread(self._failed, str(e))
             return
+        self.app.call_from_thread(self.query_one(StatusLine).set, branch=branch)
         self.app.call_from_thread(self._show_versions, versions)
 
     def _failed(self, error: str) -> None:
@@ -381,7 +383,9 @@ class HistoryScreen(Screen[None]):
                 line.append_text(literal(n.tc, "bold"))
                 if n.stem:
                     line.append(" [", style="dim")
-                    line.append_text(literal(n.stem))
+                    # A file of this version by its short name (STR); anything else as written.
+                    files = {name for name, _, _ in data.files}
+                    line.append_text(literal(short_name(n.stem, v.cue) if n.stem in files else n.stem))
                     line.append("]", style="dim")
                 line.append(" ")
                 line.append_text(literal(n.text))
