@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual import work
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
 from tui.hooks import optional_screen
+from tui.messages import OpenCue
 from tui.output import plain
 from tui.palette import VerbsProvider
 from tui.screens.help import HelpScreen
@@ -60,6 +61,10 @@ class StemvaultApp(App[None]):
             e = event.worker.error
             self.notify(plain(f"unexpected {type(e).__name__}: {e}"), title="Something went wrong",
                         severity="error", markup=False)
+
+    @on(OpenCue)
+    def _open_cue(self, message: OpenCue) -> None:
+        self.open_cue(message.cue, message.select)
 
     def open_cue(self, cue: str, select: str | None = None) -> None:
         """Show ``cue``'s history (on top of the vault screen)."""

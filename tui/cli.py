@@ -25,6 +25,7 @@ from tui.commands.analyze import analyze_cmd
 from tui.commands.approve import approve_cmd
 from tui.commands.check import check_cmd
 from tui.commands.commit import commit_cmd
+from tui.commands.common import require_terminal
 from tui.commands.demo import demo_cmd
 from tui.commands.diff import diff_cmd
 from tui.commands.init import init_cmd
@@ -37,7 +38,7 @@ from tui.commands.verify import verify_cmd
 from tui.output import plain
 from vcs.errors import VaultError
 
-__all__ = ["EXIT_BUG", "cli", "crash_log_dir", "main", "require_terminal"]
+__all__ = ["EXIT_BUG", "cli", "crash_log_dir", "main"]
 
 EXIT_BUG = 3  # an unexpected error: a bug in stemvault (docs/cli.md)
 
@@ -60,20 +61,6 @@ def cli(ctx: click.Context, directory: Path | None) -> int:
         vault = Vault.find(directory)
         make_app(vault.root).run()
     return 0
-
-
-def require_terminal() -> None:
-    """Refuse to start the TUI without a terminal (exit 2).
-
-    Raises:
-        click.UsageError: stdin or stdout is not a terminal.
-    """
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        # A script or `ssh host stemvault` without -t: a TUI would write escape codes into
-        # the pipe and wait for keys that never come.
-        raise click.UsageError(
-            "the TUI needs a terminal (stdin and stdout are not one): use `ssh -t HOST stemvault`, "
-            "or a verb such as `stemvault log`")
 
 
 for _cmd in (init_cmd, check_cmd, commit_cmd, log_cmd, show_cmd, note_cmd, approve_cmd, verify_cmd, demo_cmd,

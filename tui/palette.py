@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
-
-if TYPE_CHECKING:
-    from tui.app import StemvaultApp
 
 __all__ = ["VerbsProvider"]
 
@@ -33,7 +30,7 @@ class VerbsProvider(Provider):
     """stemvault's verbs, the cues to open and (on a history screen) the versions to diff with."""
 
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
-        app: StemvaultApp = self.app  # type: ignore[assignment]
+        app: Any = self.app  # tui.app.StemvaultApp (not imported: no cycle with tui.app)
         out: list[tuple[str, str, Callable[[], object]]] = [
             (text, help_, partial(app.run_verb, action)) for text, help_, action in VERBS]
         for cue in app.cues:

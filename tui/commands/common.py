@@ -14,6 +14,22 @@ from vcs.outside import OutsideChange
 from vcs.vault import Vault
 
 
+def require_terminal() -> None:
+    """Refuse to start the TUI without a terminal (exit 2).
+
+    Raises:
+        click.UsageError: stdin or stdout is not a terminal.
+    """
+    import sys
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        # A script or `ssh host stemvault` without -t: a TUI would write escape codes into
+        # the pipe and wait for keys that never come.
+        raise click.UsageError(
+            "the TUI needs a terminal (stdin and stdout are not one): use `ssh -t HOST stemvault`, "
+            "or a verb such as `stemvault log`")
+
+
 def open_vault() -> Vault:
     """The vault the command works in: ``-C PATH`` on the command line, else the current folder."""
     ctx = click.get_current_context()

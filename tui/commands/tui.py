@@ -14,8 +14,7 @@ def tui_cmd(ref: str | None) -> int:
 
     The same as `stemvault` with no command. Needs a terminal (use `ssh -t` over SSH).
     """
-    from tui.cli import require_terminal
-    from tui.commands.common import open_vault
+    from tui.commands.common import open_vault, require_terminal
 
     require_terminal()
     vault = open_vault()

@@ -21,11 +21,9 @@ from textual.widgets import DataTable, Footer, Static
 
 from audio.errors import AudioError, BadTimecode
 from audio.timecode import FrameRate, parse_frame_rate, parse_timecode
-from tui.commands.diff import describe
 from tui.hooks import optional_screen
 from tui.output import plain
-from tui.screens.vault import cut
-from tui.text import literal
+from tui.text import cut, literal
 from tui.widgets.status import StatusLine
 from tui.widgets.waveform import WaveData, Waveform
 from vcs import git
@@ -38,7 +36,7 @@ from vcs.naming import short_name
 from vcs.records import load_record
 from vcs.vault import Vault
 
-__all__ = ["DiffPane", "HistoryScreen", "PaneData", "StemRow"]
+__all__ = ["DiffPane", "HistoryScreen", "PaneData", "StemRow", "words"]
 
 VWIDTHS = {"mark": 1, "ver": 6, "date": 10, "by": 12, "notes": 5, "ok": 2}
 _VPADDING = 2 * len(VWIDTHS) + 2 + 2
@@ -117,6 +115,37 @@ def compute_pane(vault: Vault, v: Version, base: Version | None) -> PaneData:
     return data
 
 
+def words(f: FileDiff) -> str:
+    """One file's change in a few words for the pane's narrow status column (the command line's
+    ``diff`` says more): status, regions in timecode, loudness and true-peak deltas."""
+    if f.status in ("added", "removed"):
+        return f.status
+    if f.status == "unchanged":
+        return "="
+    bits: list[str] = []
+    if f.renamed_from:
+        bits.append(f"renamed from {f.renamed_from}")
+    if f.status == "metadata":
+        bits.append("metadata only")
+    elif f.status == "moved":
+        ms = 1000 * (f.shift_samples or 0) / (f.sample_rate or 48000)
+        bits.append(f"moved {ms:+.1f} ms")
+    elif f.status == "changed":
+        if f.kind == "tempo":
+            bits.append("tempo map changed")
+        elif f.whole or not f.regions:
+            bits.append("changed everywhere" if f.whole else "changed")
+        else:
+            spans = [f"{r.start_tc}–{r.end_tc}" for r in f.regions[:2]]
+            more = f" +{len(f.regions) - 2}" if len(f.regions) > 2 else ""
+            bits.append("changed " + ", ".join(spans) + more)
+    if f.loudness_delta_lu:
+        bits.append(f"{f.loudness_delta_lu:+.1f} LU")
+    if f.true_peak_delta_db:
+        bits.append(f"TP {f.true_peak_delta_db:+.1f} dB")
+    return " ".join(bits)
+
+
 class StemRow(Horizontal):
     """One file in the diff pane: name, waveform with changed regions and notes, what changed."""
 
@@ -127,7 +156,7 @@ class StemRow(Horizontal):
         self.file_diff = f
         self.curve = curve
         self.note_marks = notes
-        self.status_text = literal(describe(f)) if f is not None else Text("")
+        self.status_text = literal(words(f)) if f is not None else Text("")
         if f is not None and f.status == "unchanged":
             self.status_text = Text("=", style="dim")
         self._cue = cue
@@ -359,7 +388,7 @@ class HistoryScreen(Screen[None]):
         pane = self.query_one(DiffPane)
         with self.app.batch_update():
             pane.remove_children()
-            status_width = max(16, min(48, (self.size.width or 80) * 2 // 5))
+            status_width = max(16, min(64, (self.size.width or 80) * 2 // 5))
             rows: list[Static | StemRow] = []
             if data.error:
                 rows.append(Static(literal("! " + data.error, "bold red"), classes="pane-line"))

@@ -10,9 +10,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 from textual.widgets.data_table import ColumnKey
 
-from tui.messages import HistoryLoaded, LoadFailed
+from tui.messages import HistoryLoaded, LoadFailed, OpenCue
 from tui.output import plain
-from tui.text import literal
+from tui.text import cut, literal
 from tui.widgets.status import StatusLine
 from vcs import git
 from vcs.errors import VaultError
@@ -20,20 +20,11 @@ from vcs.models import Version, sanitize_line
 from vcs.outside import changed_outside_of
 from vcs.vault import Vault, _cue_sort_key
 
-__all__ = ["VaultScreen", "cut"]
+__all__ = ["VaultScreen"]
 
 # Fixed widths (cells) so that 80 columns hold every column; the delta takes what is left.
 WIDTHS = {"cue": 8, "ver": 5, "when": 10, "ok": 3, "by": 12, "notes": 5}
 _PADDING = 2 * len(WIDTHS) + 2 + 2  # each column's cell padding, the delta's, the scrollbar
-
-
-def cut(text: Text, width: int) -> Text:
-    """``text`` in at most ``width`` cells, ending with "…" when it was longer (one line)."""
-    out = text.copy()
-    out.no_wrap = True
-    if out.cell_len > width:
-        out.truncate(max(1, width), overflow="ellipsis")
-    return out
 
 
 class VaultScreen(Screen[None]):
@@ -195,6 +186,5 @@ class VaultScreen(Screen[None]):
             self._open(self.shown[table.cursor_row])
 
     def _open(self, cue: str) -> None:
-        from tui.screens.history import HistoryScreen
-
-        self.app.push_screen(HistoryScreen(self.vault, cue))
+        # The app opens it (tui.app.StemvaultApp.open_cue): screens do not import each other.
+        self.post_message(OpenCue(cue))
