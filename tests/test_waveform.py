@@ -97,3 +97,13 @@ async def test_the_changed_region_lights_the_cells_of_its_span(vault: Path, sv: 
         wave.set_playhead(15.0)
         await pilot.pause()
         assert wave.lines()[0].plain[7] in "│┃"
+
+
+def test_a_short_file_on_a_wide_row_leaves_no_gaps(tmp_path: Path) -> None:
+    """2 s of steady tone is 40 level windows: drawn on 100 cells, every cell shows the tone."""
+    t = np.arange(SR * 2) / SR
+    sf.write(tmp_path / "short.wav", 0.5 * np.sin(2 * np.pi * 440 * t), SR, subtype="PCM_24")
+    data = WaveData.from_record(analyze_file(tmp_path / "short.wav"))
+    assert data is not None
+    bars = _bars(data, 100)
+    assert min(bars) > 0 and len(set(bars)) == 1

@@ -79,15 +79,17 @@ class WaveData:
 
 
 def cell_levels(data: WaveData, width: int) -> np.ndarray:
-    """dBFS per cell of a ``width``-cell row spanning the whole file: the loudest value whose
-    span starts in the cell (``-inf`` where all is silence or nothing is known)."""
-    out = np.full(max(width, 0), -np.inf)
+    """dBFS per cell of a ``width``-cell row spanning the whole file: the loudest value of the
+    hops from the one holding the cell's start to the one before the next cell's (so a cell
+    narrower than a hop shows that hop, not a gap; ``-inf`` where all is silence)."""
     n = len(data.db)
-    if width <= 0 or n == 0 or data.duration_s <= 0:
-        return out
-    starts = np.arange(n) * data.hop_s
-    cells = np.minimum((starts / data.duration_s * width).astype(np.int64), width - 1)
-    np.maximum.at(out, cells, data.db)
+    if width <= 0 or n == 0 or data.duration_s <= 0 or data.hop_s <= 0:
+        return np.full(max(width, 0), -np.inf)
+    cell_start = np.arange(width) * (data.duration_s / width)
+    first = np.minimum((cell_start / data.hop_s).astype(np.int64), n - 1)
+    # reduceat: the max of db[first[i]:first[i+1]], or db[first[i]] when the next cell starts
+    # in the same hop.
+    out: np.ndarray = np.maximum.reduceat(data.db, first)
     return out
 
 
