@@ -373,10 +373,10 @@ async def test_the_tui_marks_a_cue_changed_outside(vault: Path, sv: Runner, tmp_
     short = _plain_git_commit(vault, tmp_path, subject="[b]choir[/b] up 4 dB")
     app = make_app(vault)
     async with app.run_test(size=(80, 24)) as pilot:
-        table = app.screen.query_one("#versions", DataTable)
-        await _settle(pilot, app, lambda: table.row_count == 2 and "outside" in str(table.get_row_at(0)[5]))
-        assert str(table.get_row_at(0)[5]) == "✓ ! changed outside"  # the latest version, still approved
-        assert str(table.get_row_at(1)[5]) == ""
+        table = app.screen.query_one("#cues", DataTable)
+        await _settle(pilot, app, lambda: table.row_count == 1 and "outside" in str(table.get_row_at(0)[6]))
+        assert str(table.get_row_at(0)[3]) == "✓ !"  # the latest version, still approved, marked
+        assert str(table.get_row_at(0)[6]).startswith("! changed outside")
         (note,) = list(app._notifications)
         assert short in note.message and "[b]choir[/b] up 4 dB" in note.message
 

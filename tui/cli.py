@@ -33,6 +33,7 @@ from tui.commands.log import log_cmd
 from tui.commands.note import note_cmd
 from tui.commands.play import play_cmd
 from tui.commands.show import show_cmd
+from tui.commands.tui import tui_cmd
 from tui.commands.verify import verify_cmd
 from tui.output import plain
 from tui.terminal import NO_TERMINAL, has_terminal
@@ -65,7 +66,7 @@ def cli(ctx: click.Context, directory: Path | None) -> int:
 
 
 for _cmd in (init_cmd, check_cmd, commit_cmd, log_cmd, show_cmd, note_cmd, approve_cmd, verify_cmd, demo_cmd,
-             play_cmd, diff_cmd, analyze_cmd):
+             play_cmd, diff_cmd, analyze_cmd, tui_cmd):
     cli.add_command(_cmd)
 
 

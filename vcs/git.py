@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from pathlib import Path
 from vcs.errors import GitFailed, ToolMissing, VaultBusy
 
 __all__ = [
-    "LsTreeEntry", "Objects", "Ref", "add", "clean", "clean_env", "commit", "config_get",
+    "LsTreeEntry", "Objects", "Ref", "add", "clean", "clean_env", "commit", "config_get", "current_branch",
     "for_each_ref", "hash_object", "head", "identity", "init", "lfs_install_local", "lfs_version",
     "log_z", "ls_tree", "notes_add_blob", "notes_list", "notes_show", "remote_refs_containing", "require_tools",
     "restore_from_head", "rev_parse", "run", "tag_annotated", "unstage",
@@ -102,6 +103,13 @@ def rev_parse(ref: str, *, cwd: Path) -> str | None:
 def head(cwd: Path) -> str | None:
     """The commit HEAD points at, or None in a repository with no commit yet."""
     return rev_parse("HEAD", cwd=cwd)
+
+
+def current_branch(cwd: Path) -> str | None:
+    """The checked-out branch's short name, or None (a detached HEAD, or no commit yet)."""
+    proc = run("symbolic-ref", "--quiet", "--short", "HEAD", cwd=cwd, check=False)
+    name = proc.stdout.decode("utf-8", "replace").strip()
+    return name if proc.returncode == 0 and name else None
 
 
 def config_get(key: str, *, cwd: Path) -> str | None:
@@ -381,11 +389,16 @@ class Objects:
 
     GitPython keeps ``git cat-file --batch`` open, so reading hundreds of manifests and pointers
     costs one process, not hundreds. Only git objects are read: never the LFS content.
+
+    Thread-safe: the TUI's workers share one vault, and two threads talking to the one cat-file
+    process at once would read each other's answers; a lock makes each request and its reply one
+    step.
     """
 
     def __init__(self, repo_path: Path) -> None:
         import git  # GitPython; imported here so that `stemvault --help` stays quick
 
+        self._lock = threading.RLock()
         self._repo = git.Repo(str(repo_path))
         env = clean_env()
         # GitPython inherits os.environ: drop the stray GIT_* variables the same way run() does.
@@ -397,7 +410,8 @@ class Objects:
         from git.exc import BadObject  # GitPython's re-export of gitdb's error (gitdb is not ours)
 
         try:
-            return bytes(self._repo.odb.stream(bytes.fromhex(oid)).read())
+            with self._lock:
+                return bytes(self._repo.odb.stream(bytes.fromhex(oid)).read())
         except (ValueError, BadObject) as e:
             raise GitFailed(["cat-file", oid], 128, str(e)) from None
 
@@ -411,20 +425,23 @@ class Objects:
         """(object id, content) of what ``rev`` names, or None."""
         if "\n" in rev:  # the batch protocol is one name per line
             return None
-        try:
-            oid, _, _, stream = self._repo.git.stream_object_data(rev)
-        except ValueError:  # "<rev> missing"
-            return None
-        data = bytes(stream.read())
+        with self._lock:
+            try:
+                oid, _, _, stream = self._repo.git.stream_object_data(rev)
+            except ValueError:  # "<rev> missing"
+                return None
+            data = bytes(stream.read())
         return (oid.decode() if isinstance(oid, bytes) else str(oid)), data
 
     def info(self, oid: str) -> tuple[str, int]:
         """(type, size) of object ``oid``."""
-        i = self._repo.odb.info(bytes.fromhex(oid))
+        with self._lock:
+            i = self._repo.odb.info(bytes.fromhex(oid))
         return i.type.decode(), int(i.size)
 
     def close(self) -> None:
-        self._repo.close()
+        with self._lock:
+            self._repo.close()
 
     def __enter__(self) -> Objects:
         return self
