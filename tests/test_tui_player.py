@@ -1,0 +1,172 @@
+"""The player/mixer screen on real vaults, driven by keys (Textual pilot), without a sound card.
+
+"No device" is forced the way tests/test_play.py forces it: ``sounddevice`` cannot be imported,
+so ``audio.playback.output`` raises NoAudioDevice — the screen must browse, seek and say why.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from textual.app import App
+from textual.widgets import Static
+
+from tests.helpers import CUE, SR, Runner, lfs_objects, write_set
+from tui.screens.player import PlayerScreen
+from tui.widgets.stem_row import StemRow
+from vcs.models import Version
+from vcs.vault import Vault
+
+ROOT = Path(__file__).resolve().parents[1]
+SECONDS = 12.0
+
+
+class Host(App[None]):
+    """A tiny app that shows one player screen."""
+
+    CSS_PATH = str(ROOT / "tui" / "app.tcss")
+
+    def __init__(self, vault: Vault, a: Version, b: Version | None = None) -> None:
+        super().__init__()
+        self.vault, self.a, self.b = vault, a, b
+
+    def on_mount(self) -> None:
+        self.push_screen(PlayerScreen(self.vault, self.a, self.b))
+
+
+@pytest.fixture
+def no_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "sounddevice", None)
+
+
+@pytest.fixture
+def two(vault: Path, sv: Runner, tmp_path: Path) -> Path:
+    write_set(tmp_path / "v1", seconds=SECONDS)
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    write_set(tmp_path / "v2", seconds=SECONDS, gains={"STR": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "softer strings")
+    sv.ok("-C", vault, "note", f"{CUE}@2.0", "00:00:08:00", "[b]strings[/b] too soft")
+    return vault
+
+
+async def _until(pilot, cond, tries: int = 200) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(tries):
+        await pilot.pause(0.05)
+        if cond():
+            return
+    raise AssertionError("the player never got there")
+
+
+def _text(screen: PlayerScreen, wid: str) -> str:
+    return str(screen.query_one(wid, Static).render())
+
+
+def _host(vault: Path, a: str, b: str | None = None) -> Host:
+    v = Vault(vault)
+    return Host(v, v.resolve(a), v.resolve(b) if b else None)
+
+
+async def test_player_rows_modes_mixer_and_seek_without_a_device(two: Path, no_device: None) -> None:
+    app = _host(two, f"{CUE}@2.0", f"{CUE}@1.0")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, PlayerScreen)
+        await _until(pilot, lambda: screen.session is not None)
+        rows = list(screen.query(StemRow))
+        assert [r.stem for r in rows] == sorted(f"{CUE}_{r}.wav" for r in ("STR", "BRS", "PERC", "PAD"))  # as the manifest lists them
+        e = screen.session.engine
+        # the one-line reason, and the render command of what would be heard
+        msg = _text(screen, "#player-message")
+        assert "cannot play here: no PortAudio" in msg and "\n" not in msg
+        assert f"stemvault play {CUE}@2.0 --vs {CUE}@1.0 --render out.wav" in msg
+        head = _text(screen, "#player-header")
+        assert f"A 2.0 │ B 1.0 │ diff" in head and "00:00:00:00 / 00:00:12:00" in head
+        assert "match loudness off" in head
+        # a/b/d: the engine's mode and what the header emphasises
+        for key, mode in (("b", "b"), ("d", "diff"), ("a", "a")):
+            await pilot.press(key)
+            assert e.status.mode == mode and screen.mode == mode
+        await pilot.press("d")
+        assert "--start-in diff" in _text(screen, "#player-message")
+        await pilot.press("l")
+        assert e.status.match and "match loudness on" in _text(screen, "#player-header")
+        # m/s/+ on the focused row (the second: down once)
+        await pilot.press("down", "m")
+        assert screen.focused is rows[1]
+        i = e.sides[0].stems.names.index(rows[1].stem)
+        assert e.sides[0].mute[i] and e.sides[1].mute[i]  # the stem of both versions
+        assert not e.sides[0].mute.any() or e.sides[0].mute.sum() == 1
+        await pilot.press("s")
+        assert e.sides[0].solo[i] and e.sides[0].solo.sum() == 1
+        assert not e.sides[0].gains.any()  # soloed but muted: nothing is heard
+        await pilot.press("m")
+        assert not e.sides[0].mute[i] and e.sides[0].gains[i] == 1.0
+        assert [j for j, g in enumerate(e.sides[0].gains) if g] == [i]  # only the soloed stem
+        await pilot.press("plus", "plus")
+        assert e.sides[0].gain_db[i] == 2.0 and e.sides[1].gain_db[i] == 2.0
+        assert "+2.0" in str(rows[1].render())
+        # → seeks 5 s without a device; ← back; the header follows
+        await pilot.press("right")
+        assert e.status.position == 5 * SR
+        assert "00:00:05:00 / 00:00:12:00" in _text(screen, "#player-header")
+        await pilot.press("right", "right")
+        assert e.status.position == 12 * SR  # clamped at the end
+        await pilot.press("left")
+        assert e.status.position == 7 * SR
+        # space without a device: nothing plays, the app goes on
+        await pilot.press("space")
+        assert not e.status.playing
+        # [ / ]: to A's note at 8 s and back to the start
+        await pilot.press("a", "left", "left")
+        assert e.status.position == 0
+        await pilot.press("right_square_bracket")
+        assert e.status.position == 8 * SR
+        # g: a timecode
+        await pilot.press("g", *"00:00:03:00", "enter")
+        assert e.status.position == 3 * SR
+        await pilot.press("q")
+    assert app.return_code in (0, None)
+
+
+async def test_note_at_the_playhead_is_in_log_json(two: Path, sv: Runner, no_device: None) -> None:
+    app = _host(two, f"{CUE}@2.0")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, PlayerScreen)
+        await _until(pilot, lambda: screen.session is not None)
+        await pilot.press("right", "down")  # at 5 s, on the brass
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        await pilot.press(*"brass [red]early[/red]", "enter")
+        await _until(pilot, lambda: len(screen.notes["a"]) == 2)
+        assert "00:00:05:00 [1M03_BRS] brass [red]early[/red]" in _text(screen, "#player-notes")
+    log = sv.ok("-C", two, "log", CUE, "--json").json()
+    v2 = [v for v in log if v["version"] == "2.0"][0]
+    got = [n for n in v2["notes"] if n["text"] == "brass [red]early[/red]"]
+    assert got and got[0]["tc"] == "00:00:05:00" and got[0]["stem"] == f"{CUE}_BRS.wav"
+
+
+async def test_a_lazy_clone_says_which_audio_is_missing(two: Path, tmp_path: Path, no_device: None) -> None:
+    lazy = tmp_path / "lazy"
+    import os
+
+    subprocess.run(["git", "clone", "-q", str(two), str(lazy)], env={**os.environ, "GIT_LFS_SKIP_SMUDGE": "1"},
+                   check=True)
+    assert not lfs_objects(lazy)
+    app = _host(lazy, f"{CUE}@2.0")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, PlayerScreen)
+        await _until(pilot, lambda: screen.missing is not None)
+        assert screen.session is None
+        msg = _text(screen, "#player-message")
+        assert "is not in this clone (4 of 4 files missing" in msg and "git lfs pull" in msg
+        assert len(screen.query(StemRow)) == 4  # the rows from the records, still
+        await pilot.press("right")
+        assert screen.position == 5 * SR
+        await pilot.press("space")  # says it again, does not crash
+        await pilot.press("escape")
+    assert app.return_code in (0, None)
