@@ -137,7 +137,7 @@ async def test_note_at_the_playhead_is_in_log_json(two: Path, sv: Runner, no_dev
         screen = app.screen
         assert isinstance(screen, PlayerScreen)
         await _until(pilot, lambda: screen.session is not None)
-        await pilot.press("right", "down")  # at 5 s, on the brass
+        await pilot.press("right")  # at 5 s, on the first row: the brass (the manifest lists BRS first)
         await pilot.press("n")
         await pilot.pause(0.2)
         await pilot.press(*"brass [red]early[/red]", "enter")

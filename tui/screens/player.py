@@ -143,7 +143,7 @@ class PlayerScreen(Screen[None]):
         self.no_sound: str | None = None
         self.missing: str | None = None
         self._prompt_for: str | None = None  # "goto" or "note" while the prompt is open
-        self._closed = False
+        self._gone = False
         self._timer: Timer | None = None
         self._shown: tuple[Any, ...] = ()
 
@@ -242,7 +242,7 @@ class PlayerScreen(Screen[None]):
         return layout
 
     def _show_layout(self, layout: _Layout) -> None:
-        if self._closed:
+        if self._gone:
             return
         self.browse = layout
         self.mix = {n: [m, s, 0.0] for n, (m, s) in layout.defaults.items()}
@@ -259,7 +259,7 @@ class PlayerScreen(Screen[None]):
         self._tick(force=True)
 
     def _ready(self, session: PlaySession, out: Output | None, why: str | None) -> None:
-        if self._closed:  # the screen left while the files were opening
+        if self._gone:  # the screen left while the files were opening
             self._stop(session, out)
             return
         self.session, self.output = session, out
@@ -278,7 +278,7 @@ class PlayerScreen(Screen[None]):
         self._tick(force=True)
 
     def _audio_missing(self, text: str) -> None:
-        if self._closed:
+        if self._gone:
             return
         self.missing = text
         self._say(text)
@@ -298,7 +298,7 @@ class PlayerScreen(Screen[None]):
             session.close()
 
     def on_unmount(self) -> None:
-        self._closed = True
+        self._gone = True
         self._stop(self.session, self.output)
         self.session = self.output = None
 
@@ -306,7 +306,7 @@ class PlayerScreen(Screen[None]):
         if self._prompt_for is not None:
             self._close_prompt()
             return
-        self._closed = True
+        self._gone = True
         self._stop(self.session, self.output)
         self.session = self.output = None
         if len(self.app.screen_stack) > 1:
@@ -479,7 +479,7 @@ class PlayerScreen(Screen[None]):
         self.app.call_from_thread(self._restart, out)
 
     def _restart(self, out: Output) -> None:
-        if self._closed or self.session is None:
+        if self._gone or self.session is None:
             out.stop()
             return
         self.output = out
@@ -682,7 +682,7 @@ class PlayerScreen(Screen[None]):
         self.app.call_from_thread(self._noted, version, note)
 
     def _noted(self, version: Version, note: Note | None) -> None:
-        if note is None or self._closed:
+        if note is None or self._gone:
             return
         for side, v in (("a", self.a), ("b", self.b)):
             if v is not None and v.commit == version.commit:
