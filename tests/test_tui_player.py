@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 from textual.app import App
 from textual.widgets import Static
 
-from tests.helpers import CUE, SR, Runner, lfs_objects, write_set
+from tests.helpers import CUE, ROLES, SR, Runner, lfs_objects, write_set
 from tui.screens.player import PlayerScreen
 from tui.widgets.stem_row import StemRow
 from vcs.models import Version
@@ -42,13 +43,30 @@ def no_device(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "sounddevice", None)
 
 
+CHANGE = (4.0, 6.0)  # seconds where version 2.0's strings are 6 dB softer than 1.0's
+
+
+def _second_version(folder: Path) -> None:
+    """Version 2.0: version 1.0 with the strings halved within CHANGE, and the mix to match."""
+    write_set(folder, seconds=SECONDS)
+    x, _ = sf.read(folder / f"{CUE}_STR.wav", always_2d=True)
+    a, b = (round(t * SR) for t in CHANGE)
+    x[a:b] *= 0.5
+    sf.write(folder / f"{CUE}_STR.wav", x, SR, subtype="PCM_24")
+    mix = sum(sf.read(folder / f"{CUE}_{r}.wav", always_2d=True)[0] for r in ROLES)
+    sf.write(folder / f"{CUE}_MIX.wav", mix, SR, subtype="PCM_24")
+
+
 @pytest.fixture
-def two(vault: Path, sv: Runner, tmp_path: Path) -> Path:
+def two(vault: Path, sv: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Two versions with fixed dates and authors (snapshots), a note on 2.0 at 8 s."""
+    for k in ("GIT_AUTHOR_DATE", "GIT_COMMITTER_DATE"):
+        monkeypatch.setenv(k, "2026-12-01T10:00:00+00:00")
     write_set(tmp_path / "v1", seconds=SECONDS)
     sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
-    write_set(tmp_path / "v2", seconds=SECONDS, gains={"STR": 0.5})
-    sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "softer strings")
-    sv.ok("-C", vault, "note", f"{CUE}@2.0", "00:00:08:00", "[b]strings[/b] too soft")
+    _second_version(tmp_path / "v2")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "softer strings in the middle")
+    sv.ok("-C", vault, "note", f"{CUE}@2.0", "00:00:08:00", "[b]strings[/b] too soft", "--stem", "STR")
     return vault
 
 
@@ -83,7 +101,7 @@ async def test_player_rows_modes_mixer_and_seek_without_a_device(two: Path, no_d
         assert "cannot play here: no PortAudio" in msg and "\n" not in msg
         assert f"stemvault play {CUE}@2.0 --vs {CUE}@1.0 --render out.wav" in msg
         head = _text(screen, "#player-header")
-        assert f"A 2.0 │ B 1.0 │ diff" in head and "00:00:00:00 / 00:00:12:00" in head
+        assert "A 2.0 │ B 1.0 │ diff" in head and "00:00:00:00 / 00:00:12:00" in head
         assert "match loudness off" in head
         # a/b/d: the engine's mode and what the header emphasises
         for key, mode in (("b", "b"), ("d", "diff"), ("a", "a")):
@@ -119,11 +137,17 @@ async def test_player_rows_modes_mixer_and_seek_without_a_device(two: Path, no_d
         # space without a device: nothing plays, the app goes on
         await pilot.press("space")
         assert not e.status.playing
-        # [ / ]: to A's note at 8 s and back to the start
+        # [ / ]: the changed region (from the records: 50 ms steps), then A's note at 8 s, and back
         await pilot.press("a", "left", "left")
         assert e.status.position == 0
         await pilot.press("right_square_bracket")
+        assert abs(e.status.position - CHANGE[0] * SR) <= 0.1 * SR
+        await pilot.press("right_square_bracket")
         assert e.status.position == 8 * SR
+        await pilot.press("right_square_bracket")  # nothing after: stays
+        assert e.status.position == 8 * SR
+        await pilot.press("left_square_bracket")
+        assert abs(e.status.position - CHANGE[0] * SR) <= 0.1 * SR
         # g: a timecode
         await pilot.press("g", *"00:00:03:00", "enter")
         assert e.status.position == 3 * SR
@@ -142,9 +166,9 @@ async def test_note_at_the_playhead_is_in_log_json(two: Path, sv: Runner, no_dev
         await pilot.pause(0.2)
         await pilot.press(*"brass [red]early[/red]", "enter")
         await _until(pilot, lambda: len(screen.notes["a"]) == 2)
-        assert "00:00:05:00 [1M03_BRS] brass [red]early[/red]" in _text(screen, "#player-notes")
+        assert "00:00:05:00 [BRS] brass [red]early[/red]" in _text(screen, "#player-notes")
     log = sv.ok("-C", two, "log", CUE, "--json").json()
-    v2 = [v for v in log if v["version"] == "2.0"][0]
+    v2 = next(v for v in log if v["version"] == "2.0")
     got = [n for n in v2["notes"] if n["text"] == "brass [red]early[/red]"]
     assert got and got[0]["tc"] == "00:00:05:00" and got[0]["stem"] == f"{CUE}_BRS.wav"
 
@@ -170,3 +194,19 @@ async def test_a_lazy_clone_says_which_audio_is_missing(two: Path, tmp_path: Pat
         await pilot.press("space")  # says it again, does not crash
         await pilot.press("escape")
     assert app.return_code in (0, None)
+
+
+# ----- snapshots (no device, position 0: nothing moves) -----------------------------------------
+def _snap_app(vault: Path) -> Host:
+    return _host(vault, f"{CUE}@2.0", f"{CUE}@1.0")
+
+
+async def _opened(pilot) -> None:  # type: ignore[no-untyped-def]
+    screen = pilot.app.screen
+    await _until(pilot, lambda: isinstance(screen, PlayerScreen) and screen.session is not None)
+    await pilot.pause(0.1)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_player_snapshot(two: Path, no_device: None, snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(_snap_app(two), terminal_size=size, run_before=_opened)

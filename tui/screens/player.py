@@ -33,6 +33,7 @@ from tui.widgets.stem_row import Curve, StemRow
 from vcs.errors import AudioMissing, VaultError
 from vcs.manifest import Manifest
 from vcs.models import Note, Version, note_order
+from vcs.naming import short_name
 from vcs.playsession import MUTED_BY_DEFAULT, NOT_SUMMED, PlaySession, parse_position, prepare_play
 from vcs.records import load_record
 from vcs.vault import Vault
@@ -40,7 +41,7 @@ from vcs.vault import Vault
 if TYPE_CHECKING:
     from audio.playback.output import Output
 
-__all__ = ["PlayerScreen"]
+__all__ = ["PlayerScreen", "render_command"]
 
 SEEK_S = 5.0
 GAIN_STEP_DB = 1.0
@@ -103,11 +104,15 @@ def _why(e: Exception) -> str:
     return text
 
 
+class _Rows(VerticalScroll, inherit_bindings=False):
+    """The stem rows: scrolls to the focused row, leaves the arrow keys to the player."""
+
+
 class PlayerScreen(Screen[None]):
     """Stems of ``a`` (and ``b``) as mixer rows, a shared playhead, A/B/difference."""
 
     BINDINGS = [
-        Binding("space", "toggle", "Play"),
+        Binding("space", "play_pause", "Play"),
         Binding("left", "seek(-1)", "Seek", key_display="←/→"),
         Binding("right", "seek(1)", "Seek", show=False),
         Binding("a", "mode('a')", "A", show=False),
@@ -116,12 +121,12 @@ class PlayerScreen(Screen[None]):
         Binding("l", "match", "Match"),
         Binding("m", "mute", "Mute"),
         Binding("s", "solo", "Solo"),
-        Binding("plus,equals_sign", "gain(1)", "Gain", key_display="+/-"),
+        Binding("plus,equals_sign", "gain(1)", "Gain", key_display="+/-", show=False),
         Binding("minus", "gain(-1)", "Gain", show=False),
         Binding("n", "note", "Note"),
         Binding("left_square_bracket", "jump(-1)", "Jump", key_display="[ ]"),
         Binding("right_square_bracket", "jump(1)", "Jump", show=False),
-        Binding("g", "goto", "Go to"),
+        Binding("g", "goto", "Go to", show=False),
         Binding("down,j", "row(1)", "Down", show=False),
         Binding("up,k", "row(-1)", "Up", show=False),
         Binding("escape,q", "back", "Back"),
@@ -150,7 +155,7 @@ class PlayerScreen(Screen[None]):
     # ----- building --------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Static(id="player-header")
-        yield VerticalScroll(id="player-rows")
+        yield _Rows(id="player-rows", can_focus=False)
         yield Static(id="player-notes")
         yield Static(id="player-message")
         yield Input(id="player-prompt")
@@ -229,13 +234,13 @@ class PlayerScreen(Screen[None]):
 
             try:
                 d = diff_versions(self.vault, self.b, self.a)
-            except VaultError as e:
-                layout.warning = f"changed regions unknown: {e}"
+            except VaultError as err:
+                layout.warning = f"changed regions unknown: {err}"
             else:
                 for f in d.stems:
                     if f.regions:
-                        e = manifests["a"].stem(f.name)
-                        t = e.measured.get("time_reference") if e else None
+                        entry = manifests["a"].stem(f.name)
+                        t = entry.measured.get("time_reference") if entry else None
                         off = (t if isinstance(t, int) and t >= 0 else 0) - start
                         layout.regions[f.name] = [(off + round(r.start_s * sr), off + round(r.end_s * sr))
                                                   for r in f.regions]
@@ -246,9 +251,9 @@ class PlayerScreen(Screen[None]):
             return
         self.browse = layout
         self.mix = {n: [m, s, 0.0] for n, (m, s) in layout.defaults.items()}
-        rows = self.query_one("#player-rows", VerticalScroll)
+        rows = self.query_one("#player-rows", _Rows)
         rows.remove_children()
-        widgets = [StemRow(n, layout.roles[n]) for n in layout.names]
+        widgets = [StemRow(n, layout.roles[n], label=short_name(n, self.a.cue)) for n in layout.names]
         rows.mount_all(widgets)
         if widgets:
             widgets[0].focus()
@@ -399,7 +404,7 @@ class PlayerScreen(Screen[None]):
             t.append_text(literal(n.tc, "magenta"))
             if n.stem:
                 t.append(" [")
-                t.append_text(literal(n.stem.rsplit(".", 1)[0]))
+                t.append_text(literal(short_name(n.stem, self.a.cue)))
                 t.append("]")
             t.append(" ")
             t.append_text(literal(n.text))
@@ -445,7 +450,7 @@ class PlayerScreen(Screen[None]):
         self._say(self.no_sound or self.missing or f"opening the audio of {self._what()}…")
         return True
 
-    def action_toggle(self) -> None:
+    def action_play_pause(self) -> None:
         if self._no_play():
             return
         assert self.session is not None and self.output is not None

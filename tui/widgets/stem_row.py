@@ -85,10 +85,11 @@ def _glyph(db: float) -> str:
     return BLOCKS[max(1, min(8, round(level * 8)))] if level > 0 else BLOCKS[1]
 
 
-def meter(peak: float | None) -> Text:
-    """``▮▮▮▮▯▯▯▯ -24``: a linear peak on the fixed dBFS scale (blank: nothing heard)."""
+def meter(peak: float | None, *, idle: bool = False) -> Text:
+    """``▮▮▮▮▯▯▯▯ -24``: a linear peak on the fixed dBFS scale; ``None``: nothing heard (an
+    empty meter, dim when ``idle``: nothing plays)."""
     if peak is None:
-        return Text(" " * (METER_CELLS + 4))
+        return Text("▯" * METER_CELLS + "    ", style="dim" if idle else "")
     db = 20 * math.log10(peak) if peak > 0 else -math.inf
     n = 0 if not math.isfinite(db) else max(0, min(METER_CELLS, round((db - FLOOR_DB) / (TOP_DB - FLOOR_DB) * METER_CELLS)))
     label = "  -∞" if not math.isfinite(db) or db < -99 else f"{db:4.0f}"
@@ -122,10 +123,11 @@ class StemRow(Widget, can_focus=True):
     StemRow.-silent { color: $text-muted; }
     """
 
-    def __init__(self, stem: str, role: str, *, id: str | None = None) -> None:
+    def __init__(self, stem: str, role: str, *, label: str | None = None, id: str | None = None) -> None:
         super().__init__(id=id)
         self.stem = stem
         self.role = role
+        self.label = label if label is not None else stem.rsplit(".", 1)[0]
         self.state = _State()
         self._cells: tuple[int, int, int, np.ndarray] | None = None  # (id(curve), frames, width, dB)
 
@@ -157,7 +159,7 @@ class StemRow(Widget, can_focus=True):
         w = self.wave_width()
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(" ")
-        line.append_text(literal(_fit(self.stem.rsplit(".", 1)[0], NAME_W).ljust(NAME_W)))
+        line.append_text(literal(_fit(self.label, NAME_W).ljust(NAME_W)))
         line.append(" ")
         line.append_text(literal(_fit(self.role, ROLE_W).ljust(ROLE_W), "italic"))
         line.append(" ")
@@ -180,7 +182,8 @@ class StemRow(Widget, can_focus=True):
             if i == ph:
                 line.append("│", PLAYHEAD)
             else:
-                line.append(_glyph(float(levels[i])), (WAVE, REGION, NOTE, NOTE)[cell[i]])
+                g = _glyph(float(levels[i]))
+                line.append("▴" if cell[i] == 2 and g == " " else g, (WAVE, REGION, NOTE, NOTE)[cell[i]])
         line.append("  ")
-        line.append_text(meter(s.peak if s.heard and not s.mute else None))
+        line.append_text(meter(s.peak if s.heard and not s.mute else None, idle=s.peak is None))
         return line
