@@ -151,6 +151,13 @@ async def test_player_rows_modes_mixer_and_seek_without_a_device(two: Path, no_d
         # g: a timecode
         await pilot.press("g", *"00:00:03:00", "enter")
         assert e.status.position == 3 * SR
+        # g with a time past the cue: said, the prompt stays; Esc closes it, the screen stays
+        await pilot.press("g", *"99", "enter")
+        assert e.status.position == 3 * SR and screen.query_one("#player-prompt").display
+        await pilot.press("escape")
+        assert not screen.query_one("#player-prompt").display and app.screen is screen
+        await pilot.press("right")
+        assert e.status.position == 8 * SR
         await pilot.press("q")
     assert app.return_code in (0, None)
 
