@@ -16,6 +16,7 @@ from textual.app import App
 from textual.widgets import Static
 
 from tests.helpers import CUE, ROLES, SR, Runner, lfs_objects, write_set
+from tests.test_play_device import audio_server  # noqa: F401 - the fixture
 from tui.screens.player import PlayerScreen
 from tui.widgets.stem_row import StemRow
 from vcs.models import Version
@@ -217,3 +218,35 @@ async def _opened(pilot) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)])
 def test_player_snapshot(two: Path, no_device: None, snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     assert snap_compare(_snap_app(two), terminal_size=size, run_before=_opened)
+
+
+# ----- with a sound card (a PulseAudio null sink, as tests/test_play_device.py sets up) ------------
+@pytest.mark.audio_device
+async def test_player_plays_switches_and_stops_on_a_real_device(two: Path, audio_server: dict[str, str],  # noqa: F811
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    for k in ("PULSE_SERVER", "XDG_RUNTIME_DIR"):
+        monkeypatch.setenv(k, audio_server[k])
+    sd = sys.modules.get("sounddevice")
+    if sd is not None:  # PortAudio already initialised in this process: let it see the server
+        sd._terminate()
+        sd._initialize()
+    app = _host(two, f"{CUE}@2.0", f"{CUE}@1.0")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, PlayerScreen)
+        await _until(pilot, lambda: screen.session is not None)
+        assert screen.output is not None, _text(screen, "#player-message")
+        assert screen.no_sound is None and "cannot play" not in _text(screen, "#player-message")
+        e = screen.session.engine
+        await pilot.press("space")
+        await _until(pilot, lambda: e.status.playing and e.status.position > 0)
+        await _until(pilot, lambda: any(v > 0 for v in e.status.meters.values()))
+        assert "▶" in _text(screen, "#player-header")
+        await pilot.press("b")  # applied by the audio thread at its next block
+        await _until(pilot, lambda: e.status.mode == "b")
+        await pilot.press("space")
+        await _until(pilot, lambda: not e.status.playing)
+        out = screen.output
+        await pilot.press("q")
+        assert app.screen is not screen and screen.session is None
+        assert out.stream.closed
