@@ -246,7 +246,17 @@ async def test_player_plays_switches_and_stops_on_a_real_device(two: Path, audio
         await _until(pilot, lambda: e.status.mode == "b")
         await pilot.press("space")
         await _until(pilot, lambda: not e.status.playing)
+        # to the end: the stream stops after the cue; Space plays again, on a fresh stream
+        await pilot.press("g", *"11.8", "enter", "space")
+        first = screen.output
+        assert first is not None
+        await _until(pilot, lambda: e.status.ended and first.finished.is_set())
+        assert "■" in _text(screen, "#player-header")
+        await pilot.press("space")
+        await _until(pilot, lambda: screen.output is not first and e.status.playing)
+        assert e.status.position < 11 * SR  # from the start again
         out = screen.output
+        assert out is not None
         await pilot.press("q")
         assert app.screen is not screen and screen.session is None
         assert out.stream.closed
