@@ -640,6 +640,7 @@ class PlayerScreen(Screen[None]):
         self._prompt_back = self.focused
         p.value = ""
         p.placeholder = placeholder
+        p.border_title = literal(placeholder.split(" (", 1)[0])  # stays while typing; vault text: never markup
         p.display = True
         p.focus()
 
