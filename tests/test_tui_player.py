@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 from textual.app import App
@@ -18,7 +19,7 @@ from textual.widgets import Static
 from tests.helpers import CUE, ROLES, SR, Runner, lfs_objects, write_set
 from tests.test_play_device import audio_server  # noqa: F401 - the fixture
 from tui.screens.player import PlayerScreen
-from tui.widgets.stem_row import StemRow
+from tui.widgets.stem_row import FLOOR_DB, Curve, StemRow, meter, wave_cells
 from vcs.models import Version
 from vcs.vault import Vault
 
@@ -83,6 +84,12 @@ def _text(screen: PlayerScreen, wid: str) -> str:
     return str(screen.query_one(wid, Static).render())
 
 
+def _emphasised(screen: PlayerScreen) -> list[str]:
+    """The parts of the header drawn in reverse video (what is heard)."""
+    head = screen._header()  # the rich Text the header line shows
+    return [head.plain[sp.start:sp.end] for sp in head.spans if "reverse" in str(sp.style)]
+
+
 def _host(vault: Path, a: str, b: str | None = None) -> Host:
     v = Vault(vault)
     return Host(v, v.resolve(a), v.resolve(b) if b else None)
@@ -105,9 +112,10 @@ async def test_player_rows_modes_mixer_and_seek_without_a_device(two: Path, no_d
         assert "A 2.0 │ B 1.0 │ diff" in head and "00:00:00:00 / 00:00:12:00" in head
         assert "match loudness off" in head
         # a/b/d: the engine's mode and what the header emphasises
-        for key, mode in (("b", "b"), ("d", "diff"), ("a", "a")):
+        for key, mode, label in (("b", "b", "B 1.0"), ("d", "diff", "diff"), ("a", "a", "A 2.0")):
             await pilot.press(key)
             assert e.status.mode == mode and screen.mode == mode
+            assert _emphasised(screen) == [label]
         await pilot.press("d")
         assert "--start-in diff" in _text(screen, "#player-message")
         await pilot.press("l")
@@ -260,3 +268,26 @@ async def test_player_plays_switches_and_stops_on_a_real_device(two: Path, audio
         await pilot.press("q")
         assert app.screen is not screen and screen.session is None
         assert out.stream.closed
+
+
+# ----- the row's drawing: one fixed dBFS scale ----------------------------------------------------
+def test_wave_cells_take_the_loudest_hop_of_each_cell_on_a_fixed_scale() -> None:
+    db = np.full(100, -12.0)
+    db[40:60] = -18.0  # 6 dB softer in the middle fifth
+    db[90:] = -np.inf  # digital silence at the end
+    cells = wave_cells(Curve(480, db), 100 * 480, 10)
+    assert list(cells[:4]) == [-12.0] * 4 and list(cells[4:6]) == [-18.0, -18.0]
+    assert cells[9] == -np.inf and cells[8] == -12.0
+    # the same curve 6 dB lower is drawn lower: the scale is fixed, not fitted to the curve
+    quiet = wave_cells(Curve(480, db - 6.0), 100 * 480, 10)
+    assert list(quiet[:4]) == [-18.0] * 4
+    # offset: a stem starting 20 hops into the timeline is silent before it
+    late = wave_cells(Curve(480, db[:80], offset=20 * 480), 100 * 480, 10)
+    assert list(late[:2]) == [-np.inf, -np.inf] and late[2] == -12.0
+
+
+def test_meter_reads_dbfs_on_the_fixed_scale() -> None:
+    assert meter(1.0).plain == "▮▮▮▮▮▮▮▮   0"
+    assert meter(10 ** (FLOOR_DB / 2 / 20)).plain == "▮▮▮▮▯▯▯▯ -30"  # half way down the scale
+    assert meter(0.0).plain == "▯▯▯▯▯▯▯▯  -∞"
+    assert meter(None).plain == "▯▯▯▯▯▯▯▯    "
