@@ -14,6 +14,7 @@ so each command is applied at once (``Engine.settle``) and the position moves wi
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -269,10 +270,21 @@ class PlayerScreen(Screen[None]):
             return
         self.session, self.output = session, out
         e = session.engine
-        for side in e.sides:  # what the engine starts with (a stem may be only in B)
-            for i, name in enumerate(side.stems.names):
-                if name in self.mix:
-                    self.mix[name][0], self.mix[name][1] = bool(side.mute[i]), bool(side.solo[i])
+        # What was set while the files opened (the rows start from the manifests' defaults,
+        # as the engine does): the engine takes it over. A stem left out (silent, not in this
+        # clone) is not in the engine.
+        for name, (mute, solo, gain) in self.mix.items():
+            with contextlib.suppress(AudioError):
+                e.set_mute(name, mute)
+                e.set_solo(name, solo)
+                if gain:
+                    e.set_gain(name, gain)
+        if self.match:
+            try:
+                e.set_match(True)
+            except AudioError as err:
+                self.match = False
+                self.notify(str(err), severity="warning", markup=False)
         e.seek(self.position)
         e.switch(self.mode)  # type: ignore[arg-type]
         self._settle()
