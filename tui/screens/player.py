@@ -200,10 +200,17 @@ class PlayerScreen(Screen[None]):
             out = open_output(session.engine)
             out.start()
         except NoAudioDevice as e:
-            out, why = None, _why(e)
+            why = _why(e)
         except Exception as e:  # PortAudio can fail in many ways: say it, browse on
-            out, why = None, f"the audio device failed ({e})"
-        self.app.call_from_thread(self._ready, session, out, why)
+            why = f"the audio device failed ({e})"
+        if why is not None and out is not None:
+            out.stop()
+            out = None
+        try:
+            self.app.call_from_thread(self._ready, session, out, why)
+        except BaseException:  # the app closed meanwhile: nobody will stop them
+            self._stop(session, out)
+            raise
 
     def _read_layout(self) -> _Layout:
         sides = [("a", self.a)] + ([("b", self.b)] if self.b else [])
