@@ -29,3 +29,9 @@ class PlaybackError(AudioError):
 
 class UnsupportedRate(NoAudioDevice):
     """The output device cannot open the files' sample rate."""
+
+
+class AnalysisCancelled(AudioError):
+    """The caller asked the analysis to stop (``analyze_set``'s ``cancel`` was set)."""
+
+    exit_code = 130

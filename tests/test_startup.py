@@ -136,3 +136,18 @@ def test_a_bad_environment_variable_is_one_error_line(vault: Path, sv: Runner, t
     assert r.code == 2, (r.out, r.err)
     _one_error_line(r.err, name, value)
     assert vault_state(vault) == before
+
+
+def test_demo_without_a_terminal_builds_the_vault_and_returns(tmp_path: Path) -> None:
+    """Finding 13 through `demo`: without a terminal it builds the vault, says the TUI was not
+    opened, and returns instead of drawing into the pipe."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    target = tmp_path / "demo"
+    proc = subprocess.run([sys.executable, "-c", "from tui.cli import entry; entry()", "demo", str(target),
+                           "--seconds", "3"], cwd=tmp_path, env=env, stdin=subprocess.PIPE,
+                          capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode()
+    out = proc.stdout.decode()
+    assert "\x1b" not in out  # no escape codes written into the pipe
+    assert "Demo vault ready" in out and "no terminal here" in out
+    assert (target / "stemvault.toml").is_file()

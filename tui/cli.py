@@ -34,6 +34,7 @@ from tui.commands.play import play_cmd
 from tui.commands.show import show_cmd
 from tui.commands.verify import verify_cmd
 from tui.output import plain
+from tui.terminal import NO_TERMINAL, has_terminal
 from vcs.errors import VaultError
 
 __all__ = ["EXIT_BUG", "cli", "crash_log_dir", "main"]
@@ -52,12 +53,8 @@ def cli(ctx: click.Context, directory: Path | None) -> int:
     With no command, opens the TUI on the vault in the current folder.
     """
     if ctx.invoked_subcommand is None:
-        if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            # A script or `ssh host stemvault` without -t: a TUI would write escape codes into
-            # the pipe and wait for keys that never come.
-            raise click.UsageError(
-                "the TUI needs a terminal (stdin and stdout are not one): use `ssh -t HOST stemvault`, "
-                "or a verb such as `stemvault log`")
+        if not has_terminal():
+            raise click.UsageError(NO_TERMINAL)
         from tui.app import make_app
         from vcs.vault import Vault
 

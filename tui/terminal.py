@@ -14,7 +14,17 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 
-__all__ = ["ARROW_LEFT", "ARROW_RIGHT", "cbreak_keys"]
+__all__ = ["ARROW_LEFT", "ARROW_RIGHT", "NO_TERMINAL", "cbreak_keys", "has_terminal"]
+
+# Why the TUI does not start: a script, or `ssh host stemvault` without -t. A TUI there would
+# write escape codes into the pipe and wait for keys that never come.
+NO_TERMINAL = ("the TUI needs a terminal (stdin and stdout are not one): use `ssh -t HOST stemvault`, "
+               "or a verb such as `stemvault log`")
+
+
+def has_terminal() -> bool:
+    """Whether a full-screen app can run here: stdin and stdout are both a terminal."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
 
 ARROW_RIGHT = "\x1b[C"
 ARROW_LEFT = "\x1b[D"

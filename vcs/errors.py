@@ -119,3 +119,33 @@ class RecordsMissing(VaultError):
 
 class DiskFull(VaultError):
     """The disk the vault is on filled up while writing: nothing was committed."""
+
+
+class Cancelled(VaultError):
+    """The caller cancelled the work (a commit's ``cancel`` event was set): nothing was committed."""
+
+    exit_code = 130
+
+
+class CannotWrite(VaultError):
+    """The vault's folder cannot be written: a read-only file system, permissions, a full disk.
+    ``reason``: the system's words (``Read-only file system``)."""
+
+    reason = "cannot write"
+
+
+def cannot_write(err: OSError, where: object) -> CannotWrite:
+    """``err`` (raised writing under ``where``) as the one line a user can act on."""
+    import errno
+
+    reason = err.strerror or "cannot write"
+    if err.errno == errno.EROFS:
+        e = CannotWrite(f"{where} is on a read-only file system: log, show, diff and verify work "
+                        "there; to write (commit, note, approve), work in a writable clone (git clone)")
+    elif err.errno in (errno.ENOSPC, errno.EDQUOT):
+        e = CannotWrite(f"the disk holding {where} is full: free some space there and run this again")
+    else:
+        e = CannotWrite(f"stemvault cannot write in {where} ({err.strerror or err}): check the owner and "
+                        "permissions of the vault's folder (`ls -ld`), or work in a clone of your own")
+    e.reason = reason
+    return e

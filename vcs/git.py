@@ -159,10 +159,10 @@ def commit(message: str, *paths: str, cwd: Path, author: tuple[str, str] | None 
     run(*args, cwd=cwd, input=message.encode("utf-8"))
 
 
-def ls_files(*paths: str, cwd: Path, untracked: bool = False) -> list[str]:
-    """Tracked files under ``paths`` (``untracked``: the files git does not hold there, ignored
-    ones included), relative to ``cwd``."""
-    args = ["ls-files", "-z"] + (["--others"] if untracked else [])
+def ls_files(*paths: str, cwd: Path, untracked: bool = False, ignored: bool = True) -> list[str]:
+    """Tracked files under ``paths`` (``untracked``: the files git does not hold there — ignored
+    ones included unless ``ignored=False``), relative to ``cwd``."""
+    args = ["ls-files", "-z"] + (["--others"] if untracked else []) + ([] if ignored else ["--exclude-standard"])
     return list(iter_z(run(*args, "--", *paths, cwd=cwd).stdout))
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vcs import git
-from vcs.lfs import parse_pointer
+from vcs.lfs import POINTER_MAX, parse_pointer
 from vcs.manifest import MANIFEST_NAME
 from vcs.models import Approval
 
@@ -212,3 +212,26 @@ def commit_line(vault: Vault, commit: str) -> str:
     if not found:
         return commit[:10]
     return f"{found[0].short} ({found[0].author}: \"{found[0].subject.strip()}\")"
+
+
+def working_file_differs(vault: Vault, path: str) -> bool:
+    """Whether the working file ``path`` (relative to the vault) differs from the LFS pointer
+    git's index holds for it, by its bytes hashed: the answer when git says "modified" but its
+    LFS clean filter could not run (not configured, a damaged object, a read-only vault). A
+    working file that is the pointer itself (a clone without the audio) does not differ."""
+    from audio.probe import hash_file  # numpy and soundfile: not at the command line's start
+
+    index = git.staged(path, cwd=vault.root)
+    if len(index) != 1:
+        return True
+    ptr = parse_pointer(vault.objects.read(next(iter(index.values()))))
+    if ptr is None:
+        return True
+    try:
+        file = vault.root / path
+        if file.stat().st_size <= POINTER_MAX and parse_pointer(file.read_bytes()) == ptr:
+            return False
+        sha, size = hash_file(file)
+    except OSError:
+        return True
+    return (sha, size) != (ptr.oid, ptr.size)

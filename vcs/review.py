@@ -26,7 +26,8 @@ from vcs import git
 from vcs.errors import GitFailed, UsageError
 from vcs.lfs import parse_pointer
 from vcs.manifest import Manifest
-from vcs.models import Approval, Note, Version, sanitize_line
+from vcs.models import Approval, Note, Version
+from vcs.text import visible
 from vcs.vault import CUES_DIR, NOTES_REF, Vault, approval_tag, parse_approval_tag
 
 __all__ = ["add_bar_beats", "add_note", "approve", "check_in_span", "tempo_map_of", "version_span"]
@@ -207,9 +208,9 @@ def approve(vault: Vault, version: Version, *, message: str = "", sign: bool = F
     name, email = vault.identity()
     meta = {"cue": version.cue, "version": str(version.version), "by": name, "email": email,
             "date": _now(), "message": message, "commit": version.commit}
-    lines = [f"Approved {version.cue} v{version.version} by {sanitize_line(name)}", ""]
+    lines = [f"Approved {version.cue} v{version.version} by {visible(name)}", ""]
     if message.strip():
-        lines += ["    " + sanitize_line(m) for m in message.strip().split("\n")] + [""]
+        lines += ["    " + visible(m) for m in message.strip().split("\n")] + [""]
     lines.append(f"Stemvault-Approval: {json.dumps(meta, ensure_ascii=True, sort_keys=True)}")
     for s in manifest.stems:
         rec = {"file": s.file, "sha256": s.sha256, "size": s.size}

@@ -20,7 +20,6 @@ does not stop the report.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,11 +27,11 @@ from typing import Any
 
 from audio.probe import hash_file, is_audio_name
 from vcs import git
-from vcs.errors import UsageError
+from vcs.errors import CannotWrite, UsageError
 from vcs.lfs import POINTER_MAX, object_path, parse_pointer
 from vcs.manifest import MANIFEST_NAME
 from vcs.models import Version
-from vcs.outside import approval_tags, changed_outside_all, commit_line
+from vcs.outside import approval_tags, changed_outside_all, commit_line, working_file_differs
 from vcs.vault import CUES_DIR, Vault
 
 __all__ = ["Problem", "VerifyReport", "verify"]
@@ -78,10 +77,8 @@ def verify(vault: Vault, ref: str | None = None) -> VerifyReport:
     try:
         vault.recover()  # a killed commit's half-copied files are not "modified" stems
         unrecovered = None
-    except OSError as e:  # a read-only vault: report what is there, say what could not be done
-        if e.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
-            raise
-        unrecovered = e.strerror or "cannot write"
+    except CannotWrite as e:  # a read-only vault: report what is there, say what could not be done
+        unrecovered = e.reason
     versions = vault.select(ref)
     report = VerifyReport(versions=[v.ref for v in versions])
     if unrecovered:
@@ -265,7 +262,7 @@ def _working_copy(vault: Vault, versions: list[Version], report: VerifyReport) -
         cue, name = parts[1], parts[-1]
         if name == MANIFEST_NAME and code.strip() == "M":
             continue  # hand edits of descriptive fields are expected between versions
-        if code.strip() == "M" and not _really_modified(vault, path):
+        if code.strip() == "M" and not working_file_differs(vault, path):
             continue
         what = {"M": "was modified", "D": "was deleted", "?": "is not part of any version"}.get(
             code.strip()[:1], "differs")
@@ -276,24 +273,6 @@ def _working_copy(vault: Vault, versions: list[Version], report: VerifyReport) -
                 "in the next export" if code.strip()[:1] == "?" else
                 f"commit a new version, or restore it with `git checkout -- {path}`")))
 
-
-def _really_modified(vault: Vault, path: str) -> bool:
-    """Whether the working file ``path`` differs from the LFS pointer git's index holds for it
-    (its bytes hashed): git's own answer when the clean filter could not run."""
-    index = git.staged(path, cwd=vault.root)
-    if len(index) != 1:
-        return True
-    ptr = parse_pointer(vault.objects.read(next(iter(index.values()))))
-    if ptr is None:
-        return True
-    try:
-        file = vault.root / path
-        if file.stat().st_size <= POINTER_MAX and parse_pointer(file.read_bytes()) == ptr:
-            return False  # the pointer itself (a clone without the audio; _working_pointers says more)
-        sha, size = hash_file(file)
-    except OSError:
-        return True
-    return (sha, size) != (ptr.oid, ptr.size)
 
 
 def _working_pointers(vault: Vault, versions: list[Version], report: VerifyReport) -> None:

@@ -18,8 +18,9 @@ from tui.output import plain
 from tui.text import literal
 from tui.widgets.version_detail import VersionDetail
 from vcs.errors import VaultError
-from vcs.models import Version, sanitize_line
+from vcs.models import Version
 from vcs.outside import changed_outside_of
+from vcs.text import visible
 from vcs.vault import Vault
 
 __all__ = ["VaultScreen"]
@@ -96,8 +97,8 @@ class VaultScreen(Screen[None]):
             row = next(i for i, v in enumerate(self.versions) if v.cue == cue)
             mark = ("✓ " if self.versions[row].approval else "") + "! changed outside"
             table.update_cell_at(Coordinate(row, 5), Text(mark, style="bold yellow"), update_width=True)
-            self.notify(sanitize_line(change.describe()) + ": run `stemvault verify`",
-                        title=f"{sanitize_line(cue)} changed outside stemvault",
+            self.notify(visible(change.describe()) + ": run `stemvault verify`",
+                        title=f"{visible(cue)} changed outside stemvault",
                         severity="warning", markup=False)
 
     @on(LoadFailed)
