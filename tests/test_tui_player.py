@@ -13,31 +13,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from textual.app import App
 from textual.widgets import Static
 
 from tests.helpers import CUE, ROLES, SR, Runner, lfs_objects, write_set
 from tests.test_play_device import audio_server  # noqa: F401 - the fixture
+from tests.tui_host import Host
 from tui.screens.player import PlayerScreen
 from tui.widgets.stem_row import FLOOR_DB, Curve, StemRow, meter, wave_cells
-from vcs.models import Version
-from vcs.vault import Vault
 
 ROOT = Path(__file__).resolve().parents[1]
 SECONDS = 12.0
-
-
-class Host(App[None]):
-    """A tiny app that shows one player screen."""
-
-    CSS_PATH = str(ROOT / "tui" / "app.tcss")
-
-    def __init__(self, vault: Vault, a: Version, b: Version | None = None) -> None:
-        super().__init__()
-        self.vault, self.a, self.b = vault, a, b
-
-    def on_mount(self) -> None:
-        self.push_screen(PlayerScreen(self.vault, self.a, self.b))
 
 
 @pytest.fixture
@@ -91,8 +76,8 @@ def _emphasised(screen: PlayerScreen) -> list[str]:
 
 
 def _host(vault: Path, a: str, b: str | None = None) -> Host:
-    v = Vault(vault)
-    return Host(v, v.resolve(a), v.resolve(b) if b else None)
+    """The player on ``a`` (A/B with ``b``) alone in the tests' host app (tests/tui_host.py)."""
+    return Host(vault, lambda v: PlayerScreen(v, v.resolve(a), v.resolve(b) if b else None))
 
 
 async def test_player_rows_modes_mixer_and_seek_without_a_device(two: Path, no_device: None) -> None:

@@ -15,7 +15,6 @@ so each command is applied at once (``Engine.settle``) and the position moves wi
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -29,80 +28,25 @@ from textual.widgets import Footer, Input, Static
 
 from audio.errors import AudioError, NoAudioDevice
 from audio.timecode import FrameRate, Timecode, parse_frame_rate, parse_timecode
+from tui.screens.player_layout import PlayerLayout, read_layout, render_command, why_no_sound
 from tui.text import literal
-from tui.widgets.stem_row import Curve, StemRow
+from tui.widgets.note_list import NoteList
+from tui.widgets.stem_row import StemRow
 from vcs.errors import AudioMissing, VaultError
-from vcs.manifest import Manifest
 from vcs.models import Note, Version, note_order
 from vcs.naming import short_name
-from vcs.playsession import MUTED_BY_DEFAULT, NOT_SUMMED, PlaySession, parse_position, prepare_play
-from vcs.records import load_record
+from vcs.playsession import PlaySession, parse_position, prepare_play
 from vcs.vault import Vault
 
 if TYPE_CHECKING:
     from audio.playback.output import Output
 
-__all__ = ["PlayerScreen", "render_command"]
+__all__ = ["PlayerScreen"]
 
 SEEK_S = 5.0
 GAIN_STEP_DB = 1.0
 REFRESH_HZ = 15
 MODE_NAMES = {"a": "A", "b": "B", "diff": "diff"}
-
-
-@dataclass
-class _Layout:
-    """What the screen shows before (and without) any audio: from manifests and records."""
-
-    names: list[str]
-    roles: dict[str, str]
-    defaults: dict[str, tuple[bool, bool]]  # name -> (mute, solo) as the manifests say
-    curves: dict[str, dict[str, Curve | None]]  # side ("a"/"b") -> name -> curve
-    present: dict[str, set[str]]  # side -> the stems of that version
-    sample_rate: int
-    start: int
-    frames: int
-    rate: FrameRate
-    regions: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # name -> changed spans
-    warning: str | None = None
-
-
-def _timeline(manifests: list[Manifest]) -> tuple[int, int, int]:
-    """(sample rate, start, frames) of the versions' audio, from what their manifests measured."""
-    rate, starts, ends = 0, [], []
-    for m in manifests:
-        for e in m.stems:
-            sr, n = e.measured.get("sample_rate"), e.measured.get("frames")
-            if e.kind == "tempo" or not isinstance(sr, int) or sr <= 0 or not isinstance(n, int):
-                continue
-            rate = rate or sr
-            t = e.measured.get("time_reference")
-            t = t if isinstance(t, int) and t >= 0 else 0
-            starts.append(t)
-            ends.append(t + n)
-    if not starts:
-        return 48000, 0, 0
-    return rate, min(starts), max(ends) - min(starts)
-
-
-def render_command(a: Version, b: Version | None, mode: str, match: bool) -> str:
-    """The command that bounces what this screen would play, for a machine without sound."""
-    cmd = f"stemvault play {a.ref}"
-    if b is not None:
-        cmd += f" --vs {b.ref}"
-        if mode != "a":
-            cmd += f" --start-in {mode}"
-        if match:
-            cmd += " --match-loudness"
-    return cmd + " --render out.wav"
-
-
-def _why(e: Exception) -> str:
-    """The reason of a NoAudioDevice without its long advice (the screen gives its own)."""
-    text = str(e)
-    for cut in (": listen another way", ": choose another --device"):
-        text = text.split(cut, 1)[0]
-    return text
 
 
 class _Rows(VerticalScroll, inherit_bindings=False):
@@ -138,7 +82,7 @@ class PlayerScreen(Screen[None]):
         self.vault = vault
         self.a = a
         self.b = b
-        self.browse: _Layout | None = None
+        self.browse: PlayerLayout | None = None
         self.session: PlaySession | None = None
         self.output: Output | None = None
         self.mode = "a"
@@ -157,7 +101,7 @@ class PlayerScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(id="player-header")
         yield _Rows(id="player-rows", can_focus=False)
-        yield Static(id="player-notes")
+        yield NoteList(id="player-notes")
         yield Static(id="player-message")
         yield Input(id="player-prompt")
         yield Footer()
@@ -176,7 +120,7 @@ class PlayerScreen(Screen[None]):
     def open_session(self) -> None:
         """Read the manifests and records (the rows), then open the session and a sound card."""
         try:
-            layout = self._read_layout()
+            layout = read_layout(self.vault, self.a, self.b)
         except (VaultError, AudioError) as e:
             self.app.call_from_thread(self._say, f"error: {e}")
             return
@@ -200,7 +144,7 @@ class PlayerScreen(Screen[None]):
             out = open_output(session.engine)
             out.start()
         except NoAudioDevice as e:
-            why = _why(e)
+            why = why_no_sound(e)
         except Exception as e:  # PortAudio can fail in many ways: say it, browse on
             why = f"the audio device failed ({e})"
         if why is not None and out is not None:
@@ -212,49 +156,7 @@ class PlayerScreen(Screen[None]):
             self._stop(session, out)
             raise
 
-    def _read_layout(self) -> _Layout:
-        sides = [("a", self.a)] + ([("b", self.b)] if self.b else [])
-        manifests = {k: self.vault.manifest_at(v) for k, v in sides}
-        sr, start, frames = _timeline(list(manifests.values()))
-        fr = manifests["a"].frame_rate or self.vault.config.frame_rate
-        rate = fr if isinstance(fr, FrameRate) else parse_frame_rate(fr)
-        names: list[str] = []
-        roles: dict[str, str] = {}
-        defaults: dict[str, tuple[bool, bool]] = {}
-        curves: dict[str, dict[str, Curve | None]] = {}
-        present: dict[str, set[str]] = {}
-        for k, v in sides:
-            curves[k], present[k] = {}, set()
-            for e in manifests[k].stems:
-                if e.kind in NOT_SUMMED:
-                    continue
-                if e.file not in roles:
-                    names.append(e.file)
-                    roles[e.file] = e.role
-                    defaults[e.file] = (e.mute or e.kind in MUTED_BY_DEFAULT, e.solo)
-                present[k].add(e.file)
-                t = e.measured.get("time_reference")
-                offset = (t if isinstance(t, int) and t >= 0 else 0) - start
-                curves[k][e.file] = Curve.from_record(load_record(self.vault, e.sha256, v.commit), offset)
-        layout = _Layout(names, roles, defaults, curves, present, sr, start, frames, rate)
-        if self.b is not None:
-            from vcs.diff import diff_versions
-
-            try:
-                d = diff_versions(self.vault, self.b, self.a)
-            except VaultError as err:
-                layout.warning = f"changed regions unknown: {err}"
-            else:
-                for f in d.stems:
-                    if f.regions:
-                        entry = manifests["a"].stem(f.name)
-                        t = entry.measured.get("time_reference") if entry else None
-                        off = (t if isinstance(t, int) and t >= 0 else 0) - start
-                        layout.regions[f.name] = [(off + round(r.start_s * sr), off + round(r.end_s * sr))
-                                                  for r in f.regions]
-        return layout
-
-    def _show_layout(self, layout: _Layout) -> None:
+    def _show_layout(self, layout: PlayerLayout) -> None:
         if self._gone:
             return
         self.browse = layout
@@ -409,29 +311,6 @@ class PlayerScreen(Screen[None]):
                 continue
         return out
 
-    def _notes_text(self, side: str, pos: int) -> Text:
-        notes = self._note_frames(side)
-        t = Text(no_wrap=True, overflow="ellipsis")
-        if not notes:
-            t.append(" no notes yet — n writes one at the playhead", "dim")
-            return t
-        here = max((i for i, (f, _) in enumerate(notes) if f <= pos), default=-1)
-        for i, (_, n) in enumerate(notes):
-            if i:
-                t.append("\n")
-            t.append(" ▸ " if i == here else "   ", "bold")
-            t.append_text(literal(n.tc, "magenta"))
-            if n.stem:
-                t.append(" [")
-                t.append_text(literal(short_name(n.stem, self.a.cue)))
-                t.append("]")
-            t.append(" ")
-            t.append_text(literal(n.text))
-            if n.author:
-                t.append(" — ", "dim")
-                t.append_text(literal(n.author, "dim"))
-        return t
-
     def _tick(self, force: bool = False) -> None:
         """Refresh the header, the rows' playhead and meters and the notes (15 times a second)."""
         e = self.engine
@@ -458,7 +337,7 @@ class PlayerScreen(Screen[None]):
                              peak=meters.get(row.stem, 0.0) if st is not None and st.playing else None,
                              notes=[f for f, n in notes if n.stem in (None, row.stem)],
                              regions=lay.regions.get(row.stem, []) if self.b is not None else [])
-        self.query_one("#player-notes", Static).update(self._notes_text(side, pos))
+        self.query_one("#player-notes", NoteList).show(self._note_frames(side), pos, self.a.cue)
 
     # ----- transport -------------------------------------------------------------------------
     def _no_play(self) -> bool:
@@ -498,7 +377,7 @@ class PlayerScreen(Screen[None]):
             out = open_output(session.engine)
             out.start()
         except Exception as e:  # NoAudioDevice and PortAudio's own failures: said, browse on
-            self.app.call_from_thread(self._lost_output, _why(e))
+            self.app.call_from_thread(self._lost_output, why_no_sound(e))
             return
         self.app.call_from_thread(self._restart, out)
 
