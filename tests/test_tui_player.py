@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from tests.helpers import CUE, ROLES, SR, Runner, lfs_objects, write_set
 from tests.test_play_device import audio_server  # noqa: F401 - the fixture
-from tests.tui_host import Host
+from tests.tui_host import HOSTILE, Host
 from tui.screens.player import PlayerScreen
 from tui.widgets.stem_row import FLOOR_DB, Curve, StemRow, meter, wave_cells
 
@@ -276,3 +276,17 @@ def test_meter_reads_dbfs_on_the_fixed_scale() -> None:
     assert meter(10 ** (FLOOR_DB / 2 / 20)).plain == "▮▮▮▮▯▯▯▯ -30"  # half way down the scale
     assert meter(0.0).plain == "▯▯▯▯▯▯▯▯  -∞"
     assert meter(None).plain == "▯▯▯▯▯▯▯▯    "
+
+
+async def test_hostile_note_text_is_shown_literally(two: Path, sv: Runner, no_device: None) -> None:
+    sv.ok("-C", two, "note", f"{CUE}@2.0", "00:00:02:00", HOSTILE)
+    app = _host(two, f"{CUE}@2.0")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, PlayerScreen)
+        await _until(pilot, lambda: screen.session is not None)
+        shown = _text(screen, "#player-notes")
+        assert "[@click=app.quit]quit[/] [b]bold" in shown  # markup shown as typed, not run
+        assert "\x1b" not in shown and "\u202e" not in shown  # control characters escaped
+        await pilot.press("right_square_bracket")  # jumps to it; the app is still here
+        assert screen.session.engine.status.position == 2 * SR and app.screen is screen
