@@ -5,6 +5,8 @@ from tui.screens.commit import CommitScreen
 from tui.screens.help import HelpScreen
 from tui.screens.history import HistoryScreen
 from tui.screens.note import NoteDialog
+from tui.screens.player import PlayerScreen
 from tui.screens.vault import VaultScreen
 
-__all__ = ["ApproveDialog", "CommitScreen", "HelpScreen", "HistoryScreen", "NoteDialog", "VaultScreen"]
+__all__ = ["ApproveDialog", "CommitScreen", "HelpScreen", "HistoryScreen", "NoteDialog", "PlayerScreen",
+           "VaultScreen"]
