@@ -146,11 +146,15 @@ async def test_start_on_a_version_and_help_and_palette(vault: Path, sv: Runner, 
             await _settle(pilot, lambda e=expected, p=palette: e in _palette_texts(p))  # type: ignore[misc]
             await pilot.press("escape")
             await _settle(pilot, lambda: isinstance(app.screen, HistoryScreen))
-        # A verb whose screen is not built yet says so, and the app goes on.
+        # The keys open their screens: p the player (A/B with nothing marked: A alone), Esc back.
+        from tui.screens.player import PlayerScreen
+
         await pilot.press("p")
-        await pilot.pause(0.1)
+        await _settle(pilot, lambda: isinstance(app.screen, PlayerScreen))
+        assert str(app.screen.a.version) == "2.0" and app.screen.b is None  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await _settle(pilot, lambda: isinstance(app.screen, HistoryScreen))
         assert app.is_running
-        assert any("play is not available yet" in str(n.message) for n in app._notifications)
 
 
 def _palette_texts(palette) -> list[str]:  # type: ignore[no-untyped-def]
@@ -170,3 +174,27 @@ def _palette_texts(palette) -> list[str]:  # type: ignore[no-untyped-def]
 def test_tui_verb_needs_a_terminal_and_a_known_cue(vault: Path, sv: Runner, tmp_path: Path) -> None:
     r = sv("-C", vault, "tui", "9M99")
     assert r.code == 2 and r.err.startswith("error: ") and "terminal" in r.err
+
+
+async def test_history_keys_open_the_note_approve_and_commit_screens(vault: Path, sv: Runner,
+                                                                     tmp_path: Path) -> None:
+    """n, A and c on the history screen open the note dialog (its timecode where the version
+    first changed, inside the cue), the approve dialog and the commit screen; Esc comes back."""
+    from tui.screens.approve import ApproveDialog
+    from tui.screens.commit import CommitScreen
+    from tui.screens.note import NoteDialog
+
+    make_history(vault, sv, tmp_path)
+    app = make_app(vault, start=f"{CUE}@2.0")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.pane is not None)
+        history = app.screen
+        first = next(f.regions[0] for _, f, _ in history.pane.files if f is not None and f.regions)  # type: ignore[union-attr]
+        for key, kind in (("n", NoteDialog), ("A", ApproveDialog), ("c", CommitScreen)):
+            await pilot.press(key)
+            await _settle(pilot, lambda k=kind: isinstance(app.screen, k))  # type: ignore[misc]
+            if kind is NoteDialog:
+                assert app.screen.tc == first.start_tc  # type: ignore[attr-defined]
+            await pilot.press("escape")
+            await _settle(pilot, lambda: app.screen is history)
+        assert app.is_running

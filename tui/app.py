@@ -9,7 +9,6 @@ from textual.app import App
 from textual.binding import Binding
 from textual.worker import Worker, WorkerState
 
-from tui.hooks import optional_screen
 from tui.messages import OpenCue
 from tui.output import plain
 from tui.palette import VerbsProvider
@@ -98,12 +97,9 @@ class StemvaultApp(App[None]):
         self.push_screen(HelpScreen(title, keys))
 
     def action_commit(self) -> None:
-        screen = optional_screen("commit", "CommitScreen")
-        if screen is None:
-            self.notify("commit is not available yet in the app: use `stemvault commit CUE FOLDER`",
-                        markup=False)
-            return
-        self.push_screen(screen(self.vault, None))
+        from tui.screens.commit import CommitScreen  # when asked: the app starts without it
+
+        self.push_screen(CommitScreen(self.vault, None))
 
     def action_verify(self) -> None:
         self.notify("verifying the vault…", markup=False)

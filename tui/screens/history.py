@@ -9,6 +9,7 @@ worker (vcs.diff.diff_versions, records only); a result for a row the cursor has
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 from rich.text import Text
@@ -21,7 +22,6 @@ from textual.widgets import DataTable, Footer, Static
 
 from audio.errors import AudioError, BadTimecode
 from audio.timecode import FrameRate, parse_frame_rate, parse_timecode
-from tui.hooks import optional_screen
 from tui.output import plain
 from tui.text import cut, literal
 from tui.widgets.status import StatusLine
@@ -34,6 +34,7 @@ from vcs.manifest import Manifest, StemEntry
 from vcs.models import Note, Version
 from vcs.naming import short_name
 from vcs.records import load_record
+from vcs.review import version_span
 from vcs.vault import Vault
 
 __all__ = ["DiffPane", "HistoryScreen", "PaneData", "StemRow", "words"]
@@ -64,6 +65,7 @@ class PaneData:
     note_s: list[float | None] = field(default_factory=list)
     audio_local: tuple[int, int] = (0, 0)
     error: str | None = None
+    start_tc: str | None = None  # where the version starts (its span's first timecode)
 
 
 def _note_seconds(notes: list[Note], entry: StemEntry | None, rate_name: str | FrameRate) -> list[float | None]:
@@ -96,6 +98,9 @@ def compute_pane(vault: Vault, v: Version, base: Version | None) -> PaneData:
                                           for e in entries}
     rate = m.frame_rate or vault.config.frame_rate
     data.note_s = _note_seconds(v.notes, entries[0] if entries else None, rate)
+    with contextlib.suppress(BadTimecode, ValueError):
+        span = version_span(m, rate if isinstance(rate, FrameRate) else parse_frame_rate(rate))
+        data.start_tc = str(span[0]) if span else None
     if base is None:
         data.files = [(e.file, None, curves[e.file]) for e in entries]
         return data
@@ -436,38 +441,34 @@ class HistoryScreen(Screen[None]):
         self._want = None
         self.load_versions()
 
+    # The screens these keys open are imported when a key asks: the app starts without them.
     def action_play(self) -> None:
-        screen = optional_screen("player", "PlayerScreen")
+        from tui.screens.player import PlayerScreen
+
         v = self.current
-        if screen is None:
-            self.notify("play is not available yet in the app: use `stemvault play`", markup=False)
-        elif v is not None:
-            self.app.push_screen(screen(self.vault, v, self.marked if self.marked is not v else None))
+        if v is not None:
+            self.app.push_screen(PlayerScreen(self.vault, v, self.marked if self.marked is not v else None))
 
     def action_note(self) -> None:
-        screen = optional_screen("note", "NoteDialog")
+        from tui.screens.note import NoteDialog
+
         v = self.current
-        if screen is None:
-            self.notify("notes are not available yet in the app: use `stemvault note`", markup=False)
-        elif v is not None:
-            tc = "00:00:00:00"
-            if self.pane is not None and self.pane.version is v:
-                first = next((f.regions[0] for _, f, _ in self.pane.files if f is not None and f.regions), None)
-                tc = first.start_tc if first else tc
-            self.app.push_screen(screen(self.vault, v, tc, None), self._refresh_after)
+        if v is None:
+            return
+        tc = None  # the first changed region, else where the version starts
+        if self.pane is not None and self.pane.version is v:
+            first = next((f.regions[0] for _, f, _ in self.pane.files if f is not None and f.regions), None)
+            tc = first.start_tc if first else self.pane.start_tc
+        self.app.push_screen(NoteDialog(self.vault, v, tc or "00:00:00:00", None), self._refresh_after)
 
     def action_approve(self) -> None:
-        screen = optional_screen("approve", "ApproveDialog")
+        from tui.screens.approve import ApproveDialog
+
         v = self.current
-        if screen is None:
-            self.notify("approving is not available yet in the app: use `stemvault approve`", markup=False)
-        elif v is not None:
-            self.app.push_screen(screen(self.vault, v), self._refresh_after)
+        if v is not None:
+            self.app.push_screen(ApproveDialog(self.vault, v), self._refresh_after)
 
     def action_commit(self) -> None:
-        screen = optional_screen("commit", "CommitScreen")
-        if screen is None:
-            self.notify("commit is not available yet in the app: use `stemvault commit CUE FOLDER`",
-                        markup=False)
-            return
-        self.app.push_screen(screen(self.vault, self.cue), self._refresh_after)
+        from tui.screens.commit import CommitScreen
+
+        self.app.push_screen(CommitScreen(self.vault, self.cue), self._refresh_after)
