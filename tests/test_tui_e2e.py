@@ -114,8 +114,8 @@ def open_vault(term: Terminal, line: str, rows: list[Row]) -> str:
 
 
 def _help_open(screen: str) -> bool:
-    # The keys of the vault screen listed above the footer (the footer is the last line).
-    return any("Reload" in ln for ln in screen.splitlines()[:-1])
+    # The vault screen's keys listed above the footer (the footer, the last line, says "q Quit" too).
+    return any(re.search(r"\bq\s+Quit\b", ln) for ln in screen.splitlines()[:-1])
 
 
 def toggle_help(term: Terminal, *, close_with: str = "question_mark") -> None:
