@@ -98,17 +98,26 @@ def launch_line(vault: Path, home: Path) -> str:
 # --- the flows (one function each) -------------------------------------------------------------
 
 
+def latest(rows: list[Row]) -> list[Row]:
+    """Each cue's newest version (``rows`` are newest first)."""
+    seen: dict[str, Row] = {}
+    for r in rows:
+        seen.setdefault(r.cue, r)
+    return list(seen.values())
+
+
 def open_vault(term: Terminal, line: str, rows: list[Row]) -> str:
-    """Starts the app with ``line`` and waits for the vault screen: every version's row (cue,
-    version and the start of its summary on one line), nothing but text on the screen."""
+    """Starts the app with ``line`` and waits for the vault screen: a row for each cue with its
+    newest version's number on it; nothing but text on the screen."""
     term.run(line)
+    want = [re.compile(rf"(?<!\S){re.escape(r.cue)}\s.*(?<![\d.]){re.escape(r.version)}(?![\d.])")
+            for r in latest(rows)]
 
     def drawn(screen: str) -> bool:
-        lines = screen.splitlines()
-        return all(any(r.cue in ln and f" {r.version} " in ln and r.summary[:12] in ln for ln in lines)
-                   for r in rows)
+        lines = screen.splitlines()[:-1]  # not the footer
+        return all(any(w.search(ln) for ln in lines) for w in want)
 
-    screen = term.wait_for(drawn, what="a row for each version: " + ", ".join(f"{r.cue}@{r.version}" for r in rows))
+    screen = term.wait_for(drawn, what="a row for each cue: " + ", ".join(f"{r.cue} {r.version}" for r in latest(rows)))
     assert not DEBRIS.search(screen), screen
     return screen
 

@@ -167,7 +167,10 @@ from textual.widgets import DataTable
 async def main() -> None:
     app = make_app(Path(sys.argv[1]))
     async with app.run_test(size=(80, 24)) as pilot:
+        deadline = time.monotonic() + 60
         while not any(t.row_count for t in app.screen.query(DataTable)):
+            if time.monotonic() > deadline:
+                sys.exit("no rows on the first screen after 60 s")
             await asyncio.sleep(0.002)
         await pilot.pause()  # the rows drawn
         print(time.time())
