@@ -68,6 +68,10 @@ class Terminal:
         """What the pane shows now, as text (no attributes), lines joined with newlines."""
         return self._tmux("capture-pane", "-p", "-t", "e2e")
 
+    def capture_escapes(self) -> str:
+        """What the pane shows now, with its colours and attributes as SGR escape sequences."""
+        return self._tmux("capture-pane", "-p", "-e", "-t", "e2e")
+
     def history(self) -> str:
         """The pane's scrollback and screen, as text."""
         return self._tmux("capture-pane", "-p", "-S", "-", "-t", "e2e")
