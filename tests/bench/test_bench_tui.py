@@ -17,13 +17,15 @@ Timed:
   screen's rows drawn, in Textual's headless pilot (``App.run_test(size=(80, 24))``); median of
   STEMVAULT_BENCH_TUI_LAUNCHES (7).
 - ``launch_tmux`` and ``tig_tmux``: the real command and `tig` in the same 80x24 tmux pane, from
-  the Enter that starts them to the newest version's row (stemvault) or commit (tig) on screen
+  the Enter that starts them to the first row of data (stemvault: a cue with a version number;
+  tig: the newest commit) on screen
   (capture-pane polled every 10 ms), interleaved; medians of the same count. The ratio to tig is
   taken between these two, measured the same way.
 - ``diff_pane``: in one app, the history screen of a cue open, `j`/`k` pressed on the version
   list, each press timed to the diff pane showing the newly highlighted version's diff; median
-  of STEMVAULT_BENCH_TUI_PRESSES (40). Needs the history screen (tests/bench skips it, saying
-  so, while the app has none).
+  of STEMVAULT_BENCH_TUI_PRESSES (40); ``press_floor``: an unbound key pressed, to idle (the
+  method's own cost). Needs the history screen: while the app has none, the report says
+  "not measured" instead.
 The 1-minute load average is reported before and after: the machine may be shared.
 """
 
@@ -38,7 +40,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -219,51 +220,43 @@ def in_tmux(term: object, line: str, drawn: object) -> float:
     return t1 - t0
 
 
-async def _diff_presses(vault: Path, cue: str) -> list[float]:
-    """Seconds from each `j`/`k` on the history list to the diff pane showing the highlighted
-    version. Written against the history screen of issue 11 (wt-tui-core)."""
+async def _diff_presses(vault: Path, cue: str) -> tuple[list[float], list[float]]:
+    """Seconds from each `j`/`k` on the history list to the diff pane drawn for the version the
+    cursor moved to (the history screen of issue 11: ``current`` is the highlighted version,
+    ``pane`` the data the pane shows, set when the worker's result is drawn)."""
     from tui.app import StemvaultApp
 
-    app = StemvaultApp(vault, start=cue)  # type: ignore[call-arg]  # start: the history screen's branch
+    app = StemvaultApp(vault, start=cue)  # type: ignore[call-arg]  # start: with the history screen
     times: list[float] = []
+    floor: list[float] = []  # the method's own cost: a press of an unbound key, to idle
     async with app.run_test(size=(80, 24)) as pilot:
+        deadline = time.monotonic() + 60
+        while not _shows(app.screen, getattr(app.screen, "current", None)):
+            assert time.monotonic() < deadline, "the history screen's first diff did not come"
+            await asyncio.sleep(0.005)
         screen = app.screen
-        while type(screen).__name__ != "HistoryScreen":
-            await asyncio.sleep(0.01)
-            screen = app.screen
-        pane_ready = _pane_probe(screen)
-        while not pane_ready(None):
-            await asyncio.sleep(0.002)
         for i in range(PRESSES):
             key = "j" if (i // (VERSIONS - 1)) % 2 == 0 else "k"  # down the list, then back up
             t0 = time.perf_counter()
             await pilot.press(key)
-            want = _highlighted(screen)
-            while not pane_ready(want):
+            want = screen.current  # type: ignore[attr-defined]
+            while not _shows(screen, want):
+                assert time.perf_counter() - t0 < 30, "the diff pane did not follow the cursor"
                 await asyncio.sleep(0.001)
-            await pilot.pause()
+            await pilot.pause()  # its rows mounted and drawn
             times.append(time.perf_counter() - t0)
-    return times
+        for _ in range(10):
+            t0 = time.perf_counter()
+            await pilot.press("x")
+            await pilot.pause()
+            floor.append(time.perf_counter() - t0)
+    return times, floor
 
 
-def _highlighted(screen: object) -> object:
-    """The version under the history list's cursor (the history screen's own attribute)."""
-    return getattr(screen, "highlighted", None) or getattr(screen, "current", None)
-
-
-def _pane_probe(screen: object) -> Callable[[object], bool]:
-    """A test: does the diff pane show ``version``'s diff (or, with None, anything)? Uses the
-    pane's ``shown`` attribute (the version whose diff it draws)."""
-    def ready(version: object) -> bool:
-        from textual.widget import Widget
-
-        assert isinstance(screen, Widget)
-        panes = [w for w in screen.query("*") if type(w).__name__ == "DiffPane"]
-        if not panes:
-            return False
-        shown = getattr(panes[0], "shown", None)
-        return shown is not None and (version is None or shown == version)
-    return ready
+def _shows(screen: object, version: object) -> bool:
+    """Does the history screen's diff pane show ``version``?"""
+    pane = getattr(screen, "pane", None)
+    return version is not None and pane is not None and pane.version is version
 
 
 @pytest.mark.timeout(0)  # building the vault once takes many minutes
@@ -283,10 +276,12 @@ def test_bench_tui() -> None:
     home = os.environ.get("HOME", "/root")
     shell_env = {"HOME": home, "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
                  "PYTHONPATH": str(ROOT)}
-    cue, ver = newest["cue"], newest["ver"]
+    cue, ver = newest["cue"], newest["ver"]  # tig's first screen: the newest commit
 
-    def stemvault_drawn(s: str) -> bool:  # the newest version: its cue and number on one line
-        return any(cue in ln and ver in ln for ln in s.splitlines()[:-1])
+    cue_row = re.compile(r"(?<!\S)\d+M\d\d\s.*(?<![\d.])\d+\.\d+(?![\d.])")
+
+    def stemvault_drawn(s: str) -> bool:  # a cue and a version number on one line: the data is in
+        return any(cue_row.search(ln) for ln in s.splitlines()[:-1])
 
     def tig_drawn(s: str) -> bool:  # the newest commit's subject (tig shows "CUE vVER (...): ...")
         return f"{cue} v{ver}" in s
@@ -301,11 +296,11 @@ def test_bench_tui() -> None:
             rows["tig_tmux"].append(in_tmux(term, f"cd {vault} && tig; echo DONE-$((1+1))", tig_drawn))
     out: dict[str, object] = {}
     try:
-        from tui.screens import HistoryScreen  # type: ignore[attr-defined]  # noqa: F401
+        from tui.screens.history import HistoryScreen  # noqa: F401
     except ImportError:
         out["diff_pane"] = "not measured: the app has no history screen yet (issue 11, wt-tui-core)"
     else:
-        rows["diff_pane"] = asyncio.run(_diff_presses(vault, cue))
+        rows["diff_pane"], rows["press_floor"] = asyncio.run(_diff_presses(vault, cue))
     load.append(os.getloadavg()[0])
     med = {k: round(median(x) * 1000, 1) for k, x in rows.items()}
     out.update({
