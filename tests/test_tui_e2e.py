@@ -4,8 +4,9 @@ a real `ssh -t` session to an sshd started on 127.0.0.1 with throwaway keys.
 
 The command is `python -m tui.cli` (what the `stemvault` script runs) with this checkout first on
 PYTHONPATH, so the code under test is the code that runs. Each user flow is one function taking
-the terminal (``open_vault``, ``toggle_help``, ``quit_clean``...), so a test reads as the steps a
-user takes. Waits poll the screen until the expected text appears (tests/tmux.py), never a fixed
+the terminal (``open_vault``, ``toggle_help``, ``open_cue``, ``reach_diff_with_region``,
+``add_note``, ``quit_clean``), so a test reads as the steps a user takes; the flows through the
+history screen and the note dialog skip, saying so, while the app has neither. Waits poll the screen until the expected text appears (tests/tmux.py), never a fixed
 sleep. Skips, with the reason, when tmux (or for the SSH test, sshd) is not installed: ``./dev test``
 as root installs both.
 """
@@ -38,7 +39,6 @@ PYTHON = sys.executable
 DEMO_SECONDS = "8"
 SUBJECT = re.compile(r"^(?P<cue>\S+) v(?P<ver>\S+) \((?:tweak|new version)\): (?P<summary>.*)$")
 EXITED = re.compile(r"^EXITED (\d+)\s*$", re.M)
-
 
 
 def _skip(why: str) -> NoReturn:
