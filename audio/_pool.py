@@ -85,6 +85,28 @@ def _workers_start_with_one_blas_thread() -> Iterator[None]:
                 os.environ.pop(k, None)
 
 
+@contextlib.contextmanager
+def _stderr_with_a_descriptor() -> Iterator[None]:
+    """While processes start, a ``sys.stderr`` with a real file descriptor: multiprocessing's
+    resource tracker is started with ``sys.stderr.fileno()`` among the descriptors it keeps, and
+    a TUI that captures stderr (Textual's capture answers -1) would make every start fail with
+    "bad value(s) in fds_to_keep". The real stderr is put back at once."""
+    import sys
+
+    try:
+        bad = sys.stderr is not None and sys.stderr.fileno() < 0
+    except (OSError, ValueError, AttributeError):
+        bad = False  # no descriptor at all: the tracker does without (multiprocessing checks)
+    if not bad or sys.__stderr__ is None:
+        yield
+        return
+    saved, sys.stderr = sys.stderr, sys.__stderr__
+    try:
+        yield
+    finally:
+        sys.stderr = saved
+
+
 class _PipeEmit(Emit):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -118,7 +140,12 @@ def _worker(conn: Connection, run: GroupRunner, jobs: list[Any], steps: int, nul
     conn.close()
 
 
-def _recv(conn: Connection, proc: Any) -> Any:
+def _recv(conn: Connection, proc: Any, wait: Callable[[], None] | None = None) -> Any:
+    """The next message of ``proc``; with ``wait``, called every 0.1 s until one comes (it may
+    raise to stop waiting: run_groups then ends the workers)."""
+    if wait is not None:
+        while not conn.poll(0.1):
+            wait()
     try:
         return conn.recv()
     except EOFError:
@@ -135,14 +162,17 @@ def _fail(msg: Any) -> None:
 
 
 def run_groups(run: GroupRunner, groups: list[list[Any]], steps: int, null_block: int | None,
-               null: Null | None) -> Result:
+               null: Null | None, *, tick: Callable[[int], None] | None = None) -> Result:
     """``run`` each group (of ``audio.analysis._Job``) in a process of its own; the null-test
-    partials go into ``null``."""
+    partials go into ``null``. ``tick`` (in this process) is called with the seconds of audio
+    every group has read, after each batch and while waiting; what it raises ends the workers."""
+    done = [0]
+    wait = None if tick is None else (lambda: tick(done[0]))
     ctx = _context()
     procs: list[Any] = []
     conns: list[Connection] = []
     try:
-        with _workers_start_with_one_blas_thread(), _main_not_a_script():
+        with _workers_start_with_one_blas_thread(), _main_not_a_script(), _stderr_with_a_descriptor():
             for group in groups:
                 recv_end, send_end = ctx.Pipe(duplex=False)
                 p = ctx.Process(target=_worker, args=(send_end, run, group, steps, null_block),
@@ -154,18 +184,21 @@ def run_groups(run: GroupRunner, groups: list[list[Any]], steps: int, null_block
         if null_block and null is not None:
             # One batch from every group in turn: a worker that runs ahead blocks on its pipe,
             # so at most a batch or two per worker is ever in flight (bounded memory).
-            for _ in range(math.ceil(steps / SEND_STEPS)):
+            for batch in range(math.ceil(steps / SEND_STEPS)):
                 for conn, p in zip(conns, procs, strict=True):
-                    msg = _recv(conn, p)
+                    msg = _recv(conn, p, wait)
                     if msg[0] != "part":
                         _fail(msg)
                     _, _k0, has_ints, has_floats, mix_sq = msg
                     ints = np.frombuffer(conn.recv_bytes(), dtype=np.int64) if has_ints else None
                     floats = np.frombuffer(conn.recv_bytes(), dtype=np.float64) if has_floats else None
                     null.add(ints, floats, mix_sq)
+                done[0] = min(steps, (batch + 1) * SEND_STEPS)
+                if tick is not None:
+                    tick(done[0])
         results: Result = []
         for conn, p in zip(conns, procs, strict=True):
-            msg = _recv(conn, p)
+            msg = _recv(conn, p, wait)
             if msg[0] != "done":
                 _fail(msg)
             results += msg[1]

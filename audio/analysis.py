@@ -26,8 +26,9 @@ no second decode, memory bounded by a few seconds of audio per worker. A single 
 (``analyze_file``) or a small set runs in this process, with no pool to start. Per file it measures:
 loudness (``audio.loudness``), a waveform overview (min/max per column), block fingerprints (a
 hash of the PCM of each 1 s block: equal audio gives equal fingerprints whatever the header),
-the samples' identity (``samples_sha256``: the sha256 of every decoded sample, interleaved, as
-little-endian int32 at full scale 2**31 for PCM or float32 for float files — the same whatever
+the samples' identity (``samples_sha256``: a sha256 over the full sha1 digests of the 1 s blocks'
+decoded samples — the fingerprints' own hashes, so it costs no second pass over the audio —
+interleaved int32 at full scale 2**31 for PCM or float32 for float files: the same whatever
 container, header or chunk order holds them) and the header facts that count (``header``: bext
 TimeReference, iXML track names), DC offset, L/R identity and polarity, clipped runs, a level envelope for the tail check, a fine
 envelope (RMS every 5 ms) from which a diff without the audio can tell a stem moved in time; per
@@ -38,8 +39,7 @@ file's sha256, stored in the vault so that a clone without the audio can browse,
 Files named in ``skip`` (their record is already known) are decoded only for the null test.
 
 Size (over the ~600-line rule, CONTRIBUTING.md): the per-file analyzers (``_FileState``) and the
-pass that runs them in lockstep. ``_FileState`` is the part to move out, together with the one
-RIFF chunk walker that is to replace this module's ``_fmt_extras`` and probe's and wavread's.
+pass that runs them in lockstep. ``_FileState`` is the part to move out.
 """
 
 from __future__ import annotations
@@ -48,11 +48,11 @@ import base64
 import hashlib
 import math
 import os
-import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import soundfile as sf
@@ -62,11 +62,16 @@ from audio._nullsum import SEND_STEPS as _SEND_STEPS
 from audio._nullsum import Emit as _Emit
 from audio._nullsum import Null as _Null
 from audio.envelope import decode_envelope, decode_levels
-from audio.errors import AudioError, UnreadableAudio
+from audio.errors import AnalysisCancelled, AudioError, UnreadableAudio
+from audio.layout import layout_of
 from audio.loudness import LoudnessMeter
 from audio.probe import Probe, probe
 from audio.reader import HashingFile
+from audio.riff import read_fmt
 from audio.wavread import WavReader, wav_layout
+
+if TYPE_CHECKING:
+    import threading
 
 __all__ = ["ANALYSIS_VERSION", "ENVELOPE_HOP_S", "FINGERPRINT_BLOCK_S", "OVERVIEW_COLUMNS", "SIGNIFICANT_FIELDS",
            "FileSpec", "SetAnalysis", "analyze_file", "analyze_set", "bwf_metadata",
@@ -88,12 +93,6 @@ CLIP_RUN = 3  # consecutive full-scale samples that count as clipping
 _FULL_SCALE = 1.0 - 2.0 ** -23  # the largest positive 24-bit value, as a float
 _FAST_SUBTYPES = ("PCM_16", "PCM_24", "PCM_32", "FLOAT")  # what audio.wavread reads
 
-# WAVE_FORMAT_EXTENSIBLE channel masks of common layouts (Microsoft's speaker bits).
-_MASK_LAYOUTS = {
-    0x4: "mono", 0x3: "stereo", 0x7: "LCR", 0x33: "quad", 0x107: "LCRS", 0x37: "5.0", 0x607: "5.0",
-    0x3F: "5.1", 0x60F: "5.1", 0x13F: "6.1", 0x70F: "6.1", 0x63F: "7.1", 0xFF: "7.1 (SDDS)",
-    0x5063F: "7.1.2", 0x2D63F: "7.1.4", 0x2D60F: "5.1.4", 0x5060F: "5.1.2",
-}
 _LFE_BIT = 0x8
 _SURROUND_BITS = 0x10 | 0x20 | 0x200 | 0x400 | 0x100  # back/side left/right, back centre
 
@@ -129,37 +128,6 @@ def _db(x: float) -> float | None:
     return 10 * math.log10(x) if x > 0 and math.isfinite(x) else None
 
 
-def _fmt_extras(path: Path) -> tuple[int | None, int | None]:
-    """(channel mask, format tag) from a RIFF/RF64 ``fmt `` chunk, when there is one."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(12)
-            if len(head) < 12 or head[8:12] != b"WAVE":
-                return None, None
-            size = os.fstat(f.fileno()).st_size
-            pos = 12
-            while pos + 8 <= size:
-                f.seek(pos)
-                cid, csize = struct.unpack("<4sI", f.read(8))
-                if cid == b"fmt ":
-                    body = f.read(min(csize, 40))
-                    tag = struct.unpack("<H", body[:2])[0] if len(body) >= 2 else None
-                    mask = struct.unpack("<I", body[20:24])[0] if tag == 0xFFFE and len(body) >= 24 else None
-                    return mask, tag
-                if cid == b"data":
-                    return None, None
-                pos += 8 + csize + (csize & 1)
-    except OSError:
-        pass
-    return None, None
-
-
-def layout_of(channels: int, mask: int | None) -> str:
-    if mask:
-        return _MASK_LAYOUTS.get(mask, f"{channels}ch mask 0x{mask:X}")
-    return {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1", 12: "7.1.4"}.get(channels, f"{channels}ch")
-
-
 def _weights(channels: int, mask: int | None) -> list[float] | None:
     """BS.1770 channel weights from the speaker mask (LFE 0, surrounds 1.41)."""
     if not mask or bin(mask).count("1") != channels:
@@ -177,7 +145,9 @@ def bwf_metadata(path: Path) -> dict[str, Any]:
     """BWF ``bext`` and ``iXML`` facts (via wavinfo), or {} for files without them (not WAV).
 
     A WAV whose metadata chunks cannot be parsed gives ``{"bwf_error": why}``: a corrupt
-    ``bext`` is a finding (``bwf-unreadable``), never taken for "no start timecode".
+    ``bext`` is a finding (``bwf-unreadable``), never taken for "no start timecode". An iXML
+    chunk that cannot be read gives ``{"ixml_error": why}`` beside the bext's fields
+    (``ixml-unreadable``), never an empty track list passed off as the file's.
     """
     import wavinfo  # a declared dependency: failing to import it is a broken install, said as such
 
@@ -204,10 +174,10 @@ def bwf_metadata(path: Path) -> dict[str, Any]:
     if r.ixml is not None:
         try:
             tracks = [str(t.name) for t in (r.ixml.track_list or [])]
-        except Exception:  # malformed iXML: keep what parsed
-            tracks = []
-        out["ixml"] = {"project": r.ixml.project, "scene": r.ixml.scene, "take": r.ixml.take,
-                       "tracks": tracks}
+            out["ixml"] = {"project": r.ixml.project, "scene": r.ixml.scene, "take": r.ixml.take,
+                           "tracks": tracks}
+        except Exception as e:  # wavinfo/lxml on a malformed iXML: said (ixml-unreadable), bext kept
+            out["ixml_error"] = f"{type(e).__name__}: {e}"
     return out
 
 
@@ -335,7 +305,7 @@ class _FileState:
             return
         self.meter = LoudnessMeter(sr, ch, channel_weights=_weights(ch, self.mask)) if sr >= 8000 else None
         self.fingerprints: list[str] = []
-        self.samples = hashlib.sha256()  # the samples' identity, whatever the header
+        self.samples = hashlib.sha256()  # the samples' identity, whatever the header: over the blocks' sha1s
         self.overview = _MinMaxBinner(max(1, math.ceil(p.frames / OVERVIEW_COLUMNS)))
         self.levels = _SqBinner(max(1, round(LEVEL_WINDOW_S * sr)))
         self.envelope = _SqBinner(max(1, round(ENVELOPE_HOP_S * sr)))
@@ -395,10 +365,13 @@ class _FileState:
         if self.meter is not None:
             self.meter._process_rows(xt, block_peak)
         # sha1 (hardware-accelerated here) of the block's samples, 64 bits kept: a change
-        # detector, not a security measure.
-        self.fingerprints.append(hashlib.sha1(np.ascontiguousarray(raw).data.cast("B")).hexdigest()[:16])
-        # The same bytes on a little-endian machine (no copy); byte-swapped on a big-endian one.
-        self.samples.update(np.ascontiguousarray(raw, dtype=raw.dtype.newbyteorder("<")).data.cast("B"))
+        # detector, not a security measure. The whole digest feeds the samples' identity: one
+        # pass over the samples for both (a second sha256 of every sample cost ~0.6 ms per
+        # second of stereo audio, as much as the K-weighting). A collision could only make a
+        # commit keep the vault's own earlier file.
+        digest = hashlib.sha1(np.ascontiguousarray(raw).data.cast("B")).digest()
+        self.fingerprints.append(digest.hex()[:16])
+        self.samples.update(digest)
         self.overview.push(hi, lo)
         self.levels.push(sq)
         self.envelope.push(sq)
@@ -617,8 +590,42 @@ def _partition(jobs: list[_Job], n: int) -> list[list[_Job]]:
     return [sorted(g, key=lambda j: order[id(j)]) for g in groups if g]
 
 
+def _watch(jobs: list[_Job], progress: Callable[[str, float], None] | None,
+           cancel: threading.Event | None) -> Callable[[int], None] | None:
+    """What the pass calls with the seconds read so far (each file reads one per step): raises
+    AnalysisCancelled once ``cancel`` is set, reports each unfinished file's share to ``progress``."""
+    if progress is None and cancel is None:
+        return None
+    spans = {j.spec.name: max(1, math.ceil(j.probe.frames / j.probe.sample_rate)) for j in jobs}
+    shown: dict[str, float] = {}
+
+    def report(done: int) -> None:
+        if cancel is not None and cancel.is_set():
+            raise AnalysisCancelled("the analysis was cancelled")
+        if progress is not None:
+            for name, n in spans.items():
+                share = min(1.0, done / n)
+                if shown.get(name) != share:
+                    shown[name] = share
+                    progress(name, share)
+
+    return report
+
+
+def _counting(report: Callable[[int], None]) -> Callable[[], None]:
+    """``_run_group``'s ``alive`` (called before each step) as a step counter for ``report``."""
+    step = [0]
+
+    def alive() -> None:
+        report(step[0])
+        step[0] += 1
+
+    return alive
+
+
 def analyze_set(files: list[FileSpec], *, mix: str | None = None, skip: frozenset[str] | set[str] = frozenset(),
-                workers: int | None = None) -> SetAnalysis:
+                workers: int | None = None, progress: Callable[[str, float], None] | None = None,
+                cancel: threading.Event | None = None) -> SetAnalysis:
     """One pass over ``files`` (see the module docstring): every file is read once.
 
     Args:
@@ -628,17 +635,25 @@ def analyze_set(files: list[FileSpec], *, mix: str | None = None, skip: frozense
         workers: processes to spread the files over; None = ``default_workers()`` for sets of
             more than about two minutes of audio, one (in this process) for smaller ones. 1 never
             starts a process.
+        progress: called (in the calling thread) with a file's name and the share of it read,
+            0.0 to 1.0, as the pass goes on.
+        cancel: checked between blocks (and while waiting for worker processes): once set,
+            the pass stops (the workers are ended) and AnalysisCancelled is raised.
 
     Raises:
         UnreadableAudio: a file cannot be read as audio (the message names it).
+        AnalysisCancelled: ``cancel`` was set.
     """
+    if cancel is not None and cancel.is_set():
+        raise AnalysisCancelled("the analysis was cancelled")
     auto = default_workers() if workers is None else workers  # a bad setting fails before any read
     out = SetAnalysis()
     jobs: list[_Job] = []
     for spec in files:
         p = probe(spec.path)
         out.probes[spec.name] = p
-        mask, _ = _fmt_extras(spec.path)
+        fmt = read_fmt(spec.path)
+        mask = fmt.channel_mask if fmt is not None else None
         jobs.append(_Job(spec, p, mask, spec.name not in skip, 0))
     if not jobs:
         return out
@@ -658,12 +673,16 @@ def analyze_set(files: list[FileSpec], *, mix: str | None = None, skip: frozense
         auto if sum(j.cost for j in jobs) >= _MIN_PARALLEL_SAMPLES else 1)
     groups = _partition(jobs, max(1, min(n, len(jobs))))
     null = _Null(len(groups), null_block, jobs[0].probe.channels) if null_block else None
+    report = _watch(jobs, progress, cancel)
     if len(groups) == 1:
-        results = _run_group(groups[0], steps, null_block, _LocalEmit(null) if null else _Emit())
+        results = _run_group(groups[0], steps, null_block, _LocalEmit(null) if null else _Emit(),
+                             None if report is None else _counting(report))
     else:
         from audio import _pool  # only where a pool is used
 
-        results = _pool.run_groups(_run_group, groups, steps, null_block, null)
+        results = _pool.run_groups(_run_group, groups, steps, null_block, null, tick=report)
+    if report is not None:
+        report(steps)
     paths = {j.spec.name: j.spec.path for j in jobs}
     for name, sha, rec in results:
         out.sha256[name] = sha
@@ -721,8 +740,17 @@ def header_facts(path: Path) -> dict[str, Any]:
 
 def _significant(rec: dict[str, Any]) -> tuple[Any, ...]:
     head = rec.get("header") or {}
-    return tuple(head.get(k.split(".", 1)[1]) if k.startswith("header.") else rec.get(k)
-                 for k in SIGNIFICANT_FIELDS)
+
+    def get(k: str) -> Any:
+        if k.startswith("header."):
+            return head.get(k.split(".", 1)[1])
+        if k == "layout" and isinstance(rec.get("channels"), int):
+            # named from channels and mask by today's rule: a record written when 6 unmarked
+            # channels were called "5.1" (now "6ch") holds the same header
+            return layout_of(rec["channels"], rec.get("channel_mask"))
+        return rec.get(k)
+
+    return tuple(get(k) for k in SIGNIFICANT_FIELDS)
 
 
 def same_content(old: dict[str, Any] | None, new: dict[str, Any] | None) -> str | None:

@@ -19,6 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 from audio.analysis import SetAnalysis
+from audio.names import without_cue
 from audio.probe import LOSSLESS_HINT, codec_name
 from audio.timecode import FrameRate, Timecode, parse_frame_rate
 
@@ -41,6 +42,7 @@ CODES: dict[str, tuple[str, str]] = {
     "policy-sample-rate": (WARNING, "a sample rate other than the project's"),
     "policy-bit-depth": (WARNING, "a bit depth other than the project's"),
     "no-timecode": (INFO, "no BWF start timecode (bext TimeReference)"),
+    "ixml-unreadable": (WARNING, "a WAV whose iXML chunk cannot be read: its track names are unknown"),
     "bwf-unreadable": (WARNING, "a WAV whose BWF metadata (bext, iXML) cannot be read: its start timecode is unknown"),
     "null-test": (ERROR, "the stems do not sum to the mix"),
     "null-missing": (WARNING, "something in the mix is missing from the stems in one region"),
@@ -106,9 +108,34 @@ def _tc_at(seconds: float, tref: int | None, sr: int, rate: FrameRate) -> str:
     return str(Timecode.from_seconds(base + seconds, rate))
 
 
+def _length_differences(a: SetAnalysis) -> dict[str, str]:
+    """Files whose duration differs from the set's (that of the most files), in time: files at
+    different sample rates are the same length when their durations (frames / rate) agree within
+    one sample period at the lower of the two rates."""
+    lengths: dict[tuple[int, int], list[str]] = {}
+    for n, p in a.probes.items():
+        if p.frames is not None and p.sample_rate:
+            lengths.setdefault((p.frames, p.sample_rate), []).append(n)
+    if len(lengths) < 2:
+        return {}
+    common = max(lengths, key=lambda k: len(lengths[k]))
+    frames0, rate0 = common
+
+    def said(frames: int, rate: int) -> str:
+        return f"{frames / rate:.3f} s ({frames} samples at {rate} Hz)"
+
+    out: dict[str, str] = {}
+    for (frames, rate), ns in lengths.items():
+        if abs(frames / rate - frames0 / rate0) < 1 / min(rate, rate0) - 1e-12:
+            continue  # the same duration at another rate (or the common length itself)
+        for n in ns:
+            out[n] = f"{n} is {said(frames, rate)} where the set is {said(frames0, rate0)}"
+    return out
+
+
 def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | None] | None = None,
               records: dict[str, dict[str, Any]] | None = None,
-              bwf_errors: dict[str, str] | None = None) -> list[Finding]:
+              bwf_errors: dict[str, str] | None = None, ixml_errors: dict[str, str] | None = None) -> list[Finding]:
     """Every finding for the set ``a`` (records may come from ``records`` when ``a`` skipped them;
     ``bwf_errors``: why a file's BWF metadata could not be read, from ``bwf_metadata``)."""
     time_refs = time_refs or {}
@@ -127,7 +154,7 @@ def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | No
             bad = sorted({c for c in n if not re.match(r"[A-Za-z0-9._-]", c)})
             add("name-characters", n, f"{n}: {' '.join(repr(c) for c in bad)} in the name break transfers; "
                 "use letters, digits, '_', '-' and '.'")
-        bare = stem[len(s.cue):].lstrip("_- ") if s.cue and stem.upper().startswith(s.cue.upper()) else stem
+        bare = without_cue(stem, s.cue)
         if _GENERIC.match(bare) or _GENERIC.match(stem):
             add("name-generic", n, f"{n} tells nobody what it is: name it after the cue and its role, "
                 f"e.g. {s.cue or '1M03'}_STR.wav")
@@ -152,8 +179,7 @@ def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | No
     for n, p in a.probes.items():
         if p.lossy:
             add("format-lossy", n, f"{n} is lossy ({codec_name(p)}): {LOSSLESS_HINT}")
-    for attr, code, unit in (("sample_rate", "format-sample-rate", " Hz"), ("bit_depth", "format-bit-depth", "-bit"),
-                             ("frames", "format-length", " samples")):
+    for attr, code, unit in (("sample_rate", "format-sample-rate", " Hz"), ("bit_depth", "format-bit-depth", "-bit")):
         values: dict[Any, list[str]] = {}
         for n, p in a.probes.items():
             if getattr(p, attr) is not None:  # a lossy file has no bit depth: format-lossy says so
@@ -164,6 +190,8 @@ def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | No
                 if v != common:
                     for n in ns:
                         add(code, n, f"{n} is {v}{unit} where the set is {common}{unit}")
+    for n, message in _length_differences(a).items():
+        add("format-length", n, message)
     out.extend(_start_findings(a, s, names, time_refs))
     for n, p in a.probes.items():
         if s.sample_rate and p.sample_rate != s.sample_rate:
@@ -173,6 +201,9 @@ def check_set(a: SetAnalysis, s: CheckSettings, *, time_refs: dict[str, int | No
     for n, why in (bwf_errors or {}).items():
         add("bwf-unreadable", n, f"{n}: its BWF metadata (bext) cannot be read ({why}): the start timecode "
             "is unknown; re-export the file from the DAW")
+    for n, why in (ixml_errors or {}).items():
+        add("ixml-unreadable", n, f"{n}: its iXML chunk cannot be read ({why}): its track names are "
+            "unknown (the start timecode, from bext, is not affected); re-export the file from the DAW")
     if names and all(time_refs.get(n) is None for n in names) and not bwf_errors:
         add("no-timecode", None, "no file carries a BWF start timecode: notes will count from 00:00:00:00")
 
@@ -267,17 +298,21 @@ def null_skip_reason(a: SetAnalysis, mix: str | None) -> str | None:
         return f"the set holds only the mix {mix}, no stems to sum"
     odd_rate = [n for n in stems if a.probes[n].sample_rate != mp.sample_rate]
     if odd_rate:
-        shown = ", ".join(f"{n} ({a.probes[n].sample_rate} Hz)" for n in odd_rate[:4])
-        more = f" and {len(odd_rate) - 4} more" if len(odd_rate) > 4 else ""
-        return (f"the files do not share one sample rate ({shown}{more} where the mix is "
+        shown = _first_four([f"{n} ({a.probes[n].sample_rate} Hz)" for n in odd_rate])
+        return (f"the files do not share one sample rate ({shown} where the mix is "
                 f"{mp.sample_rate} Hz): stems cannot be summed sample for sample across rates")
     odd_ch = [n for n in stems if a.probes[n].channels != mp.channels]
     if odd_ch:
-        shown = ", ".join(f"{n} ({a.probes[n].channels} ch)" for n in odd_ch[:4])
-        more = f" and {len(odd_ch) - 4} more" if len(odd_ch) > 4 else ""
-        return (f"the stems' channel counts differ from the mix's ({shown}{more} where the mix has "
+        shown = _first_four([f"{n} ({a.probes[n].channels} ch)" for n in odd_ch])
+        return (f"the stems' channel counts differ from the mix's ({shown} where the mix has "
                 f"{mp.channels}): a stem is summed only into a mix of its own layout")
     return None
+
+
+def _first_four(items: list[str]) -> str:
+    """``a, b, c, d and 3 more``: the first four of a list said in a message."""
+    more = f" and {len(items) - 4} more" if len(items) > 4 else ""
+    return ", ".join(items[:4]) + more
 
 
 def _start_findings(a: SetAnalysis, s: CheckSettings, names: list[str],

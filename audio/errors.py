@@ -29,3 +29,13 @@ class PlaybackError(AudioError):
 
 class UnsupportedRate(NoAudioDevice):
     """The output device cannot open the files' sample rate."""
+
+
+class AnalysisCancelled(AudioError):
+    """The caller asked the analysis to stop (``analyze_set``'s ``cancel`` was set)."""
+
+    exit_code = 130
+
+
+class BadTempoMap(AudioError):
+    """A tempo map that cannot be read, or a bar|beat that does not exist in it."""

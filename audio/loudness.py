@@ -7,6 +7,7 @@ Public surface:
         .result()         -> Loudness for everything fed so far (the meter keeps running)
     measure(data, sample_rate, **kw) -> Loudness          a whole array
     measure_file(path, *, block_frames=65536, **kw) -> Loudness   streams the file
+    SlowFilterWarning: warned once per process when the filter falls back to scipy.signal
 
 The meter is streaming: every piece of state (K-weighting filter memory, the partial 10 ms
 sub-block, the oversampler history and its partial chunk) carries across ``process`` calls, so
@@ -37,6 +38,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -46,9 +48,9 @@ import numpy as np
 import soundfile as sf
 from numpy.lib.stride_tricks import as_strided
 
-from audio.errors import UnreadableAudio
+from audio.errors import AudioError, UnreadableAudio
 
-__all__ = ["Loudness", "LoudnessMeter", "measure", "measure_file"]
+__all__ = ["Loudness", "LoudnessMeter", "SlowFilterWarning", "measure", "measure_file"]
 
 # BS.1770: loudness = -0.691 + 10 log10(weighted mean square); the offset makes a 997 Hz sine
 # at 0 dBFS in one channel read -3.01 LUFS.
@@ -592,6 +594,24 @@ def _k_weighting_sos(sample_rate: int) -> np.ndarray:
                      cookbook("high_pass", 0.0, 0.5, 38.0)])
 
 
+class SlowFilterWarning(RuntimeWarning):
+    """The meter filters through ``scipy.signal.sosfilt`` (same results, a slower start): the
+    compiled kernel could not be loaded on its own, or STEMVAULT_NO_FAST_SOSFILT asked so."""
+
+
+def _fast_filter_off() -> bool:
+    """``STEMVAULT_NO_FAST_SOSFILT``: unset, empty or 0 (the fast kernel) or 1 (scipy.signal).
+
+    Raises:
+        AudioError: any other value, naming the variable (never silently one or the other).
+    """
+    raw = os.environ.get("STEMVAULT_NO_FAST_SOSFILT", "")
+    if raw not in ("", "0", "1"):
+        raise AudioError(f"environment variable STEMVAULT_NO_FAST_SOSFILT={raw!r} must be 1 (filter through "
+                         "scipy.signal.sosfilt) or 0: fix it, or unset it for the fast filter")
+    return raw == "1"
+
+
 def _load_sosfilt() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
     """scipy's compiled second-order-sections kernel, loaded without ``import scipy.signal``.
 
@@ -600,12 +620,16 @@ def _load_sosfilt() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
     against a filter that needs one C loop. The kernel (``scipy/signal/_sosfilt``, the one
     ``scipy.signal.sosfilt`` calls after its checks and copies) depends on numpy only. It is
     registered under its own name, so a later ``import scipy.signal`` reuses it. Anything
-    unexpected (another scipy layout) falls back to ``scipy.signal.sosfilt``: same kernel,
-    same bits, slower start.
+    unexpected (another scipy layout), or ``STEMVAULT_NO_FAST_SOSFILT=1`` in the environment,
+    falls back to ``scipy.signal.sosfilt``: same kernel, same bits, slower start — said once per
+    process by a ``SlowFilterWarning`` naming the reason (tests/test_loudness.py runs both paths).
     """
     name = "scipy.signal._sosfilt"
     mod = sys.modules.get(name)
-    if mod is None:
+    reason = f"no {name} in this scipy"
+    if _fast_filter_off():
+        mod, reason = None, "STEMVAULT_NO_FAST_SOSFILT is set"
+    elif mod is None:
         try:
             import importlib.machinery
             import importlib.util
@@ -625,11 +649,16 @@ def _load_sosfilt() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
                             break
                 if mod is not None:
                     break
-        except (ImportError, OSError, AttributeError, ValueError):
-            mod = None
+        except (ImportError, OSError, AttributeError, ValueError) as e:
+            mod, reason = None, f"loading {name} failed: {type(e).__name__}: {e}"
     fn = getattr(mod, "_sosfilt", None)
     if callable(fn):
         return fn
+    if mod is not None:
+        reason = f"{name} has no _sosfilt"
+    warnings.warn(f"the loudness meter's fast filter is not available ({reason}): using "
+                  "scipy.signal.sosfilt instead (the same results; importing scipy.signal adds "
+                  "1.5-2 s to the start of each process that measures)", SlowFilterWarning, stacklevel=2)
 
     def fallback(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:
         import scipy.signal

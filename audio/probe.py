@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-import struct
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import soundfile as sf
 
 from audio.errors import UnreadableAudio
+from audio.layout import layout_of
+from audio.riff import chunks, read_fmt, wave_form
 
 __all__ = ["AUDIO_EXTENSIONS", "LOSSY_SUBTYPES", "Probe", "codec_name", "hash_file", "is_audio_name", "probe"]
 
@@ -44,7 +45,6 @@ _CODEC_NAMES = {"MPEG_LAYER_I": "MP1", "MPEG_LAYER_II": "MP2", "MPEG_LAYER_III":
 LOSSLESS_HINT = "stems must be lossless: export it as WAV/BWF PCM or FLAC"
 _BIT_DEPTH = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32,
               "FLOAT": 32, "DOUBLE": 64, "ALAC_20": 20, "ALAC_24": 24, "ALAC_32": 32}
-_LAYOUTS = {1: "mono", 2: "stereo", 3: "LCR", 4: "quad", 6: "5.1", 8: "7.1", 10: "7.1.2", 12: "7.1.4"}
 _HASH_CHUNK = 1 << 20
 
 
@@ -61,8 +61,8 @@ class Probe:
         format: container as libsndfile names it (``WAV``, ``RF64``, ``AIFF``, ``FLAC``...).
         subtype: sample encoding (``PCM_24``, ``FLOAT``, ``MPEG_LAYER_III``...).
         bit_depth: bits per sample, or None where the encoding has none (lossy codecs).
-        layout: a name for the channel count (``stereo``, ``5.1``); refined from the
-            WAVE_FORMAT_EXTENSIBLE mask by the analysis.
+        layout: the channel layout (``stereo``, ``5.1``, ``3ch``): from the WAVE_FORMAT_EXTENSIBLE
+            mask when there is one, else mono/stereo/``Nch`` (``audio.layout.layout_of``).
         lossy: the encoding throws information away (a lossy file is never a stem).
     """
 
@@ -88,28 +88,14 @@ def _riff_problem(path: Path, size: int) -> str | None:
     a stem truncated by a failed copy must not pass for a shorter stem.
     """
     with open(path, "rb") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[8:12] != b"WAVE" or head[:4] not in (b"RIFF", b"RF64", b"BW64"):
+        if wave_form(f) is None:
             return None  # not a RIFF WAVE: libsndfile's own checks apply
-        ds64_data: int | None = None
-        pos = 12
-        while pos + 8 <= size:
-            f.seek(pos)
-            hdr = f.read(8)
-            cid, csize = hdr[:4], struct.unpack("<I", hdr[4:8])[0]
-            if cid == b"ds64":
-                body = f.read(min(csize, 28))
-                if len(body) >= 24:
-                    ds64_data = struct.unpack("<Q", body[8:16])[0]  # ds64: riff size, data size, sample count
-            if cid == b"data":
-                if csize == 0xFFFFFFFF and ds64_data is not None:
-                    csize = ds64_data
-                available = size - pos - 8
-                if csize > available:
-                    return (f"its data chunk declares {csize} bytes but only {available} are there "
+        for c in chunks(f, size):
+            if c.id == b"data":
+                if c.truncated:
+                    return (f"its data chunk declares {c.size} bytes but only {c.available} are there "
                             "(the file is truncated: export or copy it again)")
                 return None
-            pos += 8 + csize + (csize & 1)
         return "it has no data chunk (the file is truncated or not a WAV: export it again)"
 
 
@@ -154,7 +140,7 @@ def probe(path: str | os.PathLike[str]) -> Probe:
         sample_rate=int(info.samplerate),
         bit_depth=_BIT_DEPTH.get(subtype),
         channels=int(info.channels),
-        layout=_LAYOUTS.get(info.channels, f"{info.channels}ch"),
+        layout=layout_of(info.channels, fmt.channel_mask if (fmt := read_fmt(p)) is not None else None),
         frames=int(info.frames),
         duration_s=info.frames / info.samplerate,
         size=size,

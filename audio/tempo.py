@@ -8,7 +8,9 @@ Public surface:
     BarBeat, parse_bar_beat(text) -> BarBeat   ``17|3``, ``17|3|240``, ``17.3``, ``17.3.240``
 
 This module knows MIDI and seconds only: where the map's time zero lies on the film's timecode
-is the vault's business (``vcs.review``: the cue's start timecode).
+is the vault's business (``vcs.review``: the cue's start timecode) — unless the file carries an
+SMPTE offset other than 00:00:00:00 (``TempoMap.zero_seconds``): the map's zero is then that
+timecode, as the DAW session that wrote it placed bar 1 there.
 
 How positions are counted, as DAWs count them: bars from 1, beats from 1, a beat being the
 meter's note value (a quarter in 4/4, an eighth in 6/8); ticks are 960 to a quarter note
@@ -28,16 +30,13 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from audio.errors import AudioError
+from audio.errors import AudioError, BadTempoMap  # BadTempoMap re-exported: its home is errors
+from audio.timecode import parse_frame_rate, parse_timecode
 
 __all__ = ["DISPLAY_TICKS_PER_QUARTER", "BadTempoMap", "BarBeat", "TempoMap", "parse_bar_beat"]
 
 DISPLAY_TICKS_PER_QUARTER = 960
 _DEFAULT_TEMPO = 500_000  # µs per quarter note: 120 bpm (the MIDI default)
-
-
-class BadTempoMap(AudioError):
-    """A tempo map that cannot be read, or a bar|beat that does not exist in it."""
 
 
 @dataclass(frozen=True, order=True)
@@ -79,9 +78,13 @@ class _Meter:
 class TempoMap:
     """Tempo and meter changes of a MIDI file, in its ticks (``ppq`` to a quarter note)."""
 
-    def __init__(self, ppq: int, tempos: list[tuple[int, int]], meters: list[tuple[int, int, int]]) -> None:
-        """``tempos``: (tick, µs per quarter); ``meters``: (tick, numerator, denominator)."""
+    def __init__(self, ppq: int, tempos: list[tuple[int, int]], meters: list[tuple[int, int, int]],
+                 zero_seconds: Fraction | None = None) -> None:
+        """``tempos``: (tick, µs per quarter); ``meters``: (tick, numerator, denominator);
+        ``zero_seconds``: the instant (seconds since midnight) of the map's time zero, from the
+        file's SMPTE offset, or None when it has none (or 00:00:00:00): the cue's start then."""
         self.ppq = ppq
+        self.zero_seconds = zero_seconds
         by_tick: dict[int, int] = {0: _DEFAULT_TEMPO}
         for tick, us in sorted(tempos, key=lambda t: t[0]):  # stable: the last event at a tick wins
             by_tick[tick] = us
@@ -132,11 +135,14 @@ class TempoMap:
                               "ticks per quarter note")
         tempos: list[tuple[int, int]] = []
         meters: list[tuple[int, int, int]] = []
+        zero: Fraction | None = None
         for track in tracks:
             tick = 0
             for msg in track:
                 tick += msg.time
-                if msg.type == "set_tempo":
+                if msg.type == "smpte_offset" and zero is None:
+                    zero = _smpte_seconds(msg)
+                elif msg.type == "set_tempo":
                     if msg.tempo <= 0:
                         raise BadTempoMap(f"the tempo map has a tempo of 0 at tick {tick}: export it again")
                     tempos.append((tick, msg.tempo))
@@ -145,7 +151,7 @@ class TempoMap:
                         raise BadTempoMap(f"the tempo map has a meter of {msg.numerator}/{msg.denominator} "
                                           f"at tick {tick}: export it again")
                     meters.append((tick, msg.numerator, msg.denominator))
-        return cls(ppq, tempos, meters)
+        return cls(ppq, tempos, meters, zero or None)
 
     # ----- ticks <-> seconds ---------------------------------------------------------------------
     def _seconds_at_tick(self, tick: Fraction) -> Fraction:
@@ -233,3 +239,22 @@ class TempoMap:
         if self._seconds_at_tick(nxt) < b:
             return self._position_of_tick(nxt)[0]
         return pos
+
+
+# A MIDI file's SMPTE offset names its rate by one of four codes; 29.97 is drop-frame 30.
+_SMPTE_RATES = {24: "24", 25: "25", 29.97: "29.97df", 30: "30"}
+
+
+def _smpte_seconds(msg: object) -> Fraction:
+    """Seconds since midnight of an ``smpte_offset`` meta message (frames and 1/100 subframes
+    at the rate it names)."""
+    fps = getattr(msg, "frame_rate", 24)
+    rate = parse_frame_rate(_SMPTE_RATES.get(fps, "24"))
+    h, m, s, f = (int(getattr(msg, k, 0)) for k in ("hours", "minutes", "seconds", "frames"))
+    sep = ";" if rate.drop else ":"
+    try:
+        t = parse_timecode(f"{h:02d}:{m:02d}:{s:02d}{sep}{f:02d}", rate)
+    except AudioError as e:
+        raise BadTempoMap(f"the tempo map's SMPTE offset {h:02d}:{m:02d}:{s:02d}:{f:02d} is not a "
+                          f"timecode at {fps} fps ({e}): export it again") from None
+    return (t.frames + Fraction(int(getattr(msg, "sub_frames", 0)), 100)) / rate.rate

@@ -9,7 +9,7 @@ Why: through soundfile, libsndfile pulls a file through a Python read callback a
 time (``audio.reader.HashingFile``, which hashes what goes by), then converts; for the common
 case of a stem set — RIFF/RF64/BW64 WAVE, 16/24/32-bit integer PCM or 32-bit float, little
 endian, WAVE_FORMAT_EXTENSIBLE or not — this module parses the chunk list itself, reads the
-``data`` chunk with one system call per block, updates the sha256 (and the ``tee`` copy) on
+``data`` chunk (found by ``audio.riff``, the one chunk walker) with one system call per block, updates the sha256 (and the ``tee`` copy) on
 exactly the bytes read, header and trailing chunks included, and unpacks with numpy. The samples
 are the ones libsndfile gives, bit for bit (tests/test_wavread.py): int32 with full scale 2**31
 (16-bit << 16, 24-bit << 8, 32-bit as is) and float32 as stored. 24-bit samples are unpacked
@@ -30,9 +30,11 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-__all__ = ["WavLayout", "WavReader", "wav_layout"]
+from audio.riff import UNKNOWN_SIZE, WaveFmt, chunks, parse_fmt
 
-_PCM, _FLOAT, _EXTENSIBLE = 0x1, 0x3, 0xFFFE
+__all__ = ["WavLayout", "WavReader", "unpack", "wav_layout"]
+
+_PCM, _FLOAT = 0x1, 0x3
 _MAX_HEADER = 1 << 22  # chunks before the audio beyond 4 MB: leave the file to libsndfile
 _TAIL_CHUNK = 1 << 20
 
@@ -70,51 +72,30 @@ def wav_layout(path: str | os.PathLike[str]) -> WavLayout | None:
 
 
 def _parse(f: BinaryIO, size: int) -> WavLayout | None:
-    head = f.read(12)
-    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:12] != b"WAVE":
-        return None
-    rf64 = head[:4] != b"RIFF"
-    ds64_data: int | None = None
-    fmt: tuple[int, int, int, int] | None = None  # tag, channels, block align, bits
-    pos = 12
-    while pos + 8 <= min(size, _MAX_HEADER):
-        f.seek(pos)
-        cid, csize = struct.unpack("<4sI", f.read(8))
-        if cid == b"ds64":
-            body = f.read(min(csize, 28))
-            if len(body) < 24:
+    fmt: WaveFmt | None = None
+    for c in chunks(f, size):
+        if c.offset > _MAX_HEADER:
+            return None
+        if c.id == b"ds64" and c.available < 24:
+            return None
+        if c.id == b"fmt ":
+            f.seek(c.offset)
+            body = f.read(min(c.available, 40))
+            fmt = parse_fmt(body)
+            if fmt is None or (fmt.extensible and len(body) < 40):
                 return None
-            ds64_data = struct.unpack("<Q", body[8:16])[0]  # ds64: riff size, data size, sample count
-        elif cid == b"fmt ":
-            body = f.read(min(csize, 40))
-            if len(body) < 16:
-                return None
-            tag, channels, _rate, _bps, align, bits = struct.unpack("<HHIIHH", body[:16])
-            if tag == _EXTENSIBLE:
-                if len(body) < 40:
-                    return None
-                valid = struct.unpack("<H", body[18:20])[0]
-                if valid not in (0, bits):
-                    return None  # e.g. 20 valid bits in a 24-bit container: libsndfile's call
-                tag = struct.unpack("<H", body[24:26])[0]  # the sub-format GUID's first field
-            fmt = (tag, channels, align, bits)
-        elif cid == b"data":
+            if fmt.valid_bits not in (None, 0, fmt.bits):
+                return None  # e.g. 20 valid bits in a 24-bit container: libsndfile's call
+        elif c.id == b"data":
             if fmt is None:
                 return None
-            if csize == 0xFFFFFFFF and rf64:
-                if ds64_data is None:
-                    return None
-                csize = ds64_data
-            elif csize in (0, 0xFFFFFFFF):
-                return None  # a streaming writer's placeholder: libsndfile has rules for it
-            tag, channels, align, bits = fmt
+            if c.size in (0, UNKNOWN_SIZE):
+                return None  # a streaming writer's placeholder (or RF64 without ds64): libsndfile has rules for it
+            tag, channels, align, bits = fmt.tag, fmt.channels, fmt.block_align, fmt.bits
             ok = (tag == _PCM and bits in (16, 24, 32)) or (tag == _FLOAT and bits == 32)
             if not ok or channels < 1 or align != channels * bits // 8:
                 return None
-            start = pos + 8
-            available = min(csize, max(0, size - start))
-            return WavLayout(start, available // align, channels, bits, tag == _FLOAT)
-        pos += 8 + csize + (csize & 1)
+            return WavLayout(c.offset, c.available // align, channels, bits, tag == _FLOAT)
     return None
 
 
@@ -176,21 +157,8 @@ class WavReader:
 
     def _unpack(self, frames: int) -> np.ndarray:
         lay = self.layout
-        count = frames * lay.channels
-        out: np.ndarray
-        if lay.is_float:
-            out = np.frombuffer(self._buf, dtype="<f4", count=count, offset=1).astype(np.float32)
-        elif lay.bits == 16:
-            out = np.left_shift(np.frombuffer(self._buf, dtype="<i2", count=count, offset=1), 16,
-                                dtype=np.int32)
-        elif lay.bits == 24:
-            # Window i is bytes [3i, 3i+4): the byte before sample i, then its 3 bytes; as a
-            # little-endian int32 that is sample << 8 plus a stray low byte, masked off.
-            windows = np.ndarray((count,), dtype="<i4", buffer=self._buf, offset=0, strides=(3,))
-            out = np.bitwise_and(windows, np.int32(-256), dtype=np.int32)
-        else:
-            out = np.frombuffer(self._buf, dtype="<i4", count=count, offset=1).astype(np.int32)
-        return out.reshape(frames, lay.channels)
+        out = unpack(self._buf, frames * lay.channels, lay.bits, lay.is_float)
+        return (out.copy() if lay.is_float else out).reshape(frames, lay.channels)  # _buf is reused
 
     def finish(self) -> str:
         """Hash the rest of the file (what follows the samples) and return its sha256 (hex)."""
@@ -201,3 +169,20 @@ class WavReader:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def unpack(buf: bytes | bytearray | memoryview, count: int, bits: int, is_float: bool) -> np.ndarray:
+    """``count`` little-endian PCM samples stored from ``buf[1]`` on (byte 0 is a spare in front,
+    for the 24-bit trick): float32 for float data (a view of ``buf``), else int32 scaled to the
+    full int32 range (a 16-bit sample is ``x << 16``, a 24-bit one ``x << 8``; a new array).
+    One reader of the sample formats for analysis (WavReader) and playback (WavSource)."""
+    if is_float:
+        return np.frombuffer(buf, dtype="<f4", count=count, offset=1)
+    if bits == 16:
+        return np.left_shift(np.frombuffer(buf, dtype="<i2", count=count, offset=1), 16, dtype=np.int32)
+    if bits == 24:
+        # Window i is bytes [3i, 3i+4): the byte before sample i, then its 3 bytes; as a
+        # little-endian int32 that is sample << 8 plus a stray low byte, masked off.
+        windows = np.ndarray((count,), dtype="<i4", buffer=buf, offset=0, strides=(3,))
+        return np.bitwise_and(windows, np.int32(-256), dtype=np.int32)
+    return np.frombuffer(buf, dtype="<i4", count=count, offset=1).astype(np.int32)

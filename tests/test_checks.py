@@ -336,3 +336,29 @@ def test_a_broken_wavinfo_install_is_said_as_a_bug_not_no_timecode(tmp_path: Pat
     assert r.code == 3, r
     assert r.err.startswith("error: unexpected ModuleNotFoundError: import of wavinfo halted")
     assert r.err.count("\n") == 1
+
+
+@pytest.mark.parametrize("xml", [b"not xml at all", b"<BWFXML><TRACK_LIST><TRACK>"], ids=["not-xml", "cut-short"])
+def test_an_unreadable_ixml_is_a_finding_and_the_bext_is_kept(sv: Runner, tmp_path: Path, xml: bytes) -> None:
+    import struct
+
+    src = tmp_path / "export"
+    src.mkdir()
+    start = 3600 * SR  # 01:00:00:00
+    for role, f in (("STR", 220.0), ("BRS", 330.0)):
+        write_bwf(src / f"1M03_{role}.wav", tone(f), SR, time_reference=start)
+    path = src / "1M03_BRS.wav"  # a DAW's broken iXML chunk appended to a good file
+    data = path.read_bytes() + b"iXML" + struct.pack("<I", len(xml)) + xml + b"\0" * (len(xml) % 2)
+    path.write_bytes(data[:4] + struct.pack("<I", len(data) - 8) + data[8:])
+    r = sv("check", src, "--frame-rate", "24", "--json")
+    assert r.code in (0, 1), r.err
+    doc = r.json()
+    found = [(f["code"], f["file"]) for f in doc["findings"] if "ixml" in f["code"] or "bwf" in f["code"]]
+    if xml.startswith(b"<"):  # lxml recovers what it can from a cut-short document: nothing to say
+        assert found == []
+    else:
+        assert found == [("ixml-unreadable", "1M03_BRS.wav")]
+        msg = next(f["message"] for f in doc["findings"] if f["code"] == "ixml-unreadable")
+        assert "iXML" in msg and "track names" in msg
+    assert {x["file"]: x["start_tc"] for x in doc["files"]} == dict.fromkeys(
+        ["1M03_STR.wav", "1M03_BRS.wav"], "01:00:00:00")  # the bext start is still read

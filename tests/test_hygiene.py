@@ -121,7 +121,7 @@ def test_the_command_line_starts_without_the_heavy_modules() -> None:
 
 def test_play_start_in_choices_are_the_engine_modes() -> None:
     from audio.playback.engine import MODES
-    from tui.commands.play import START_IN
+    from vcs.playsession import START_IN
 
     assert tuple(START_IN) == tuple(MODES)
 
@@ -131,3 +131,39 @@ def test_the_test_seam_is_one_module() -> None:
     readers = sorted(str(f.relative_to(ROOT)) for pkg in ("tui", "vcs", "audio", "demo_music")
                      for f in (ROOT / pkg).rglob("*.py") if "STEMVAULT_TEST_" in f.read_text())
     assert readers == ["vcs/_testseam.py"]
+
+
+# The distribution that provides each top-level module the packages import (where the names differ).
+_DIST_OF = {"git": "gitpython", "yaml": "pyyaml"}
+
+
+def _third_party_imports() -> set[str]:
+    """Top-level modules imported (anywhere, lazily too) by the shipped packages, not the stdlib's."""
+    import ast
+
+    ours = {"tui", "vcs", "audio", "demo_music"}
+    found: set[str] = set()
+    for pkg in ours:
+        for path in (ROOT / pkg).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                else:
+                    continue
+                found |= {n.split(".")[0] for n in names}
+    return {m for m in found - ours if m not in sys.stdlib_module_names}
+
+
+def test_runtime_dependencies_are_what_the_packages_import() -> None:
+    """Every third-party module the packages import is declared, and every declared runtime
+    dependency is imported by them (one only the tests use belongs in the dev extra)."""
+    import re
+    import tomllib
+
+    declared = {re.split(r"[<>=!~\[ ;]", d, maxsplit=1)[0].lower()
+                for d in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    imported = {_DIST_OF.get(m, m).lower() for m in _third_party_imports()}
+    assert imported - declared == set(), "imported but not declared"
+    assert declared - imported == set(), "declared but not imported by tui/, vcs/, audio/"

@@ -37,13 +37,13 @@ ROLES = {"STR": 220.0, "BRS": 330.0, "WW": 440.0, "CHOIR": 523.25}
 
 
 def _bwf_set(folder: Path, *, ww_rate: int = SR, ww_offset_samples: int = 0, seconds: float = 1.0,
-             mix: bool = True) -> dict[str, np.ndarray]:
+             mix: bool = True, ww_seconds: float | None = None) -> dict[str, np.ndarray]:
     """Stems (WW at ``ww_rate``) and a mix, each starting at 03:04:10:00 at its own rate."""
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, np.ndarray] = {}
     for role, f in ROLES.items():
         rate = ww_rate if role == "WW" else SR
-        x = quantize(tone(f, seconds, sr=rate), "PCM_24")
+        x = quantize(tone(f, ww_seconds if role == "WW" and ww_seconds else seconds, sr=rate), "PCM_24")
         tref = START_S * rate + (ww_offset_samples if role == "WW" else 0)
         write_bwf(folder / f"{CUE}_{role}.wav", x, rate, time_reference=tref)
         out[role] = x
@@ -81,6 +81,29 @@ def test_mixed_rates_same_start_no_start_error_and_the_null_test_says_it_did_not
     human = sv("check", src, "--frame-rate", "24")
     assert human.code == 1 and "null test against 3M12_MIX.wav: not run" in human.out
     assert "starts at" not in human.out
+
+
+def test_mixed_rates_of_the_same_duration_are_not_a_length_error(sv: Runner, tmp_path: Path) -> None:
+    src = tmp_path / "export"
+    _bwf_set(src, ww_rate=44100, seconds=3.0)  # 132300 samples at 44.1 kHz, 144000 at 48 kHz: both 3.0 s
+    codes = _codes(sv("check", src, "--frame-rate", "24", "--json").json()["findings"])
+    assert "format-length" not in codes, codes.get("format-length")
+    assert [f["file"] for f in codes["format-sample-rate"]] == [f"{CUE}_WW.wav"]
+
+
+def test_a_real_length_difference_at_another_rate_is_still_reported(sv: Runner, tmp_path: Path) -> None:
+    src = tmp_path / "export"
+    _bwf_set(src, ww_rate=44100, seconds=3.0, ww_seconds=3.5)  # 154350 samples at 44.1 kHz
+    codes = _codes(sv("check", src, "--frame-rate", "24", "--json").json()["findings"])
+    (f,) = codes["format-length"]
+    assert f["file"] == f"{CUE}_WW.wav"
+    msg = str(f["message"])
+    assert "3.500 s (154350 samples at 44100 Hz)" in msg and "3.000 s (144000 samples at 48000 Hz)" in msg
+    # one sample at 44.1 kHz shorter (22.7 µs, more than a 48 kHz sample) is still a difference
+    shutil.rmtree(src)
+    _bwf_set(src, ww_rate=44100, seconds=3.0, ww_seconds=3.0 - 1 / 44100)
+    codes = _codes(sv("check", src, "--frame-rate", "24", "--json").json()["findings"])
+    assert [f["file"] for f in codes["format-length"]] == [f"{CUE}_WW.wav"]
 
 
 def test_a_null_test_that_ran_says_so(sv: Runner, tmp_path: Path) -> None:

@@ -19,7 +19,18 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.helpers import CUE, SR, Runner, git, lfs_objects, sha256, tone, vault_state, write_set
+from tests.helpers import (
+    CUE,
+    ROLES,
+    SR,
+    Runner,
+    git,
+    lfs_objects,
+    sha256,
+    tone,
+    vault_state,
+    write_set,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -481,3 +492,52 @@ def test_a_stem_deleted_by_hand_and_left_out_of_the_export_is_removed_from_the_v
     assert doc["removed"] == ["1M03_PAD.wav"]
     assert "1M03_PAD.wav" not in git(vault, "ls-tree", "-r", "--name-only", "HEAD", "--", f"cues/{CUE}")
     assert sv.ok("-C", vault, "verify", "--json").json()["ok"]
+
+
+# ----- a stem changed by hand in the cue folder (review of A) -----------------------------------
+
+def _vault_with_v1(vault: Path, sv: Runner, tmp_path: Path) -> Path:
+    write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    return vault / "cues" / CUE
+
+
+@pytest.mark.parametrize("export", ["changes it", "drops it"])
+def test_a_stem_changed_by_hand_in_the_cue_folder_stops_the_commit(vault: Path, sv: Runner, tmp_path: Path,
+                                                                   export: str) -> None:
+    cue_dir = _vault_with_v1(vault, sv, tmp_path)
+    hand = tmp_path / "hand"
+    write_set(hand, gains={"PERC": 0.3})  # another render of PERC, never committed
+    shutil.copyfile(hand / f"{CUE}_PERC.wav", cue_dir / f"{CUE}_PERC.wav")
+    kept = sha256(cue_dir / f"{CUE}_PERC.wav")
+    if export == "changes it":
+        write_set(tmp_path / "v2", gains={"PERC": 0.7})
+    else:
+        write_set(tmp_path / "v2", roles={k: v for k, v in ROLES.items() if k != "PERC"})
+    before = vault_state(vault)
+    r = sv("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
+    assert r.code == 2, r.out
+    assert f"{CUE}_PERC.wav" in r.err and "changed in the working folder" in r.err
+    assert sha256(cue_dir / f"{CUE}_PERC.wav") == kept  # the hand copy is still there
+    assert vault_state(vault)[0] == before[0]  # no version made
+
+
+def test_ignored_files_are_left_alone(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    cue_dir = _vault_with_v1(vault, sv, tmp_path)
+    (cue_dir / ".DS_Store").write_bytes(b"\0Bud1 finder junk")  # ignored by the vault's .gitignore
+    write_set(tmp_path / "v2", gains={"BRS": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
+    assert (cue_dir / ".DS_Store").read_bytes() == b"\0Bud1 finder junk"
+    assert sv.ok("-C", vault, "verify").code == 0
+
+
+def test_an_ignored_file_named_like_an_export_file_stops_the_commit(vault: Path, sv: Runner,
+                                                                     tmp_path: Path) -> None:
+    cue_dir = _vault_with_v1(vault, sv, tmp_path)
+    (vault / ".gitignore").write_text((vault / ".gitignore").read_text() + f"cues/{CUE}/{CUE}_CHOIR.wav\n")
+    git(vault, "commit", "-qam", "ignore a name")
+    (cue_dir / f"{CUE}_CHOIR.wav").write_bytes(b"an editor's alternate take")
+    write_set(tmp_path / "v2", roles={**ROLES, "CHOIR": 440.0})
+    r = sv("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "choir")
+    assert r.code == 2 and f"{CUE}_CHOIR.wav" in r.err and "not part of any version" in r.err
+    assert (cue_dir / f"{CUE}_CHOIR.wav").read_bytes() == b"an editor's alternate take"

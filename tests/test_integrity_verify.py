@@ -9,6 +9,8 @@ damaged object of the latest version is a report naming the file, not a git filt
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import time
@@ -177,6 +179,34 @@ def test_commit_of_a_new_export_after_an_outside_change_names_it(vault: Path, sv
     assert sv("-C", vault, "verify").code == 0
 
 
+@pytest.mark.parametrize("n", [1, 2, 3], ids=["one-commit", "two-commits", "three-commits"])
+def test_the_repair_verify_suggests_works_as_printed(vault: Path, sv: Runner, tmp_path: Path, n: int) -> None:
+    v2 = _vault_with_two_versions(vault, sv, tmp_path, approve=True)
+    for i in range(n):  # plain-git commits to the same stem, one after another
+        other = write_set(tmp_path / f"plain{i}", roles=ROLES_CHOIR, gains={"STR": 0.5, "CHOIR": 1.2 + 0.3 * i})
+        shutil.copyfile(tmp_path / f"plain{i}" / CHOIR, vault / "cues" / CUE / CHOIR)
+        assert sha256(vault / "cues" / CUE / CHOIR) == other[CHOIR]
+        git(vault, "add", f"cues/{CUE}/{CHOIR}")
+        git(vault, "commit", "-q", "-m", f"choir pass {i}")
+    if n == 3:  # one of them also adds a file the version does not hold
+        shutil.copyfile(tmp_path / "plain0" / CHOIR, vault / "cues" / CUE / f"{CUE}_ALT.wav")
+        git(vault, "add", f"cues/{CUE}/{CUE}_ALT.wav")
+        git(vault, "commit", "-q", "-m", "an alternate take")
+    (p,) = _outside(sv("-C", vault, "verify", "--json").json()["problems"])
+    repair = p["message"].split("Repair: ", 1)[1]
+    commands = [c for c in re.findall(r"`([^`]+)`", repair) if c.startswith("git ")]
+    assert commands, p["message"]
+    assert ("`git revert" in repair) is (n == 1)
+    for command in commands:  # exactly as printed
+        subprocess.run(shlex.split(command), cwd=vault, check=True, capture_output=True,
+                       env={**os.environ, "GIT_EDITOR": "true"})
+    r = sv("-C", vault, "verify")
+    assert r.code == 0, r.out
+    for name, sha in v2.items():
+        assert sha256(vault / "cues" / CUE / name) == sha
+    assert not (vault / "cues" / CUE / f"{CUE}_ALT.wav").exists()
+
+
 # ----- finding 10: lost, damaged, read-only -----------------------------------------------------
 
 def _object(vault: Path, sv: Runner, ref: str, name: str) -> Path:
@@ -194,13 +224,49 @@ def test_an_absent_object_with_no_remote_is_lost(vault: Path, sv: Runner, tmp_pa
     (p,) = r.json()["problems"]
     assert (p["file"], p["version"], p["kind"]) == (f"{CUE}_STR.wav", f"{CUE}@1.0", "lost")
     assert "backup" in p["message"] and r.json()["not_local"] == []
-    # with a remote, it may be there: not downloaded here, not a problem
+    human = sv("-C", vault, "verify").out
+    assert "1 problem:" in human and "1 problems" not in human
+
+
+def test_an_absent_object_a_remote_never_received_is_lost(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    _vault_with_two_versions(vault, sv, tmp_path, approve=False)
     remote = tmp_path / "remote.git"
-    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
+    git(vault, "remote", "add", "origin", str(remote))  # configured, never pushed to
+    _object(vault, sv, f"{CUE}@1.0", f"{CUE}_STR.wav").unlink()
+    r = sv("-C", vault, "verify", "--json")
+    assert r.code == 1
+    (p,) = r.json()["problems"]
+    assert (p["file"], p["version"], p["kind"]) == (f"{CUE}_STR.wav", f"{CUE}@1.0", "lost")
+    assert r.json()["not_local"] == []
+
+
+def test_an_absent_object_a_remote_received_is_only_not_downloaded(vault: Path, sv: Runner,
+                                                                   tmp_path: Path) -> None:
+    _vault_with_two_versions(vault, sv, tmp_path, approve=False)
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(remote))
     git(vault, "remote", "add", "origin", str(remote))
+    git(vault, "push", "-q", "origin", "main")  # git-lfs's pre-push hook copies the objects too
+    obj = _object(vault, sv, f"{CUE}@1.0", f"{CUE}_STR.wav")
+    assert (remote / "lfs" / "objects" / obj.parent.parent.name / obj.parent.name / obj.name).is_file()
+    obj.unlink()
+    r = sv("-C", vault, "verify", "--json")
+    assert r.code == 0, r.out
+    assert [(n["file"], n["version"]) for n in r.json()["not_local"]] == [(f"{CUE}_STR.wav", f"{CUE}@1.0")]
+    assert "not downloaded here" in sv("-C", vault, "verify").out
+
+
+def test_an_absent_object_with_only_an_lfs_url_is_not_local_if_the_server_has_it(
+        vault: Path, sv: Runner, tmp_path: Path) -> None:
+    _vault_with_two_versions(vault, sv, tmp_path, approve=False)
+    git(vault, "config", "lfs.url", "https://lfs.example/film")
+    _object(vault, sv, f"{CUE}@1.0", f"{CUE}_STR.wav").unlink()
     r = sv("-C", vault, "verify", "--json")
     assert r.code == 0
-    assert [(n["file"], n["version"]) for n in r.json()["not_local"]] == [(f"{CUE}_STR.wav", f"{CUE}@1.0")]
+    (n,) = r.json()["not_local"]
+    assert (n["file"], n["version"], n["held_by"]) == (f"{CUE}_STR.wav", f"{CUE}@1.0", "lfs.url")
+    assert "if the LFS server" in sv("-C", vault, "verify").out
 
 
 def _stat_dirty(folder: Path) -> None:
@@ -307,10 +373,10 @@ async def test_the_tui_marks_a_cue_changed_outside(vault: Path, sv: Runner, tmp_
     short = _plain_git_commit(vault, tmp_path, subject="[b]choir[/b] up 4 dB")
     app = make_app(vault)
     async with app.run_test(size=(80, 24)) as pilot:
-        table = app.screen.query_one("#versions", DataTable)
-        await _settle(pilot, app, lambda: table.row_count == 2 and "outside" in str(table.get_row_at(0)[5]))
-        assert str(table.get_row_at(0)[5]) == "✓ ! changed outside"  # the latest version, still approved
-        assert str(table.get_row_at(1)[5]) == ""
+        table = app.screen.query_one("#cues", DataTable)
+        await _settle(pilot, app, lambda: table.row_count == 1 and "outside" in str(table.get_row_at(0)[6]))
+        assert str(table.get_row_at(0)[3]) == "✓ !"  # the latest version, still approved, marked
+        assert str(table.get_row_at(0)[6]).startswith("! changed outside")
         (note,) = list(app._notifications)
         assert short in note.message and "[b]choir[/b] up 4 dB" in note.message
 

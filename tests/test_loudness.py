@@ -468,3 +468,49 @@ def test_the_true_peak_meter_holds_blas_to_one_thread() -> None:
 def test_openblas_num_threads_set_by_the_user_is_respected() -> None:
     threads = _blas_threads_after_metering({"OPENBLAS_NUM_THREADS": "2"})
     assert threads and all(n == 2 for n in threads), threads
+
+
+# The filter's fallback (audio.loudness._load_sosfilt): each case runs in a fresh process, where
+# the kernel is not loaded yet. "env": the documented switch; "missing": the compiled kernel is
+# not where the loader looks (no extension suffix matches), as with another scipy layout.
+_FALLBACK_SETUP = {
+    "env": "",
+    "missing": "import importlib.machinery; importlib.machinery.EXTENSION_SUFFIXES[:] = []; ",
+}
+_METER_RUN = (
+    "import json, warnings, numpy as np; "
+    "from audio.loudness import LoudnessMeter, SlowFilterWarning, measure; "
+    "t = np.arange(5 * 48000) / 48000; "
+    "x = np.stack([0.3 * np.sin(2 * np.pi * 997 * t) * (1 + 0.5 * np.sin(2 * np.pi * 0.7 * t)), "
+    "0.2 * np.sin(2 * np.pi * 3001 * t)], axis=1); "
+    "a = measure(x, 48000).to_dict(); "
+    "m = LoudnessMeter(44100, 1); m.process(x[:44100, :1]); b = m.result().to_dict(); "
+    "print(json.dumps([a, b]))"
+)
+
+
+def _meter_in_a_process(setup: str, env: dict[str, str]) -> tuple[Any, str]:
+    env = {**{k: v for k, v in os.environ.items() if k != "STEMVAULT_NO_FAST_SOSFILT"}, **env}
+    r = subprocess.run([sys.executable, "-c", setup + _METER_RUN], capture_output=True, text=True, env=env,
+                       cwd=Path(__file__).resolve().parent.parent)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout), r.stderr
+
+
+@pytest.mark.parametrize("how", ["env", "missing"])
+def test_the_filter_fallback_measures_the_same_and_says_so_once(how: str) -> None:
+    fast, quiet = _meter_in_a_process("", {})
+    assert "SlowFilterWarning" not in quiet and "sosfilt" not in quiet
+    env = {"STEMVAULT_NO_FAST_SOSFILT": "1"} if how == "env" else {}
+    slow, said = _meter_in_a_process(_FALLBACK_SETUP[how], env)
+    assert slow == fast  # the same kernel behind scipy.signal.sosfilt: the same bits
+    assert fast[0]["integrated_lufs"] is not None
+    # two meters, two rates, many blocks: one warning, naming the slower path and why
+    assert said.count("SlowFilterWarning") == 1, said
+    assert "scipy.signal.sosfilt" in said
+    assert ("STEMVAULT_NO_FAST_SOSFILT is set" if how == "env" else "no scipy.signal._sosfilt in this scipy") in said
+
+
+def test_the_filter_switch_off_means_the_fast_kernel() -> None:
+    _, quiet = _meter_in_a_process("", {"STEMVAULT_NO_FAST_SOSFILT": "0"})
+    assert "SlowFilterWarning" not in quiet

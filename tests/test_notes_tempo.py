@@ -95,7 +95,7 @@ def test_note_outside_the_cue_is_refused_with_its_span(v24: Path, sv: Runner, tm
     start = (3 * 3600 + 4 * 60 + 10) * SR
     sv.ok("-C", v24, "commit", CUE, _export(tmp_path / "x", seconds=20.0, tref=start), "-m", "first")
     before, notes_before = vault_state(v24), _notes_ref(v24)
-    for tc in ("01:00:00:00", "03:04:09:23", "03:04:30:01", "23:59:59:23"):
+    for tc in ("01:00:00:00", "03:04:09:23", "03:04:30:00", "03:04:30:01", "23:59:59:23"):
         r = sv("-C", v24, "note", f"{CUE}@1.0", tc, "brass early")
         assert r.code == 2, (tc, r)
         lines = r.err.strip().splitlines()
@@ -103,10 +103,24 @@ def test_note_outside_the_cue_is_refused_with_its_span(v24: Path, sv: Runner, tm
         assert "03:04:10:00–03:04:30:00" in lines[0] and tc in lines[0]
         assert "Traceback" not in r.err
     assert vault_state(v24) == before and _notes_ref(v24) == notes_before  # nothing written
-    # The first frame and the exact end are inside.
+    # The first frame and the last frame are inside; the exact end is not ([start, end), as play's
+    # --from: the one rule for both).
     sv.ok("-C", v24, "note", f"{CUE}@1.0", "03:04:10:00", "downbeat")
-    sv.ok("-C", v24, "note", f"{CUE}@1.0", "03:04:30:00", "last frame")
-    assert [n["tc"] for n in _notes(sv, v24)] == ["03:04:10:00", "03:04:30:00"]
+    sv.ok("-C", v24, "note", f"{CUE}@1.0", "03:04:29:23", "last frame")
+    assert [n["tc"] for n in _notes(sv, v24)] == ["03:04:10:00", "03:04:29:23"]
+    assert sv("-C", v24, "play", f"{CUE}@1.0", "--from", "03:04:30:00", "--render", tmp_path / "r.wav").code == 2
+    sv.ok("-C", v24, "play", f"{CUE}@1.0", "--from", "03:04:29:23", "--render", tmp_path / "r.wav")
+
+
+def test_a_cue_that_ends_inside_a_frame_takes_notes_in_that_frame(v24: Path, sv: Runner, tmp_path: Path) -> None:
+    # 20.01 s from 03:04:10:00: audio until 0.01 s into 03:04:30:00, so that frame is inside (play
+    # starts there) and the next is not.
+    start = (3 * 3600 + 4 * 60 + 10) * SR
+    sv.ok("-C", v24, "commit", CUE, _export(tmp_path / "x", seconds=20.01, tref=start), "-m", "first")
+    sv.ok("-C", v24, "note", f"{CUE}@1.0", "03:04:30:00", "the last, partial frame")
+    sv.ok("-C", v24, "play", f"{CUE}@1.0", "--from", "03:04:30:00", "--render", tmp_path / "r.wav")
+    assert sv("-C", v24, "note", f"{CUE}@1.0", "03:04:30:01", "after").code == 2
+    assert sv("-C", v24, "play", f"{CUE}@1.0", "--from", "03:04:30:01", "--render", tmp_path / "r.wav").code == 2
 
 
 def test_a_note_given_at_commit_time_is_checked_too(v24: Path, sv: Runner, tmp_path: Path) -> None:
@@ -116,7 +130,10 @@ def test_a_note_given_at_commit_time_is_checked_too(v24: Path, sv: Runner, tmp_p
     r = sv("-C", v24, "commit", CUE, src, "-m", "first", "--note", "00:59:59:00 too early")
     assert r.code == 2 and "01:00:00:00–01:00:04:00" in r.err and len(r.err.strip().splitlines()) == 1
     assert vault_state(v24) == before
-    sv.ok("-C", v24, "commit", CUE, src, "-m", "first", "--note", "01:00:04:00 the last frame")
+    r = sv("-C", v24, "commit", CUE, src, "-m", "first", "--note", "01:00:04:00 the exact end")
+    assert r.code == 2 and "01:00:00:00–01:00:04:00" in r.err
+    assert vault_state(v24) == before
+    sv.ok("-C", v24, "commit", CUE, src, "-m", "first", "--note", "01:00:03:23 the last frame")
 
 
 def test_without_a_start_timecode_the_cue_starts_at_zero(v24: Path, sv: Runner, tmp_path: Path) -> None:
@@ -130,7 +147,8 @@ def test_without_a_start_timecode_the_cue_starts_at_zero(v24: Path, sv: Runner, 
     r = sv("-C", v24, "note", f"{CUE}@1.0", "01:00:01:00", "x")
     assert r.code == 2 and "00:00:00:00–00:00:02:00" in r.err
     assert sv("-C", v24, "note", f"{CUE}@1.0", "00:00:02:01", "x").code == 2
-    sv.ok("-C", v24, "note", f"{CUE}@1.0", "00:00:02:00", "end")
+    assert sv("-C", v24, "note", f"{CUE}@1.0", "00:00:02:00", "x").code == 2
+    sv.ok("-C", v24, "note", f"{CUE}@1.0", "00:00:01:23", "end")
     sv.ok("-C", v24, "note", f"{CUE}@1.0", "00:00:00:00", "start")
 
 
@@ -292,3 +310,46 @@ def test_no_tempo_events_is_120_bpm_4_4() -> None:
     assert tm.seconds_of(BarBeat(2, 1)) == 2
     assert tm.position_at(Fraction(7, 2)) == BarBeat(2, 4)
     assert np.isclose(float(tm.seconds_of(BarBeat(1, 1, 480))), 0.25)  # half a beat
+
+
+def _smpte(tc: str, fps: float = 24) -> mido.MetaMessage:
+    h, m, s, f = (int(x) for x in tc.split(":"))
+    return mido.MetaMessage("smpte_offset", frame_rate=fps, hours=h, minutes=m, seconds=s, frames=f, sub_frames=0)
+
+
+def test_a_tempo_maps_smpte_offset_is_its_time_zero(v24: Path, sv: Runner, tmp_path: Path) -> None:
+    # The DAW session's bar 1 is at 00:59:58:00 (its SMPTE offset); the cue starts 2 s (one
+    # 4/4 bar at 120 bpm) later, at 01:00:00:00: the cue's start is bar 2.
+    src = _export(tmp_path / "x", seconds=8.0, tref=HOUR, tempo=_midi([(0, _smpte("00:59:58:00")), *CONSTANT]))
+    sv.ok("-C", v24, "commit", CUE, src, "-m", "first", "--note", "01:00:01:00 with the version")
+    ref = f"{CUE}@1.0"
+    r = sv.ok("-C", v24, "note", ref, "--at", "3|1", "bar three")
+    assert r.out.strip() == f"Noted on {ref} at 01:00:02:00 (3|1): bar three"
+    assert [(n["tc"], n["bar_beat"]) for n in _notes(sv, v24)] == [("01:00:01:00", "2|3"), ("01:00:02:00", "3|1")]
+    # bar 1 lies before the cue: refused as outside it
+    assert sv("-C", v24, "note", ref, "--at", "1|1", "too early").code == 2
+
+
+@pytest.mark.parametrize("offset", ["00:00:00:00", "01:00:00:00"], ids=["zero", "the-cue-start"])
+def test_a_zero_or_matching_smpte_offset_changes_nothing(v24: Path, sv: Runner, tmp_path: Path, offset: str) -> None:
+    src = _export(tmp_path / "x", seconds=8.0, tref=HOUR, tempo=_midi([(0, _smpte(offset, 25)), *CONSTANT]))
+    sv.ok("-C", v24, "commit", CUE, src, "-m", "first", "--note", "01:00:01:00 with the version")
+    r = sv.ok("-C", v24, "note", f"{CUE}@1.0", "--at", "2|1", "bar two")
+    assert "at 01:00:02:00 (2|1)" in r.out
+    assert _notes(sv, v24)[0]["bar_beat"] == "1|3"
+
+
+def test_smpte_offsets_at_each_rate_and_one_that_is_no_timecode() -> None:
+    from audio.errors import BadTempoMap
+    from audio.tempo import TempoMap
+
+    def zero(msg: mido.MetaMessage) -> Fraction | None:
+        return TempoMap.from_midi(_midi([(0, msg), *CONSTANT])).zero_seconds
+
+    assert zero(_smpte("00:00:00:00")) is None
+    assert zero(_smpte("01:00:00:12", 25)) == 3600 + Fraction(12, 25)
+    assert zero(_smpte("00:59:58:00", 30)) == 3598
+    # 29.97 is drop-frame 30: 00:10:00;00 is 17982 frames, at 30000/1001 fps
+    assert zero(_smpte("00:10:00:00", 29.97)) == Fraction(17982 * 1001, 30000)
+    with pytest.raises(BadTempoMap, match="SMPTE offset"):
+        zero(_smpte("01:00:00:26", 25))

@@ -22,7 +22,7 @@ from audio.bwf import write_bwf
 from audio.errors import PlaybackError
 from audio.playback import Engine, StemSet, StemSpec, render
 from tests.helpers import CUE, SR, Runner, git, lfs_objects, tone, vault_state, write_set
-from tui.commands.play import prepare_play, run_render
+from vcs.playsession import prepare_play, run_render
 from vcs.vault import Vault
 
 ROLES = {"STR": 220.0, "BRS": 330.0, "PERC": 82.41, "PAD": 146.83}
@@ -448,3 +448,18 @@ def test_stems_read_exactly_as_libsndfile_gives_them(tmp_path: Path, fmt: str, s
     full = np.repeat(want, 2, axis=1) if channels == 1 else want
     assert np.array_equal(got[:len(full)], full)
     assert not got[len(full):].any()
+
+
+def test_settle_applies_commands_and_the_status_shows_them(tmp_path: Path) -> None:
+    """Where no audio device runs ``process`` (the TUI over SSH), ``settle`` is what applies a
+    command: the status a UI reads must then show the new position, mode and match."""
+    a, b, _, _ = _versions(tmp_path)
+    e = Engine(_set(a), _set(b), loudness=(-20.0, -23.0))
+    e.seek(12000)
+    e.switch("diff")
+    e.set_match(True)
+    e.set_mute("STR")
+    e.settle()
+    st = e.status
+    assert (st.position, st.mode, st.match, st.playing) == (12000, "diff", True, False)
+    assert e.sides[0].mute[0] and e.sides[1].mute[0]

@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from tests.helpers import CUE, SR, Runner, write_set
-from tui.commands.play import prepare_play, run_render
+from vcs.playsession import prepare_play, run_render
 from vcs.vault import Vault
 
 pytestmark = pytest.mark.audio_device

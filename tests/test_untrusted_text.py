@@ -18,7 +18,7 @@ from textual.widgets import DataTable
 
 from tests.helpers import CUE, Runner, git, write_set
 from tui.app import make_app
-from tui.widgets.version_detail import VersionDetail
+from tui.screens.history import DiffPane, HistoryScreen, StemRow
 
 ESC_TITLE = "\x1b]0;pwned\x07"
 CLEAR = "\x1b[2J"
@@ -111,41 +111,62 @@ async def _settle(pilot, cond, tries: int = 100) -> None:  # type: ignore[no-unt
     raise AssertionError("the TUI never got there")
 
 
+RTL = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: would flip the rest of the line on screen
+
+
 async def test_tui_shows_hostile_text_literally_and_a_click_runs_nothing(
         vault: Path, sv: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    _hostile_vault(vault, sv, tmp_path)
+    commit = _hostile_vault(vault, sv, tmp_path)
+    # A review note with a right-to-left override and a 5,000-character line.
+    long_note = json.dumps({"tc": "01:00:00:06", "text": f"{RTL}evil{QUIT}" + "y" * 5000, "author": "Rtl"})
+    git(vault, "notes", "--ref=refs/notes/stemvault", "append", "-m", long_note, commit)
     app = make_app(vault)
     async with app.run_test(size=(200, 50)) as pilot:
-        table = app.screen.query_one("#versions", DataTable)
-        await _settle(pilot, lambda: table.row_count == 2)
+        table = app.screen.query_one("#cues", DataTable)
+        await _settle(pilot, lambda: table.row_count == 1)
         row = table.get_row_at(0)
         cells = [c.plain if hasattr(c, "plain") else str(c) for c in row]
         assert cells[0] == CUE and cells[1] == "1.1"
-        assert cells[4] == "Eve\\x1b[2J[@click=app.quit]eve[/]"
-        assert cells[6].startswith(QUIT + " summary \\x1b]0;pwned\\x07\\x1b[2J\\x9b31m")
+        assert cells[4].startswith("Eve\\x1b[2J")  # cut to its column, escaped, never markup
+        assert cells[6] == "~BRS " + QUIT + "\\x1b[2J"  # the delta line, literally
         assert not any(isinstance(c, str) for c in row)  # str cells are markup to a DataTable
-        detail = app.screen.query_one(VersionDetail)
-        await _settle(pilot, lambda: "1M03_STR.wav" in detail.plain_text)
-        shown = detail.plain_text
-        assert not CONTROL.search(shown.replace("\n", ""))
-        assert QUIT + "\\x1b]0;pwned\\x07" + _shot(tmp_path) in shown
-        assert "bad timecode note" in shown and "damaged" in shown
-        assert "Sup\\x1b]0;pwned\\x07" + QUIT in shown
-        # Click every cell of the pane's lines that show the hostile kind, summary and notes.
-        region = detail.region
-        lines = shown.split("\n")
-        # (Were the markup live, a line would show "quit me" or "shoot" without the "@click".)
-        targets = [i for i, line in enumerate(lines) if "quit me" in line or "shoot" in line]
-        assert targets
-        for y in targets:
-            if y >= region.height:
-                continue
-            for x in range(0, min(region.width, len(lines[y]) + 2), 2):  # live links are ≥ 5 cells
-                await pilot.click(VersionDetail, offset=(x, y))
-                assert app.is_running
+        y = table.region.y + 1  # the cue's row (a click on it opens the cue, as Enter does)
         for x in range(0, 160, 2):
-            await pilot.click("#versions", offset=(x, 1))
+            await pilot.click(offset=(x, y))
+            assert app.is_running
+        if not isinstance(app.screen, HistoryScreen):
+            await pilot.press("enter")
+        await _settle(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.pane is not None
+                      and bool(app.screen.query(".note")))
+        screen = app.screen
+        vrow = [c.plain for c in screen.query_one("#versions", DataTable).get_row_at(0)]
+        assert vrow[3].startswith("Eve\\x1b[2J")
+        title = screen.query_one("#pane-title").render()
+        assert title.plain.startswith("1.1 against 1.0 · " + QUIT + " summary \\x1b]0;pwned\\x07")  # type: ignore[union-attr]
+        shown = screen.query_one(DiffPane).lines_text()
+        assert not CONTROL.search(shown.replace("\n", ""))
+        assert QUIT + " review \\x1b]0;pwned\\x07" in shown and "[[i]x[/i]\\x1b[2J]" in shown  # note, its stem
+        assert "bad timecode note" in shown and "damaged" in shown
+        assert "Sup\\x1b]0;pwned\\x07" + QUIT in shown  # the approval's author
+        assert QUIT + "\\x1b]0;pwned\\x07" + _shot(tmp_path) in shown  # the manifest's kind, changed
+        assert "\\u202e" in shown and RTL not in shown  # the override is shown escaped, never applied
+        long_line = next(line for line in shown.split("\n") if "evil" in line)
+        assert long_line.endswith("…") and len(long_line) < 210  # a 5,000-character note, cut
+        # Click the pane's lines that show "quit me" or "shoot", every 4th cell (were the markup
+        # live, a link would be >= 5 cells wide and show without its "@click").
+        from textual.widgets import Static
+
+        targets = [w for w in screen.query_one(DiffPane).query(Static)
+                   if any(k in str(w.render()) for k in ("quit me", "shoot"))]
+        assert len(targets) >= 3  # the kind's change, a review note, the approval
+        for w in targets:
+            r = w.region
+            for x in range(r.x, r.x + min(r.width, len(str(w.render())) + 2), 4):
+                await pilot.click(offset=(x, r.y))
+                assert app.is_running
+        for x in range(0, 190, 4):
+            await pilot.click("#pane-title", offset=(x, 0))
         assert app.is_running
         assert not (tmp_path / "shot.svg").exists()
     assert not (tmp_path / "shot.svg").exists()
@@ -220,3 +241,32 @@ def test_an_approval_tag_whose_cue_is_not_a_cue_name_is_no_approval(vault: Path,
         input=f"Approved\n\nStemvault-Approval: {json.dumps(meta)}\n".encode())
     assert sv.ok("-C", vault, "log", "--json").json()[0]["approved"] is None
     assert "approved" not in sv.ok("-C", vault, "log").out
+
+
+async def test_tui_shows_a_hostile_stem_name_literally(vault: Path, sv: Runner, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stem renamed with plain git to a name full of markup, an RTL override and an escape."""
+    monkeypatch.chdir(tmp_path)
+    write_set(tmp_path / "v1", mix=False)
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first pass")
+    bad = f"{CUE}_{RTL}[@click=app.quit]x[b]{CLEAR}" + "z" * 150 + ".wav"  # no "/": a file name
+    folder = vault / "cues" / CUE
+    git(vault, "mv", f"cues/{CUE}/{CUE}_STR.wav", f"cues/{CUE}/{bad}")
+    manifest = folder / "stemset.toml"
+    manifest.write_text(manifest.read_text().replace(f'"{CUE}_STR.wav"', json.dumps(bad)))
+    message = f"renamed\n\nStemvault-Cue: {CUE}\nStemvault-Version: 1.1\nStemvault-Change: tweak\n"
+    subprocess.run(["git", "commit", "-q", "-a", "-F", "-"], cwd=vault, input=message.encode(), check=True)
+    app = make_app(vault, start=f"{CUE}@1.1")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.pane is not None
+                      and bool(app.screen.query(StemRow)))
+        rows = list(app.screen.query(StemRow))
+        (row,) = [r for r in rows if r.file_name == bad]
+        assert row.file_diff is not None and row.file_diff.status == "renamed"
+        shown = app.screen.query_one(DiffPane).lines_text()
+        assert not CONTROL.search(shown.replace("\n", "")) and RTL not in shown
+        assert "\n\\u202e[…\n" in shown  # the name, escaped, cut to its column with "…"
+        assert "renamed from 1M03_STR.wav" in shown
+        for x in range(0, 80, 2):
+            await pilot.click(offset=(x, row.region.y))
+            assert app.is_running

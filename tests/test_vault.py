@@ -233,7 +233,7 @@ def test_history_reads_without_audio_in_a_lazy_clone(vault: Path, sv: Runner, tm
     sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first", "--note", "00:00:01:00 hi")
     write_set(tmp_path / "v2", gains={"STR": 0.3})
     sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second", "--minor")
-    sv.ok("-C", vault, "note", f"{CUE}@1.1", "00:00:02:00", "review")
+    sv.ok("-C", vault, "note", f"{CUE}@1.1", "00:00:01:12", "review")
     sv.ok("-C", vault, "approve", f"{CUE}@1.1")
     clone = tmp_path / "clone"
     env = {**os.environ, "GIT_LFS_SKIP_SMUDGE": "1"}

@@ -16,6 +16,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 import click
@@ -32,8 +33,10 @@ from tui.commands.log import log_cmd
 from tui.commands.note import note_cmd
 from tui.commands.play import play_cmd
 from tui.commands.show import show_cmd
+from tui.commands.tui import tui_cmd
 from tui.commands.verify import verify_cmd
 from tui.output import plain
+from tui.terminal import NO_TERMINAL, has_terminal
 from vcs.errors import VaultError
 
 __all__ = ["EXIT_BUG", "cli", "crash_log_dir", "main"]
@@ -52,12 +55,8 @@ def cli(ctx: click.Context, directory: Path | None) -> int:
     With no command, opens the TUI on the vault in the current folder.
     """
     if ctx.invoked_subcommand is None:
-        if not (sys.stdin.isatty() and sys.stdout.isatty()):
-            # A script or `ssh host stemvault` without -t: a TUI would write escape codes into
-            # the pipe and wait for keys that never come.
-            raise click.UsageError(
-                "the TUI needs a terminal (stdin and stdout are not one): use `ssh -t HOST stemvault`, "
-                "or a verb such as `stemvault log`")
+        if not has_terminal():
+            raise click.UsageError(NO_TERMINAL)
         from tui.app import make_app
         from vcs.vault import Vault
 
@@ -67,7 +66,7 @@ def cli(ctx: click.Context, directory: Path | None) -> int:
 
 
 for _cmd in (init_cmd, check_cmd, commit_cmd, log_cmd, show_cmd, note_cmd, approve_cmd, verify_cmd, demo_cmd,
-             play_cmd, diff_cmd, analyze_cmd):
+             play_cmd, diff_cmd, analyze_cmd, tui_cmd):
     cli.add_command(_cmd)
 
 
@@ -102,8 +101,15 @@ def _crash(e: Exception, argv: list[str] | None) -> int:
     return _fail(f"{head} — the full trace is in {path}", EXIT_BUG)
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: object = None, line: str | None = None) -> None:
+    """A Python warning that reaches the user (SlowFilterWarning): one line, not source lines."""
+    click.echo(f"warning: {plain(str(message))}", err=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; map domain errors to one line and an exit code."""
+    warnings.showwarning = _show_warning
     try:
         rv = cli.main(args=argv, prog_name="stemvault", standalone_mode=False)
     except click.exceptions.Abort:

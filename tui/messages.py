@@ -42,3 +42,16 @@ class LoadFailed(Message):
     """Reading the vault failed; ``error`` is the one-line reason shown to the user."""
 
     error: str
+
+
+@dataclass
+class OpenCue(Message):
+    """Open a cue's history screen (the vault screen asks; the app, which knows the screens, does).
+
+    Attributes:
+        cue: the cue.
+        select: the version to select (``"2.0"``), or None for the latest.
+    """
+
+    cue: str
+    select: str | None = None

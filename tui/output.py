@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from vcs.text import visible
+
 __all__ = ["emit_json", "plain", "secho"]
 
 
@@ -29,21 +31,9 @@ def emit_json(data: Any) -> None:
 
 
 def plain(text: str | None) -> str:
-    """User text for a terminal: control characters shown escaped, never executed.
-
-    A note containing ``\\x1b[2J`` must print those characters, not clear the screen.
-    """
-    if text is None:
-        return ""
-    out = []
-    for c in text:
-        if c == "\n":
-            out.append(" ⏎ ")
-        elif c.isprintable() or c == " ":
-            out.append(c)
-        else:
-            out.append(c.encode("unicode_escape").decode("ascii"))
-    return "".join(out)
+    """User text for a terminal: control characters shown escaped, never executed
+    (vcs.text.visible, the one escaper: the TUI and git messages use it too)."""
+    return visible(text)
 
 
 def secho(text: str = "", **style: Any) -> None:

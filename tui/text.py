@@ -16,9 +16,18 @@ from rich.text import Text
 
 from tui.output import plain
 
-__all__ = ["literal"]
+__all__ = ["cut", "literal"]
 
 
 def literal(value: Any, style: str = "") -> Text:
     """``value`` (any object; None is empty) as text drawn exactly as written, never as markup."""
     return Text(plain(None if value is None else str(value)), style=style)
+
+
+def cut(text: Text, width: int) -> Text:
+    """``text`` on one line in at most ``width`` cells, ending with "…" when it was longer."""
+    out = text.copy()
+    out.no_wrap = True
+    if out.cell_len > width:
+        out.truncate(max(1, width), overflow="ellipsis")
+    return out

@@ -115,13 +115,12 @@ def build_missing_records(vault: Vault, versions: list[Version]) -> AnalyzeResul
         txn.begin(vault, old_head=old_head, paths=[ANALYSIS_DIR], manifest_path="", manifest_text=None)
         try:
             paths = [save_record(vault, r) for r in records]
-            git.run("add", "--", *paths, cwd=vault.root)
+            git.add(*paths, cwd=vault.root)
             refs = sorted({b.split(" ", 1)[0] for b in out.built})
             msg = (f"Analysis records for {', '.join(refs[:6])}{' …' if len(refs) > 6 else ''} "
                    f"({len(records)} files)\n\nBuilt by `stemvault analyze` from the audio of this clone, so that "
                    "diffs of these versions work without it.\n")
-            git.run("commit", "-q", "--no-verify", "-F", "-", "--author", f"{who[0]} <{who[1]}>", "--",
-                    *paths, cwd=vault.root, input=msg.encode())
+            git.commit(msg, *paths, cwd=vault.root, author=who, hooks=False)
         except BaseException:
             if git.head(vault.root) == old_head:
                 txn.rollback(vault, {"paths": [record_relpath(r["sha256"]) for r in records]})

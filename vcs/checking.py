@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from audio.analysis import FileSpec, SetAnalysis, analyze_set, bwf_metadata
 from audio.checks import CheckSettings, Finding, check_set, null_skip_reason, start_tc
-from audio.errors import AudioError
+from audio.errors import AnalysisCancelled, AudioError
 from audio.probe import is_audio_name
 from audio.timecode import FrameRate, parse_frame_rate
 from vcs.config import Config
-from vcs.errors import SourceError, UsageError
+from vcs.errors import Cancelled, SourceError, UsageError
 from vcs.exportdir import entry_problem
 from vcs.lfs import object_path
 from vcs.models import Version
@@ -116,11 +118,17 @@ def settings_for(config: Config | None, *, frame_rate: FrameRate, cue: str | Non
 
 def run_checks(specs: list[FileSpec], *, config: Config | None, rate: FrameRate, cue: str | None,
          mix: str | None, skip: set[str] | None = None,
-         known: dict[str, dict[str, Any]] | None = None) -> CheckReport:
-    """Analyze ``specs`` in one pass and check them (``skip``: files whose record is ``known``)."""
+         known: dict[str, dict[str, Any]] | None = None, progress: Callable[[str, float], None] | None = None,
+         cancel: threading.Event | None = None) -> CheckReport:
+    """Analyze ``specs`` in one pass and check them (``skip``: files whose record is ``known``).
+
+    ``progress`` and ``cancel``: see ``audio.analysis.analyze_set``; a cancel raises Cancelled.
+    """
     names = [s.name for s in specs]
     try:
-        analysis = analyze_set(specs, mix=mix, skip=skip or set())
+        analysis = analyze_set(specs, mix=mix, skip=skip or set(), progress=progress, cancel=cancel)
+    except AnalysisCancelled:
+        raise Cancelled("cancelled: nothing was committed") from None
     except AudioError as e:
         raise SourceError(str(e)) from None
     bwf = {s.name: bwf_metadata(s.path) for s in specs}
@@ -128,7 +136,9 @@ def run_checks(specs: list[FileSpec], *, config: Config | None, rate: FrameRate,
     bwf_errors = {n: m["bwf_error"] for n, m in bwf.items() if "bwf_error" in m}
     roles = {n: infer_role(n, cue) for n in names}
     settings = settings_for(config, frame_rate=rate, cue=cue, mix=mix, roles=roles)
-    findings = check_set(analysis, settings, time_refs=time_refs, records=known, bwf_errors=bwf_errors)
+    ixml_errors = {n: m["ixml_error"] for n, m in bwf.items() if "ixml_error" in m}
+    findings = check_set(analysis, settings, time_refs=time_refs, records=known, bwf_errors=bwf_errors,
+                         ixml_errors=ixml_errors)
     return CheckReport(analysis, findings, settings, time_refs)
 
 

@@ -1,69 +1,57 @@
 """Committing a new version of a cue from an export folder.
 
 Public surface:
-    SourceFile, list_source(path), read_source(vault, path, cue=, mix=)
-    CommitResult, commit_version(vault, cue, source, ...) -> CommitResult
-    ChecksRefused: the checks found errors and no --allow-errors reason was given
+    CommitResult, commit_version(vault, cue, source, ...) -> CommitResult, parse_note_arg
+    re-exported: SourceFile, list_source, read_source (vcs.source: reading the export);
+    ChecksRefused (vcs.errors: the checks found errors and no --allow-errors reason was given)
 
 The order of work keeps a failure harmless: everything about the source folder is read (once:
-hash, samples, measurements, checks — see audio.analysis) and judged before the vault is touched; then, under the vault lock and with a journal (vcs.txn),
-changed files are copied in, the manifest written, the folder staged, every audio file checked
-to be an LFS pointer carrying the hash we measured, and only then committed.
+hash, samples, measurements, checks — vcs.source, audio.analysis) and judged before the vault
+is touched, and what would stop the commit is asked first (vcs.guards); then, under the vault
+lock and with a journal (vcs.txn), changed files are copied in, the manifest written, the folder
+staged, every audio file checked to be an LFS pointer carrying the hash we measured, and only
+then committed.
 """
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import shutil
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audio.analysis import FileSpec, same_content
+from audio.analysis import same_content
 from audio.checks import Finding, start_tc
 from audio.errors import AudioError
-from audio.probe import Probe, hash_file, is_audio_name
 from audio.timecode import FrameRate, parse_timecode
 from vcs import git, statcache, txn
 from vcs._testseam import pause as _pause
-from vcs.checking import CheckReport, choose_mix, run_checks
 from vcs.config import Config
-from vcs.errors import ChecksRefused, DiskFull, GitFailed, SourceError, UsageError, VaultError
-from vcs.exportdir import entry_problem
-from vcs.lfs import object_path, parse_pointer
+from vcs.errors import (
+    ChecksRefused,
+    UsageError,
+    VaultError,
+    cannot_write,
+)
+from vcs.guards import check_staged, disk_full, guard_cue_folder, preflight, previous_manifest
+from vcs.lfs import object_path
 from vcs.manifest import MANIFEST_NAME, Manifest, StemEntry
-from vcs.models import Note, Version, sanitize_line
+from vcs.models import Note, Version
 from vcs.naming import VersionNumber, infer_role, normalize_cue, short_name
 from vcs.outside import OutsideChange, changed_outside
 from vcs.records import ANALYSIS_DIR, load_record, record_relpath, save_record
 from vcs.review import check_in_span, version_span
+from vcs.source import SourceFile, check_cancel, list_source, read_source
+from vcs.text import visible
 from vcs.vault import CUES_DIR, Vault
 
 __all__ = ["ChecksRefused", "CommitResult", "SourceFile", "commit_version", "list_source", "parse_note_arg",
            "read_source"]
-
-TEMPO_NAMES = ("tempo.mid", "tempo.midi")
-
-
-@dataclass
-class SourceFile:
-    """One file of an export folder, read once: its header facts and its hash."""
-
-    path: Path
-    name: str
-    probe: Probe | None  # None for a tempo map
-    sha256: str
-    size: int
-    record: dict[str, Any] | None = None  # the analysis record
-    time_reference: int | None = None  # BWF start, samples since midnight
-
-    @property
-    def is_audio(self) -> bool:
-        return self.probe is not None
 
 
 @dataclass
@@ -95,142 +83,6 @@ def parse_note_arg(text: str, config: Config) -> Note:
     except AudioError as e:
         raise UsageError(str(e)) from None
     return Note(tc=str(t), text=body.strip(), source="commit")
-
-
-def _bad_name(name: str) -> str | None:
-    if any(not c.isprintable() for c in name):
-        return "has control characters in its name"
-    if name.startswith("-"):
-        return "starts with '-'"
-    return None
-
-
-def list_source(source: Path) -> tuple[list[Path], list[str]]:
-    """The audio files and tempo map of an export folder, and the names of files ignored.
-
-    Raises:
-        SourceError: when the folder is missing, empty, holds no audio, or a name is unusable.
-    """
-    if not source.exists():
-        raise SourceError(f"{source}: no such folder")
-    if not source.is_dir():
-        raise SourceError(f"{source} is not a folder: give the folder your stems were exported to")
-    try:
-        entries = sorted(os.scandir(source), key=lambda e: e.name)
-    except OSError as err:
-        raise SourceError(f"{source}: cannot read it ({err.strerror})") from None
-    wanted: list[Path] = []
-    ignored: list[str] = []
-    for e in entries:
-        if e.name.startswith("."):
-            continue
-        problem = entry_problem(e, wanted=is_audio_name(e.name) or e.name.lower() in TEMPO_NAMES)
-        if problem:
-            raise SourceError(problem)
-        if not e.is_file():
-            ignored.append(e.name + "/")
-            continue
-        if is_audio_name(e.name) or e.name.lower() in TEMPO_NAMES:
-            why = _bad_name(e.name)
-            if why:
-                raise SourceError(f"{e.name!r} {why}: rename it and commit again")
-            wanted.append(Path(e.path))
-        else:
-            ignored.append(e.name)
-    if not entries:
-        raise SourceError(f"{source} is empty: export the stems there first")
-    if not any(is_audio_name(p.name) for p in wanted):
-        raise SourceError(f"{source} holds no audio files (.wav, .bwf, .aif, .flac, ...): "
-                          "is it the right folder?")
-    return wanted, ignored
-
-
-def read_source(vault: Vault, source: Path, *, cue: str, mix: str | None, copies: Path | None = None
-                ) -> tuple[list[SourceFile], list[str], CheckReport, str | None, str]:
-    """Read an export folder once: hash, measure and check every file.
-
-    Files whose content already has an analysis record in the vault are only decoded for the
-    null test, not measured again. They are known through the stat cache (same path, size,
-    mtime and inode as when they were last committed) or, for a full re-export (every file
-    written anew, most of them the same), by content: a file with the name and size of one of
-    the cue's latest version is hashed first (sha256 alone costs a fraction of an analysis), and
-    taken as known when its hash matches. With ``copies`` (a private folder), every file that
-    is measured is also written there, from the same read (``FileSpec.copy_to``): the copy the
-    commit moves into the work tree without reading the file again.
-    """
-    wanted, ignored = list_source(source)
-    audio = [p for p in wanted if is_audio_name(p.name)]
-    mix_name, mix_from = choose_mix([p.name for p in audio], mix, vault.config.mix_patterns)
-    cache = statcache.load(vault)
-    skip: set[str] = set()
-    known: dict[str, dict[str, Any]] = {}
-    expected: dict[str, str] = {}
-    for p in audio:
-        sha = statcache.lookup(cache, p)
-        rec = load_record(vault, sha) if sha else None
-        if sha and rec:
-            skip.add(p.name)
-            known[p.name] = rec
-            expected[p.name] = sha
-    for name, (sha, rec) in _same_as_before(vault, cue, [p for p in audio if p.name not in skip]).items():
-        skip.add(name)
-        known[name] = rec
-        expected[name] = sha
-    if copies is not None:
-        copies.mkdir(parents=True, exist_ok=True)
-    specs = [FileSpec(p, p.name, None if copies is None or p.name in skip else copies / p.name) for p in audio]
-    report = run_checks(specs, config=vault.config, rate=vault.config.frame_rate, cue=cue, mix=mix_name,
-                        skip=skip, known=known)
-    stale = [n for n, sha in expected.items() if report.analysis.sha256[n] != sha]
-    if stale:  # changed in place without a new mtime: measure everything afresh
-        report = run_checks(specs, config=vault.config, rate=vault.config.frame_rate, cue=cue, mix=mix_name)
-        known = {}
-    files: list[SourceFile] = []
-    for p in audio:
-        a = report.analysis
-        rec = a.records.get(p.name) or known.get(p.name)
-        files.append(SourceFile(p, p.name, a.probes[p.name], a.sha256[p.name], a.probes[p.name].size,
-                                rec, report.time_refs.get(p.name)))
-    for p in wanted:
-        if not is_audio_name(p.name):
-            sha, size = hash_file(p)
-            files.append(SourceFile(p, p.name, None, sha, size))
-    files.sort(key=lambda f: f.name)
-    return files, ignored, report, mix_name, mix_from
-
-
-def _same_as_before(vault: Vault, cue: str, paths: list[Path]) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Files of ``paths`` whose bytes are those of the same-named file of the cue's latest
-    version (its analysis record in hand): name -> (sha256, record)."""
-    try:
-        history = vault.versions(cue, details=False)
-        old = {s.file: s for s in vault.manifest_at(history[0]).stems} if history else {}
-    except VaultError:
-        return {}
-    candidates = []
-    for p in paths:
-        o = old.get(p.name)
-        try:
-            if o is not None and o.sha256 and o.size == p.stat().st_size:
-                candidates.append((p, o.sha256))
-        except OSError:
-            continue  # the analysis reports it
-    if not candidates:
-        return {}
-
-    def same(item: tuple[Path, str]) -> tuple[str, str, dict[str, Any]] | None:
-        p, want = item
-        try:
-            sha, _ = hash_file(p)
-        except OSError:
-            return None
-        rec = load_record(vault, sha) if sha == want else None
-        return (p.name, sha, rec) if rec else None
-
-    # hashlib releases the GIL: two threads hash two files at once
-    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
-        hits = [h for h in pool.map(same, candidates) if h is not None]
-    return {name: (sha, rec) for name, sha, rec in hits}
 
 
 def _measured(f: SourceFile, rate: FrameRate) -> dict[str, Any]:
@@ -279,16 +131,16 @@ def _diff_against(vault: Vault, prev: Manifest, new: Manifest, files: list[Sourc
 
 def _message(cue: str, number: VersionNumber, change: str, summary: str, notes: list[Note],
              delta: str, counts: dict[str, int], checks: dict[str, Any]) -> str:
-    first = sanitize_line(summary.split("\n", 1)[0]) if summary else "(no summary)"
+    first = visible(summary.split("\n", 1)[0]) if summary else "(no summary)"
     lines = [f"{cue} v{number} ({'tweak' if change == 'tweak' else 'new version'}): {first}", ""]
     if checks.get("allowed"):
-        lines += [f"    Committed with {checks['errors']} check errors: {sanitize_line(checks['allowed'])}", ""]
+        lines += [f"    Committed with {checks['errors']} check errors: {visible(checks['allowed'])}", ""]
     if "\n" in summary.strip():
-        lines += ["    " + sanitize_line(s) for s in summary.strip().split("\n")[1:]] + [""]
-    lines.append(f"    Delta: {sanitize_line(delta)}")
+        lines += ["    " + visible(s) for s in summary.strip().split("\n")[1:]] + [""]
+    lines.append(f"    Delta: {visible(delta)}")
     if notes:
         lines.append("    Notes:")
-        lines += [f"      {n.tc}  {sanitize_line(n.text)}" for n in notes]
+        lines += [f"      {n.tc}  {visible(n.text)}" for n in notes]
     lines += [
         "",
         f"Stemvault-Cue: {cue}",
@@ -301,46 +153,6 @@ def _message(cue: str, number: VersionNumber, change: str, summary: str, notes: 
     ]
     lines += [f"Stemvault-Note: {n.to_json_line()}" for n in notes]
     return "\n".join(lines) + "\n"
-
-
-def _previous_manifest(vault: Vault, cue: str, prev: Version | None) -> tuple[Manifest | None, str | None]:
-    """The manifest to build on: the working copy (it carries hand edits), else ``prev``'s.
-
-    Raises:
-        UsageError: the working copy does not parse, or names another cue: the commit would
-            overwrite the hand edit, so it stops and says where the edit is wrong.
-    """
-    path = vault.cue_dir(cue) / MANIFEST_NAME
-    rel = f"{CUES_DIR}/{cue}/{MANIFEST_NAME}"
-
-    def undo() -> str:
-        if git.rev_parse(f"HEAD:{rel}", cwd=vault.root):
-            return f"fix your edit, or undo it with `git checkout -- {rel}`"
-        return f"fix your edit, or remove {rel}"
-
-    if path.is_file():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise UsageError(f"{rel} is not UTF-8 text: {undo()}; then commit again") from None
-        except OSError as e:
-            raise UsageError(f"{rel}: cannot read it ({e.strerror})") from None
-        try:
-            m = Manifest.from_toml(text)
-        except VaultError as e:
-            cause = e.__context__  # the parser's own words: what is wrong, at which line and column
-            why = f"does not parse ({cause})" if cause is not None and "line" in str(cause) else \
-                f"is not a manifest ({str(e).removeprefix(MANIFEST_NAME + ': ')})"
-            raise UsageError(f"{rel} (edited by hand) {why}: {undo()}; then commit again "
-                             "(nothing was changed)") from None
-        if m.cue != cue:
-            raise UsageError(f"{rel} names cue {m.cue!r}, not {cue}: {undo()}; then commit again "
-                             "(nothing was changed)")
-        return m, text
-    if prev is not None:
-        m = vault.manifest_at(prev)
-        return m, m.to_toml()
-    return None, None
 
 
 def _copy_in(src: Path, dest: Path, incoming: Path, copied: Path | None = None) -> None:
@@ -368,10 +180,18 @@ def commit_version(
     minor: bool = False,
     mix: str | None = None,
     allow_errors: str | None = None,
+    progress: Callable[[str, float], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> CommitResult:
     """Make a new version of ``cue`` from the export folder ``source``.
 
+    ``progress`` is called with each file's name and the share of it analyzed (0.0 to 1.0);
+    ``cancel``, once set, stops the commit at the next check — between files and blocks of the
+    analysis, before the vault lock is taken, and last before git commits (the vault is rolled
+    back) — with Cancelled: nothing committed, this process's staging folder removed.
+
     Raises:
+        Cancelled: ``cancel`` was set before the version was committed.
         UsageError, SourceError: for bad input; the vault and the source are left as they were.
         ChecksRefused: the checks found errors and ``allow_errors`` gives no reason.
         GitFailed: when git itself fails (the vault is rolled back).
@@ -387,11 +207,15 @@ def commit_version(
     # changes before the checks pass and the lock is held; another process's recovery leaves
     # it alone: vcs.txn.staging_dir); what is left of it goes at the end.
     staging = txn.staging_dir(vault)
+    try:  # before reading the export: a vault that cannot be written says so at once
+        staging.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise cannot_write(e, vault.root) from None
     try:
         return _commit(vault, cue, source, staging / "read", summary=summary, note_objs=note_objs, who=who,
-                       minor=minor, mix=mix, allow_errors=allow_errors)
+                       minor=minor, mix=mix, allow_errors=allow_errors, progress=progress, cancel=cancel)
     except (OSError, VaultError) as e:
-        full = _disk_full(vault, e, cue, source)
+        full = disk_full(vault, e, cue, source)
         if full is None:
             raise
         raise full from None
@@ -399,100 +223,29 @@ def commit_version(
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _preflight(vault: Vault, cue: str) -> None:
-    """Refuse early, before the long read, what the commit would refuse under the lock: files git
-    does not hold in the cue folder, a manifest edit that does not parse. What looks wrong while
-    another commit is writing (its new files are not tracked yet) is asked again under the lock."""
-    try:
-        _guard_cue_folder(vault, cue)
-        _previous_manifest(vault, cue, None)
-    except UsageError:
-        with vault.writing():
-            _guard_cue_folder(vault, cue)
-            _previous_manifest(vault, cue, None)
-
-
-def _guard_cue_folder(vault: Vault, cue: str) -> None:
-    """Refuse when the cue folder holds files git does not: the commit would overwrite or
-    remove them (and so would a rollback), and git has no copy to bring them back.
-
-    Raises:
-        UsageError: naming them (the working manifest excepted: it is read as the hand edits
-            of the next version, and kept on a rollback).
-    """
-    rel = f"{CUES_DIR}/{cue}"
-    if not vault.cue_dir(cue).is_dir():
-        return
-    out = git.run("ls-files", "--others", "-z", "--", f"{rel}/", cwd=vault.root).stdout
-    names = sorted(p[len(rel) + 1:] for p in git.iter_z(out) if p != f"{rel}/{MANIFEST_NAME}")
-    if not names:
-        return
-    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    raise UsageError(
-        f"{rel} holds {len(names)} {'file' if len(names) == 1 else 'files'} that {'is' if len(names) == 1 else 'are'} "
-        f"not part of any version ({shown}): a commit would overwrite or delete {'it' if len(names) == 1 else 'them'}, "
-        f"and git has no copy; move {'it' if len(names) == 1 else 'them'} out of {rel} (audio you want in this "
-        "version goes into the export folder), then commit again (nothing was changed)")
-
-
-def _mount_point(path: Path) -> Path:
-    p = path.resolve()
-    while not p.exists() and p != p.parent:
-        p = p.parent
-    while not os.path.ismount(p) and p != p.parent:
-        p = p.parent
-    return p
-
-
-def _mb(n: float) -> str:
-    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
-
-
-def _disk_full(vault: Vault, err: BaseException, cue: str, source: Path) -> DiskFull | None:
-    """``err`` as a DiskFull saying where and what to do, when it is a full disk (or quota)."""
-    where = vault.git_dir
-    if isinstance(err, OSError):
-        if err.errno not in (errno.ENOSPC, errno.EDQUOT):
-            return None
-        if err.filename:
-            where = Path(os.fsdecode(err.filename))
-    else:
-        text = (err.stderr if isinstance(err, GitFailed) else str(err)).lower()
-        if "no space left on device" not in text and "disk quota exceeded" not in text:
-            return None
-    mount = _mount_point(where)
-    try:
-        free = f"{_mb(shutil.disk_usage(mount).free)} free"
-    except OSError:
-        free = "no room left"
-    try:
-        size = f"; this export is {_mb(sum(p.stat().st_size for p in list_source(source)[0]))}"
-    except (OSError, VaultError):
-        size = ""
-    return DiskFull(f"the disk is full: {mount} (where the vault is) has {free}; {cue} was not committed and "
-                    f"the vault is as it was. Free some space there (a commit needs up to twice the size of "
-                    f"the files that changed{size}) and commit again")
-
-
 def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str, note_objs: list[Note],
-            who: tuple[str, str], minor: bool, mix: str | None, allow_errors: str | None) -> CommitResult:
-    _preflight(vault, cue)
-    files, ignored, report, mix_name, mix_from = read_source(vault, source, cue=cue, mix=mix, copies=copies)
+            who: tuple[str, str], minor: bool, mix: str | None, allow_errors: str | None,
+            progress: Callable[[str, float], None] | None = None, cancel: threading.Event | None = None
+            ) -> CommitResult:
+    preflight(vault, cue)
+    files, ignored, report, mix_name, mix_from = read_source(vault, source, cue=cue, mix=mix, copies=copies,
+                                                             progress=progress, cancel=cancel)
     errors = [f for f in report.findings if f.severity == "error"]
     if errors and allow_errors is None:
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ChecksRefused(f"not committed: {errors[0].message}{more}; fix the export, or commit anyway "
                             "with --allow-errors 'reason'", report.findings)
 
+    check_cancel(cancel)
     with vault.writing():
-        _guard_cue_folder(vault, cue)
+        guard_cue_folder(vault, cue, {f.name for f in files})
         history = vault.versions(cue)
         prev = history[0] if history else None
         # A plain-git commit after the latest version (vcs.outside): the export is committed
         # over it, and the files it changed are copied in even where the export equals `prev`.
         outside = changed_outside(vault, prev) if prev else None
         replaced = set(outside.files) if outside else set()
-        prev_manifest, prev_text = _previous_manifest(vault, cue, prev)
+        prev_manifest, prev_text = previous_manifest(vault, cue, prev)
         number = prev.version.next(minor=minor) if prev else VersionNumber(1, 0)
         change = "tweak" if (prev and minor) else "new"
 
@@ -590,10 +343,8 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
 
         in_place = {n for n in order if left_in_place(n)}
         writes = [n for n in order if n not in in_place]
-        tracked = [t[len(cue_rel) + 1:] for t in git.iter_z(
-            git.run("ls-files", "-z", "--", f"{cue_rel}/", cwd=vault.root).stdout)]
-        deletes = sorted({*tracked, *(e.name for e in _scan(cue_dir) if e.is_file(follow_symlinks=False))}
-                         - {*by_name, MANIFEST_NAME})
+        tracked = [t[len(cue_rel) + 1:] for t in git.ls_files(f"{cue_rel}/", cwd=vault.root)]
+        deletes = sorted(set(tracked) - {*by_name, MANIFEST_NAME})  # never an ignored file (guard_cue_folder)
         touched = [f"{cue_rel}/{n}" for n in (*writes, *deletes, MANIFEST_NAME)]
         records = [record_relpath(f.sha256) for f in files if f.record and f.name not in kept]
         created = [r for r in (*touched, *records) if not os.path.lexists(vault.root / r)]
@@ -624,13 +375,13 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
                     save_record(vault, f.record)
             _pause("after-copy")
             # Files left in place are staged too: one changed there by hand (never committed)
-            # then differs from the version and _check_staged refuses, naming it; nothing is lost.
-            git.run("--literal-pathspecs", "add", "-A", "--", *touched, *records,
-                    *(f"{cue_rel}/{n}" for n in sorted(in_place)), cwd=vault.root)
+            # then differs from the version and check_staged refuses, naming it; nothing is lost.
+            git.add(*touched, *records, *(f"{cue_rel}/{n}" for n in sorted(in_place)),
+                    cwd=vault.root, all_changes=True, literal=True)
             _pause("after-add")
-            _check_staged(vault, cue_rel, manifest, outside, in_place)
-            git.run("commit", "-q", "--no-verify", "--cleanup=verbatim", "-F", "-",
-                    "--author", f"{who[0]} <{who[1]}>", cwd=vault.root, input=message.encode())
+            check_staged(vault, cue_rel, manifest, outside, in_place)
+            check_cancel(cancel)  # the last moment: the rollback below puts the folder back
+            git.commit(message, cwd=vault.root, author=who, verbatim=True, hooks=False)
             _pause("after-commit")
         except BaseException:
             # Put the folder back now rather than at the next command (a KeyboardInterrupt
@@ -672,7 +423,7 @@ def _reexport(vault: Vault, cue_dir: Path, o: StemEntry, f: SourceFile) -> Path 
     dest = cue_dir / o.file
     try:
         if dest.is_file() and not dest.is_symlink() and dest.stat().st_size == o.size:
-            return dest  # _check_staged checks that it holds the vault's bytes
+            return dest  # check_staged checks that it holds the vault's bytes
     except OSError:
         pass
     obj = object_path(vault.git_dir, o.sha256)
@@ -681,13 +432,6 @@ def _reexport(vault: Vault, cue_dir: Path, o: StemEntry, f: SourceFile) -> Path 
 
 def _replaces(outside: OutsideChange) -> dict[str, Any]:
     return {"after": outside.after, "files": outside.files, "commits": [c.commit for c in outside.commits]}
-
-
-def _scan(folder: Path) -> list[os.DirEntry[str]]:
-    try:
-        return list(os.scandir(folder))
-    except FileNotFoundError:
-        return []
 
 
 def _referenced(vault: Vault, history: list[Version]) -> set[str]:
@@ -716,44 +460,3 @@ def _take_renames(d: Any, added: list[str], removed: list[str], changed: list[st
     return pairs
 
 
-def _check_staged(vault: Vault, cue_rel: str, manifest: Manifest, outside: OutsideChange | None = None,
-                  kept: set[str] | None = None) -> None:
-    """Every audio file staged must be an LFS pointer to exactly the content we measured.
-
-    When it is not, the message names the cause: a plain-git commit after the latest version
-    (``outside``), a file of the working folder left in place (``kept``: not copied from the
-    export, as it was the same) that was changed there, or the export still being written."""
-    out = git.run("ls-files", "-s", "-z", "--", cue_rel, cwd=vault.root).stdout
-    staged: dict[str, str] = {}
-    for rec in git.iter_z(out):
-        meta, path = rec.split("\t", 1)
-        staged[path.rsplit("/", 1)[-1]] = meta.split()[1]
-    for e in manifest.stems:
-        if e.kind == "tempo":
-            continue
-        oid = staged.get(e.file)
-        if oid is None:
-            raise GitFailed(["add", e.file], 1, f"{e.file} was not staged")
-        ptr = parse_pointer(vault.objects.read(oid))
-        if ptr is None:
-            raise UsageError(
-                f"{e.file} would be stored in git itself, not in git-lfs: the vault's LFS setup is "
-                "broken; run `git lfs install --local` in the vault and check .gitattributes"
-            )
-        if ptr.oid != e.sha256 or ptr.size != e.size:
-            _staged_cause(cue_rel, e.file, outside, kept or set())
-            raise SourceError(f"{e.file} changed while it was being committed (is the export still "
-                              "running?): commit again when it has finished")
-
-
-def _staged_cause(cue_rel: str, name: str, outside: OutsideChange | None, kept: set[str]) -> None:
-    """Raise the real cause when the staged ``name`` is what the vault held, not the export's."""
-    if outside is not None and name in outside.files:
-        raise VaultError(f"{cue_rel}/{name} was changed outside stemvault {outside.by()}, and that file, "
-                         "not the export's, "
-                         "was staged: nothing was committed; undo that commit (`git revert`) or commit "
-                         "again")
-    if name in kept:
-        raise VaultError(f"{cue_rel}/{name} in the vault's working folder, not the export's file, was "
-                         "staged (it was changed there by hand?): nothing was committed; restore it "
-                         f"with `git checkout -- {cue_rel}/{name}` and commit again")

@@ -8,6 +8,7 @@ People edit this file by hand; stemvault only reads it (and writes it once, at `
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -22,6 +23,16 @@ __all__ = ["CONFIG_NAME", "Config", "default_config_text"]
 
 CONFIG_NAME = "stemvault.toml"
 _T = TypeVar("_T")
+
+# Every table and key Config.load reads (and default_config_text writes, and docs/manifest.md lists).
+KNOWN_KEYS: dict[str, list[str]] = {
+    "project": ["name", "frame_rate"],
+    "policy": ["sample_rate", "bit_depth", "lossless_only"],
+    "naming": ["rule", "mix"],
+    "loudness": ["integrated_lufs", "tolerance_lu", "true_peak_max_dbtp"],
+    "checks": ["null_test_max_db", "tail_margin_db", "dc_max_db"],
+    "roles": ["supervisors"],
+}
 
 
 def default_config_text(name: str, frame_rate: str) -> str:
@@ -104,6 +115,7 @@ class Config:
         except (ValueError, UnicodeDecodeError) as e:  # what _parse raises
             raise UsageError(f"{path.name} does not parse ({e}): fix the file by hand") from None
         v = _Validator(path, raw)
+        v.known_keys()
         project, policy, naming = v.table("project"), v.table("policy"), v.table("naming")
         loudness, checks, roles = v.table("loudness"), v.table("checks"), v.table("roles")
         rate_value = project.get("frame_rate", "24")
@@ -140,6 +152,24 @@ class _Validator:
 
     def __init__(self, path: Path, raw: dict[str, Any]) -> None:
         self.path, self.raw = path, raw
+
+    def known_keys(self) -> None:
+        """An unknown table or key (a misspelt ``integrated_lfus``) is an error naming the key and
+        the nearest known one: a setting that is silently ignored is a check silently off."""
+        for section, t in self.raw.items():
+            if section not in KNOWN_KEYS:
+                self.unknown("", section, list(KNOWN_KEYS))
+            if isinstance(t, dict):
+                for key in t:
+                    if key not in KNOWN_KEYS[section]:
+                        self.unknown(section, key, KNOWN_KEYS[section])
+
+    def unknown(self, section: str, key: str, known: list[str]) -> NoReturn:
+        where = f"{section}.{key}" if section else key
+        near = difflib.get_close_matches(key, known, n=1)
+        hint = f"did you mean {section + '.' if section else ''}{near[0]}?" if near else \
+            f"known {'keys of [' + section + ']' if section else 'tables'}: {', '.join(known)}"
+        raise UsageError(f"{self.path}: {where} is an unknown setting ({hint}): fix the file by hand")
 
     def fail(self, section: str, key: str, value: Any, want: str) -> NoReturn:
         where = f"{section}.{key}" if section else key

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +28,9 @@ from pathlib import Path
 from vcs.errors import GitFailed, ToolMissing, VaultBusy
 
 __all__ = [
-    "LsTreeEntry", "Objects", "Ref", "add", "clean", "clean_env", "commit", "config_get",
+    "LsTreeEntry", "Objects", "Ref", "add", "clean", "clean_env", "commit", "config_get", "current_branch",
     "for_each_ref", "hash_object", "head", "identity", "init", "lfs_install_local", "lfs_version",
-    "log_z", "ls_tree", "notes_add_blob", "notes_list", "notes_show", "require_tools",
+    "log_z", "ls_tree", "notes_add_blob", "notes_list", "notes_show", "remote_refs_containing", "require_tools",
     "restore_from_head", "rev_parse", "run", "tag_annotated", "unstage",
 ]
 
@@ -104,6 +105,13 @@ def head(cwd: Path) -> str | None:
     return rev_parse("HEAD", cwd=cwd)
 
 
+def current_branch(cwd: Path) -> str | None:
+    """The checked-out branch's short name, or None (a detached HEAD, or no commit yet)."""
+    proc = run("symbolic-ref", "--quiet", "--short", "HEAD", cwd=cwd, check=False)
+    name = proc.stdout.decode("utf-8", "replace").strip()
+    return name if proc.returncode == 0 and name else None
+
+
 def config_get(key: str, *, cwd: Path) -> str | None:
     proc = run("config", "--get", key, cwd=cwd, check=False)
     return proc.stdout.decode().strip() if proc.returncode == 0 else None
@@ -133,21 +141,138 @@ def lfs_install_local(cwd: Path) -> None:
     run("lfs", "install", "--local", cwd=cwd)
 
 
-def add(*paths: str, cwd: Path) -> None:
-    """Stage ``paths`` (relative to ``cwd``)."""
-    run("add", "--", *paths, cwd=cwd)
+def add(*paths: str, cwd: Path, all_changes: bool = False, literal: bool = False) -> None:
+    """Stage ``paths`` (relative to ``cwd``). ``all_changes``: removals too (``-A``);
+    ``literal``: the paths are names, never patterns (a stem may be called ``[x].wav``)."""
+    args = (["--literal-pathspecs"] if literal else []) + ["add"] + (["-A"] if all_changes else [])
+    run(*args, "--", *paths, cwd=cwd)
 
 
-def commit(message: str, *paths: str, cwd: Path, author: tuple[str, str] | None = None) -> None:
+def commit(message: str, *paths: str, cwd: Path, author: tuple[str, str] | None = None,
+           verbatim: bool = False, hooks: bool = True) -> None:
     """Commit what is staged (with ``paths``: only those paths, as they are in the work tree).
 
-    ``author``: (name, email) recorded as the author; git's identity otherwise."""
-    args = ["commit", "-q", "-m", message]
+    The message goes through stdin, never the command line. ``author``: (name, email) recorded as
+    the author, git's identity otherwise; ``verbatim``: the message kept byte for byte (trailers
+    and all: no clean-up); ``hooks=False``: the repository's commit hooks do not run."""
+    args = ["commit", "-q", "-F", "-"]
+    if verbatim:
+        args.append("--cleanup=verbatim")
+    if not hooks:
+        args.append("--no-verify")
     if author is not None:
         args += ["--author", f"{author[0]} <{author[1]}>"]
     if paths:
         args += ["--", *paths]
-    run(*args, cwd=cwd)
+    run(*args, cwd=cwd, input=message.encode("utf-8"))
+
+
+def ls_files(*paths: str, cwd: Path, untracked: bool = False, ignored: bool = True) -> list[str]:
+    """Tracked files under ``paths`` (``untracked``: the files git does not hold there — ignored
+    ones included unless ``ignored=False``), relative to ``cwd``."""
+    args = ["ls-files", "-z"] + (["--others"] if untracked else []) + ([] if ignored else ["--exclude-standard"])
+    return list(iter_z(run(*args, "--", *paths, cwd=cwd).stdout))
+
+
+def staged(*paths: str, cwd: Path) -> dict[str, str]:
+    """The index entries under ``paths``: path -> blob id."""
+    out: dict[str, str] = {}
+    for rec in iter_z(run("ls-files", "-s", "-z", "--", *paths, cwd=cwd).stdout):
+        meta, path = rec.split("\t", 1)
+        out[path] = meta.split()[1]
+    return out
+
+
+def unstage_all(*paths: str, cwd: Path) -> None:
+    """Drop ``paths`` from the index (a repository with no commit yet; best effort)."""
+    run("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", *paths, cwd=cwd, check=False)
+
+
+@dataclass(frozen=True)
+class TreeChange:
+    old: str  # blob ids ("000..." when absent)
+    new: str
+    status: str  # A, D, M, T...
+    path: str
+
+
+def diff_tree(a: str, b: str, *paths: str, cwd: Path) -> list[TreeChange]:
+    """What differs between the trees of commits ``a`` and ``b`` under ``paths`` (no renames)."""
+    recs = list(iter_z(run("diff-tree", "-r", "-z", "--no-renames", a, b, "--", *paths, cwd=cwd).stdout))
+    out = []
+    for meta, path in zip(recs[::2], recs[1::2], strict=False):
+        _, _, old, new, status = meta.lstrip(":").split(" ")[:5]  # ":100644 100644 <old> <new> M"
+        out.append(TreeChange(old, new, status, path))
+    return out
+
+
+def touched_by(commit: str, *paths: str, cwd: Path) -> list[str]:
+    """The files under ``paths`` that ``commit`` changed (against its first parent)."""
+    return list(iter_z(run("diff-tree", "--no-commit-id", "-r", "-z", "--name-only", "--root", commit,
+                           "--", *paths, cwd=cwd).stdout))
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    oid: str
+    short: str
+    author: str
+    email: str
+    date: str  # ISO 8601
+    subject: str
+
+
+def commits(rev: str, *paths: str, cwd: Path, reverse: bool = False, max_count: int | None = None,
+            check: bool = True) -> list[CommitInfo]:
+    """The commits of ``rev`` (a range such as ``a..HEAD``, or one commit) touching ``paths``."""
+    args = ["log", "-z", "--format=%H%x00%h%x00%an%x00%ae%x00%aI%x00%s"]
+    args += (["--reverse"] if reverse else []) + ([f"-{max_count}"] if max_count else [])
+    proc = run(*args, rev, "--", *paths, cwd=cwd, check=check)
+    if proc.returncode != 0:
+        return []
+    fields = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return [CommitInfo(*(f.strip("\n") for f in fields[i:i + 6])) for i in range(0, len(fields) - 5, 6)]
+
+
+def history_mentions(pattern: str, *, cwd: Path) -> str | None:
+    """The added and removed lines, in every commit of every ref, of the changes whose text
+    matches the regular expression ``pattern`` (``log --all -p -G``); None when git cannot tell."""
+    proc = run("log", "--all", "--no-ext-diff", "--no-textconv", "--format=", "-p", "-G", pattern,
+               cwd=cwd, check=False)
+    return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
+
+
+def remotes(*, cwd: Path) -> list[str]:
+    """The names of the repository's remotes."""
+    return run("remote", cwd=cwd, check=False).stdout.decode("utf-8", "surrogateescape").split()
+
+
+def remote_refs_containing(commit: str, *, cwd: Path) -> list[str]:
+    """The remote-tracking refs (``origin/main``…) whose history contains ``commit``: what some
+    remote is known to have received. Empty when none does (or the commit is unknown)."""
+    proc = run("for-each-ref", "--format=%(refname:strip=2)", "--contains", commit, "refs/remotes/",
+               cwd=cwd, check=False)
+    if proc.returncode != 0:
+        return []
+    return proc.stdout.decode("utf-8", "surrogateescape").split()
+
+
+def bare_git_dir(path: Path) -> Path | None:
+    """The bare repository ``path`` is in, or None (not a bare repository, or no git there)."""
+    proc = run("rev-parse", "--is-bare-repository", "--absolute-git-dir", cwd=path, check=False)
+    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
+    if proc.returncode != 0 or len(lines) != 2 or lines[0].strip() != "true":
+        return None
+    return Path(lines[1])
+
+
+def status_readonly(*paths: str, cwd: Path) -> list[tuple[str, str]]:
+    """(two-letter code, path) of ``git status --porcelain`` under ``paths``, without writing:
+    no optional index refresh, and a failing LFS clean filter leaves the file's bytes to
+    compare (git then calls it modified) instead of failing the command."""
+    out = run("-c", "filter.lfs.required=false", "--no-optional-locks", "status", "--porcelain", "-z",
+              "--", *paths, cwd=cwd).stdout
+    return [(rec[:2], rec[3:]) for rec in iter_z(out)]
 
 
 def hash_object(data: bytes, *, cwd: Path) -> str:
@@ -187,16 +312,17 @@ class Ref:
     name: str  # without its first two components: "1M03/v1/approved" for refs/tags/1M03/v1/approved
     oid: str
     type: str  # of the object it points at: "tag", "commit", ...
+    peeled: str = ""  # for an annotated tag: the object it tags
 
 
 def for_each_ref(prefix: str, *, cwd: Path) -> list[Ref]:
     """The refs under ``prefix`` (e.g. ``refs/tags/``)."""
-    proc = run("for-each-ref", "--format=%(refname:strip=2)%00%(objectname)%00%(objecttype)",
+    proc = run("for-each-ref", "--format=%(refname:strip=2)%00%(objectname)%00%(objecttype)%00%(*objectname)",
                prefix, cwd=cwd)
     out = []
     for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
-        name, oid, typ = line.split("\0")
-        out.append(Ref(name, oid, typ))
+        name, oid, typ, peeled = line.split("\0")
+        out.append(Ref(name, oid, typ, peeled))
     return out
 
 
@@ -263,11 +389,16 @@ class Objects:
 
     GitPython keeps ``git cat-file --batch`` open, so reading hundreds of manifests and pointers
     costs one process, not hundreds. Only git objects are read: never the LFS content.
+
+    Thread-safe: the TUI's workers share one vault, and two threads talking to the one cat-file
+    process at once would read each other's answers; a lock makes each request and its reply one
+    step.
     """
 
     def __init__(self, repo_path: Path) -> None:
         import git  # GitPython; imported here so that `stemvault --help` stays quick
 
+        self._lock = threading.RLock()
         self._repo = git.Repo(str(repo_path))
         env = clean_env()
         # GitPython inherits os.environ: drop the stray GIT_* variables the same way run() does.
@@ -276,11 +407,12 @@ class Objects:
 
     def read(self, oid: str) -> bytes:
         """The content of the blob (or commit, tag) ``oid``."""
-        import gitdb.exc
+        from git.exc import BadObject  # GitPython's re-export of gitdb's error (gitdb is not ours)
 
         try:
-            return bytes(self._repo.odb.stream(bytes.fromhex(oid)).read())
-        except (ValueError, gitdb.exc.BadObject) as e:
+            with self._lock:
+                return bytes(self._repo.odb.stream(bytes.fromhex(oid)).read())
+        except (ValueError, BadObject) as e:
             raise GitFailed(["cat-file", oid], 128, str(e)) from None
 
     def read_rev(self, rev: str) -> bytes | None:
@@ -293,20 +425,23 @@ class Objects:
         """(object id, content) of what ``rev`` names, or None."""
         if "\n" in rev:  # the batch protocol is one name per line
             return None
-        try:
-            oid, _, _, stream = self._repo.git.stream_object_data(rev)
-        except ValueError:  # "<rev> missing"
-            return None
-        data = bytes(stream.read())
+        with self._lock:
+            try:
+                oid, _, _, stream = self._repo.git.stream_object_data(rev)
+            except ValueError:  # "<rev> missing"
+                return None
+            data = bytes(stream.read())
         return (oid.decode() if isinstance(oid, bytes) else str(oid)), data
 
     def info(self, oid: str) -> tuple[str, int]:
         """(type, size) of object ``oid``."""
-        i = self._repo.odb.info(bytes.fromhex(oid))
+        with self._lock:
+            i = self._repo.odb.info(bytes.fromhex(oid))
         return i.type.decode(), int(i.size)
 
     def close(self) -> None:
-        self._repo.close()
+        with self._lock:
+            self._repo.close()
 
     def __enter__(self) -> Objects:
         return self

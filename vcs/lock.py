@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vcs.env import lock_wait_s
-from vcs.errors import VaultBusy
+from vcs.errors import VaultBusy, cannot_write
 
 __all__ = ["clear_stale_index_lock", "vault_lock"]
 
@@ -36,9 +36,12 @@ def vault_lock(git_dir: Path, wait_s: float | None = None) -> Iterator[None]:
     if wait_s is None:
         wait_s = lock_wait_s()
     d = git_dir / "stemvault"
-    d.mkdir(parents=True, exist_ok=True)
     path = d / "lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:  # every writer starts here: a vault it cannot write says so, once
+        raise cannot_write(e, git_dir.parent) from None
     try:
         deadline = time.monotonic() + wait_s
         while True:

@@ -13,18 +13,9 @@ from typing import Any
 
 from vcs.naming import VersionNumber
 
-__all__ = ["Approval", "Note", "Version", "is_timecode", "note_order", "parse_trailers", "sanitize_line"]
+__all__ = ["Approval", "Note", "Version", "is_timecode", "note_order", "parse_trailers"]
 
 TRAILER_PREFIX = "Stemvault-"
-
-
-def sanitize_line(text: str) -> str:
-    """One line of user text made safe for a human-readable git message.
-
-    The exact text travels JSON-encoded in a trailer; this copy is only for people reading
-    ``git log`` directly, so control characters (escape sequences!) become visible ``?``.
-    """
-    return "".join(c if c.isprintable() else "?" for c in text.replace("\n", " ⏎ "))
 
 
 def _opt_str(x: Any) -> str | None:

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import total_ordering
 
+from audio.names import without_cue
 from vcs.errors import UsageError
 
 __all__ = ["ROLE_ABBREVIATIONS", "VersionNumber", "VersionRef", "infer_role", "is_mix_name",
@@ -120,9 +121,7 @@ _TOKEN = re.compile(r"[A-Za-z]+")
 
 def infer_role(file_name: str, cue: str | None = None) -> str | None:
     """The role a stem's file name announces (``1M03_STR.wav`` → ``strings``), or None."""
-    stem = file_name.rsplit(".", 1)[0]
-    if cue and stem.upper().startswith(cue.upper()):
-        stem = stem[len(cue):]
+    stem = without_cue(file_name.rsplit(".", 1)[0], cue)
     for token in reversed(_TOKEN.findall(stem)):
         role = ROLE_ABBREVIATIONS.get(token.upper())
         if role:
@@ -132,10 +131,7 @@ def infer_role(file_name: str, cue: str | None = None) -> str | None:
 
 def short_name(name: str, cue: str) -> str:
     """A file name without the cue prefix and the extension: ``1M03_STR.wav`` → ``STR``."""
-    stem = name.rsplit(".", 1)[0]
-    if cue and stem.upper().startswith(cue.upper()):
-        stem = stem[len(cue):].lstrip("_-")
-    return stem or name
+    return without_cue(name.rsplit(".", 1)[0], cue, "_-") or name
 
 
 def is_mix_name(file_name: str) -> bool:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vcs import git
-from vcs.lfs import parse_pointer
+from vcs.lfs import POINTER_MAX, parse_pointer
 from vcs.manifest import MANIFEST_NAME
 from vcs.models import Approval
 
@@ -105,39 +105,27 @@ def _same_file(vault: Vault, old_oid: str, new_oid: str) -> bool:
 
 def _differences(vault: Vault, cue: str, since: str) -> dict[str, str]:
     """Files (not the manifest) of the cue folder that differ between ``since`` and HEAD."""
-    out = git.run("diff-tree", "-r", "-z", "--no-renames", since, "HEAD", "--", f"{_CUES}/{cue}/",
-                  cwd=vault.root).stdout
-    recs = list(git.iter_z(out))
     files: dict[str, str] = {}
-    for meta, path in zip(recs[::2], recs[1::2], strict=False):
-        # ":100644 100644 <old> <new> M"
-        _, _, old, new, status = meta.lstrip(":").split(" ")[:5]
-        name = path[len(f"{_CUES}/{cue}/"):]
+    for ch in git.diff_tree(since, "HEAD", f"{_CUES}/{cue}/", cwd=vault.root):
+        name = ch.path[len(f"{_CUES}/{cue}/"):]
         if name == MANIFEST_NAME:
             continue
-        if status.startswith("A"):
+        if ch.status.startswith("A"):
             files[name] = "added"
-        elif status.startswith("D"):
+        elif ch.status.startswith("D"):
             files[name] = "removed"
-        elif not _same_file(vault, old, new):
+        elif not _same_file(vault, ch.old, ch.new):
             files[name] = "changed"
     return dict(sorted(files.items()))
 
 
 def _commits(vault: Vault, cue: str, since: str, files: list[str]) -> tuple[list[OutsideCommit], int]:
     paths = [f"{_CUES}/{cue}/{f}" for f in files]
-    out = git.run("log", "-z", "--reverse", "--format=%H%x00%h%x00%an%x00%ae%x00%aI%x00%s",
-                  f"{since}..HEAD", "--", *paths, cwd=vault.root).stdout
-    fields = out.decode("utf-8", "surrogateescape").split("\0")
-    commits = []
-    for i in range(0, len(fields) - 5, 6):
-        h, short, author, email, date, subject = (s.strip("\n") for s in fields[i:i + 6])
-        commits.append(OutsideCommit(h, short, author, email, date, subject))
+    commits = [OutsideCommit(c.oid, c.short, c.author, c.email, c.date, c.subject)
+               for c in git.commits(f"{since}..HEAD", *paths, cwd=vault.root, reverse=True)]
     named, more = commits[-_MAX_COMMITS:], max(0, len(commits) - _MAX_COMMITS)
     for c in named:
-        touched = git.run("diff-tree", "--no-commit-id", "-r", "-z", "--name-only", "--root", c.commit,
-                          "--", *paths, cwd=vault.root).stdout
-        c.files = sorted(p.rsplit("/", 1)[-1] for p in git.iter_z(touched))
+        c.files = sorted(p.rsplit("/", 1)[-1] for p in git.touched_by(c.commit, *paths, cwd=vault.root))
     return named, more
 
 
@@ -206,24 +194,44 @@ def approval_tags(vault: Vault) -> list[ApprovalTag]:
     """Every tag named ``<cue>/v<version>/approved``, in name order."""
     from vcs.vault import parse_approval_tag  # vcs.vault imports nothing of this module
 
-    proc = git.run("for-each-ref", "--format=%(refname:strip=2)%00%(objectname)%00%(objecttype)%00%(*objectname)",
-                   "refs/tags/", cwd=vault.root)
     tags = []
-    for line in proc.stdout.decode("utf-8", "surrogateescape").splitlines():
-        name, oid, typ, peeled = line.split("\0")
-        m = _TAG.match(name)
+    for ref in git.for_each_ref("refs/tags/", cwd=vault.root):
+        m = _TAG.match(ref.name)
         if not m:
             continue
-        annotated = typ == "tag"
-        approval = parse_approval_tag(name, vault.objects.read(oid)) if annotated else None
-        tags.append(ApprovalTag(name, m["cue"], m["version"], peeled if annotated else oid, approval, annotated))
+        annotated = ref.type == "tag"
+        approval = parse_approval_tag(ref.name, vault.objects.read(ref.oid)) if annotated else None
+        tags.append(ApprovalTag(ref.name, m["cue"], m["version"], ref.peeled if annotated else ref.oid,
+                                approval, annotated))
     return sorted(tags, key=lambda t: t.name)
 
 
 def commit_line(vault: Vault, commit: str) -> str:
     """``abc1234 (Eli Mixer: "choir up 4 dB")``: a commit as a report names it."""
-    out = git.run("log", "-1", "-z", "--format=%h%x00%an%x00%s", commit, "--", cwd=vault.root,
-                  check=False).stdout.decode("utf-8", "surrogateescape").split("\0")
-    if len(out) < 3:
+    found = git.commits(commit, cwd=vault.root, max_count=1, check=False)
+    if not found:
         return commit[:10]
-    return f"{out[0]} ({out[1]}: \"{out[2].strip()}\")"
+    return f"{found[0].short} ({found[0].author}: \"{found[0].subject.strip()}\")"
+
+
+def working_file_differs(vault: Vault, path: str) -> bool:
+    """Whether the working file ``path`` (relative to the vault) differs from the LFS pointer
+    git's index holds for it, by its bytes hashed: the answer when git says "modified" but its
+    LFS clean filter could not run (not configured, a damaged object, a read-only vault). A
+    working file that is the pointer itself (a clone without the audio) does not differ."""
+    from audio.probe import hash_file  # numpy and soundfile: not at the command line's start
+
+    index = git.staged(path, cwd=vault.root)
+    if len(index) != 1:
+        return True
+    ptr = parse_pointer(vault.objects.read(next(iter(index.values()))))
+    if ptr is None:
+        return True
+    try:
+        file = vault.root / path
+        if file.stat().st_size <= POINTER_MAX and parse_pointer(file.read_bytes()) == ptr:
+            return False
+        sha, size = hash_file(file)
+    except OSError:
+        return True
+    return (sha, size) != (ptr.oid, ptr.size)

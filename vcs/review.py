@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from fractions import Fraction
 
-from audio.errors import AudioError
-from audio.tempo import BadTempoMap, TempoMap, parse_bar_beat
+from audio.errors import AudioError, BadTempoMap
+from audio.tempo import TempoMap, parse_bar_beat
 from audio.timecode import FrameRate, Timecode, parse_timecode
 from vcs import git
 from vcs.errors import GitFailed, UsageError
 from vcs.lfs import parse_pointer
 from vcs.manifest import Manifest
-from vcs.models import Approval, Note, Version, sanitize_line
+from vcs.models import Approval, Note, Version
+from vcs.text import visible
 from vcs.vault import CUES_DIR, NOTES_REF, Vault, approval_tag, parse_approval_tag
 
 __all__ = ["add_bar_beats", "add_note", "approve", "check_in_span", "tempo_map_of", "version_span"]
@@ -39,7 +41,8 @@ def _now() -> str:
 def version_span(manifest: Manifest, rate: FrameRate) -> tuple[Timecode, Timecode] | None:
     """The timecodes a version runs from and to, as ``play`` counts them: from the earliest
     start of its audio files (their BWF start; 00:00:00:00 for a file without one) to the
-    latest end (start + frames / sample rate). None when the manifest measured no audio."""
+    latest end (start + frames / sample rate), which is not itself inside (a note lies in
+    [first, last)). None when the manifest measured no audio."""
     starts: list[Fraction] = []
     ends: list[Fraction] = []
     for e in manifest.stems:
@@ -53,11 +56,14 @@ def version_span(manifest: Manifest, rate: FrameRate) -> tuple[Timecode, Timecod
         ends.append(start + Fraction(frames, sr))
     if not starts:
         return None
-    return Timecode.from_seconds(min(starts), rate), Timecode.from_seconds(max(ends), rate)
+    # The end is the first frame boundary at or after the audio's end: [first, last) holds every
+    # frame that starts inside the audio, as play's --from accepts them.
+    return Timecode.from_seconds(min(starts), rate), Timecode(math.ceil(max(ends) * rate.rate), rate)
 
 
 def check_in_span(t: Timecode, span: tuple[Timecode, Timecode] | None, ref: str) -> None:
-    """A note's timecode must lie within the version (its exact end allowed).
+    """A note's timecode must lie within the version: in [first, last), the rule of play's
+    ``--from`` (the exact end is after the last frame of audio, so it is refused).
 
     Raises:
         UsageError: naming the version's span.
@@ -65,7 +71,7 @@ def check_in_span(t: Timecode, span: tuple[Timecode, Timecode] | None, ref: str)
     if span is None:
         return
     first, last = span
-    if not first.frames <= t.frames <= last.frames:
+    if not first.frames <= t.frames < last.frames:
         where = "before the cue starts" if t.frames < first.frames else "after the cue ends"
         raise UsageError(f"timecode {t} is {where}: {ref} runs {first}–{last}; give a timecode in that span")
 
@@ -96,9 +102,12 @@ def tempo_map_of(vault: Vault, version: Version, manifest: Manifest) -> TempoMap
     return TempoMap.from_midi(data)
 
 
-def _map_zero(span: tuple[Timecode, Timecode] | None, rate: FrameRate) -> Fraction:
-    """The instant (seconds since midnight) of the tempo map's time zero: the cue's start
-    timecode (00:00:00:00 when the files carry none)."""
+def _map_zero(span: tuple[Timecode, Timecode] | None, rate: FrameRate, tmap: TempoMap) -> Fraction:
+    """The instant (seconds since midnight) of the tempo map's time zero: the map's own SMPTE
+    offset when it carries one (not 00:00:00:00), else the cue's start timecode (00:00:00:00
+    when the files carry none)."""
+    if tmap.zero_seconds is not None:
+        return tmap.zero_seconds
     return Fraction(span[0].frames) / rate.rate if span else Fraction(0)
 
 
@@ -126,7 +135,7 @@ def add_bar_beats(vault: Vault, versions: list[Version]) -> None:
         v.tempo_map = {"file": name, "error": None}
         assert tmap is not None
         rate = vault.config.frame_rate  # the rate notes are written at
-        zero = _map_zero(version_span(manifest, rate), rate)
+        zero = _map_zero(version_span(manifest, rate), rate, tmap)
         for n in v.notes:
             try:
                 t = parse_timecode(n.tc, rate)
@@ -163,8 +172,8 @@ def add_note(vault: Vault, version: Version, tc: str | None, text: str, *, stem:
             secs = tmap.seconds_of(pos)
         except BadTempoMap as e:
             raise UsageError(str(e)) from None
-        t = Timecode.from_seconds(_map_zero(span, rate) + secs, rate)
-        if span is not None and t > span[1]:
+        t = Timecode.from_seconds(_map_zero(span, rate, tmap) + secs, rate)
+        if span is not None and t >= span[1]:
             raise UsageError(f"{pos} is at {t}, after the cue ends: {version.ref} runs {span[0]}–{span[1]}")
     else:
         assert tc is not None
@@ -207,9 +216,9 @@ def approve(vault: Vault, version: Version, *, message: str = "", sign: bool = F
     name, email = vault.identity()
     meta = {"cue": version.cue, "version": str(version.version), "by": name, "email": email,
             "date": _now(), "message": message, "commit": version.commit}
-    lines = [f"Approved {version.cue} v{version.version} by {sanitize_line(name)}", ""]
+    lines = [f"Approved {version.cue} v{version.version} by {visible(name)}", ""]
     if message.strip():
-        lines += ["    " + sanitize_line(m) for m in message.strip().split("\n")] + [""]
+        lines += ["    " + visible(m) for m in message.strip().split("\n")] + [""]
     lines.append(f"Stemvault-Approval: {json.dumps(meta, ensure_ascii=True, sort_keys=True)}")
     for s in manifest.stems:
         rec = {"file": s.file, "sha256": s.sha256, "size": s.size}

@@ -157,7 +157,7 @@ def rollback(vault: VaultPaths, data: dict[str, Any]) -> None:
     if git.head(root):
         git.unstage(*paths, cwd=root)
     else:
-        git.run("rm", "-r", "-q", "--cached", "--ignore-unmatch", "--", *paths, cwd=root, check=False)
+        git.unstage_all(*paths, cwd=root)
     drop_new_objects(vault, data.get("objects", []), since=data.get("started"))
     text, mpath = data.get("manifest_text"), data.get("manifest_path")
     if text is not None and mpath and mpath not in restored:
@@ -201,10 +201,8 @@ def drop_new_objects(vault: VaultPaths, oids: list[str], *, since: float | None)
     present = [o for o in oids if object_path(vault.git_dir, o).is_file()]
     removed: list[str] = []
     if present:
-        proc = git.run("log", "--all", "--no-ext-diff", "--no-textconv", "--format=", "-p",
-                       "-G", "|".join(present), cwd=vault.root, check=False)
-        if proc.returncode == 0:  # when git cannot tell, keep everything
-            seen = proc.stdout.decode("utf-8", "replace")
+        seen = git.history_mentions("|".join(present), cwd=vault.root)
+        if seen is not None:  # when git cannot tell, keep everything
             for oid in present:
                 if oid not in seen:
                     with contextlib.suppress(OSError):

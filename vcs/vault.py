@@ -35,6 +35,9 @@ __all__ = ["NOTES_REF", "Vault", "approval_tag"]
 
 NOTES_REF = "refs/notes/stemvault"
 CUES_DIR = "cues"
+# What file managers drop into every folder they open: never part of a version, never in the way
+# of a commit (vcs.commit leaves ignored files alone).
+_GITIGNORE = "# stemvault: what file managers leave in folders\n.DS_Store\n._*\nThumbs.db\ndesktop.ini\n"
 _GITATTRIBUTES_HEAD = "# stemvault: audio goes to git-lfs, matched in any letter case (*.wav and *.WAV)"
 
 
@@ -125,11 +128,14 @@ class Vault:
             lines = [_GITATTRIBUTES_HEAD, *gitattributes_lines(AUDIO_EXTENSIONS)]
             attrs.write_text(old + ("\n" if old and not old.endswith("\n") else "")
                              + "\n".join(lines) + "\n")
+            ignore = path / ".gitignore"
+            old = ignore.read_text() if ignore.exists() else ""
+            ignore.write_text(old + ("\n" if old and not old.endswith("\n") else "") + _GITIGNORE)
             (path / CONFIG_NAME).write_text(
                 default_config_text(name or path.name, rate.name), encoding="utf-8")
             (path / CUES_DIR).mkdir(exist_ok=True)
             (path / ANALYSIS_DIR).mkdir(parents=True, exist_ok=True)
-            git.add(".gitattributes", CONFIG_NAME, cwd=path)
+            git.add(".gitattributes", ".gitignore", CONFIG_NAME, cwd=path)
             git.commit(f"Create vault {name or path.name}", cwd=path, author=who)
         except BaseException:
             if created:
@@ -329,13 +335,9 @@ def _bare_repository(here: Path) -> Path | None:
     if not here.is_dir():
         return None
     try:
-        proc = git.run("rev-parse", "--is-bare-repository", "--absolute-git-dir", cwd=here, check=False)
+        return git.bare_git_dir(here)
     except VaultError:  # no git: the usual message
         return None
-    lines = proc.stdout.decode("utf-8", "surrogateescape").splitlines()
-    if proc.returncode != 0 or len(lines) != 2 or lines[0].strip() != "true":
-        return None
-    return Path(lines[1])
 
 
 def _cue_sort_key(cue: str) -> tuple[int, str]:

@@ -7,8 +7,9 @@ For each checked version, every file of its manifest is compared with what git s
 pointer with the same sha256 and size; audio committed raw into git is a problem), with the
 local LFS object (its bytes hashed again), and, for an approved version, with the checksums the
 approval recorded. Audio that is simply not downloaded (a lazy clone) is listed as not local,
-not as a problem — when a remote is configured that may hold it; with no remote, an absent
-object is lost. Each LFS object is hashed once per run, however many versions share it.
+not as a problem — when a remote-tracking branch contains its version (the remote received it),
+or, less surely, when an LFS server is configured (lfs.url: "if the server has it"); otherwise an
+absent object is lost. Each LFS object is hashed once per run, however many versions share it.
 
 What would be delivered and what is checked out are checked too: the branch tip's folder of
 each cue against the cue's latest version (a plain-git commit after it is a problem, named with
@@ -20,19 +21,20 @@ does not stop the report.
 
 from __future__ import annotations
 
-import errno
 import hashlib
+import shlex
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from audio.probe import hash_file, is_audio_name
 from vcs import git
-from vcs.errors import UsageError
+from vcs.errors import CannotWrite, UsageError
 from vcs.lfs import POINTER_MAX, object_path, parse_pointer
 from vcs.manifest import MANIFEST_NAME
 from vcs.models import Version
-from vcs.outside import approval_tags, changed_outside_all, commit_line
+from vcs.outside import approval_tags, changed_outside_all, commit_line, working_file_differs
 from vcs.vault import CUES_DIR, Vault
 
 __all__ = ["Problem", "VerifyReport", "verify"]
@@ -78,10 +80,8 @@ def verify(vault: Vault, ref: str | None = None) -> VerifyReport:
     try:
         vault.recover()  # a killed commit's half-copied files are not "modified" stems
         unrecovered = None
-    except OSError as e:  # a read-only vault: report what is there, say what could not be done
-        if e.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
-            raise
-        unrecovered = e.strerror or "cannot write"
+    except CannotWrite as e:  # a read-only vault: report what is there, say what could not be done
+        unrecovered = e.reason
     versions = vault.select(ref)
     report = VerifyReport(versions=[v.ref for v in versions])
     if unrecovered:
@@ -154,20 +154,23 @@ def verify(vault: Vault, ref: str | None = None) -> VerifyReport:
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         results = list(pool.map(check, sorted(to_hash)))
-    remote = _has_remote(vault) if any(o == "absent" for _, o in results) else True
+    commit_of = {v.ref: v.commit for v in versions}
+    held_by = _remote_holder(vault, commit_of)
     for oid, outcome in results:
         uses = to_hash[oid]
-        if outcome == "absent" and remote:
+        holder = held_by(uses) if outcome == "absent" else None
+        if holder is not None:
             for ref, f, _ in uses:
-                report.not_local.append({"file": f, "version": ref, "oid": oid})
+                report.not_local.append({"file": f, "version": ref, "oid": oid, "held_by": holder})
             continue
         if outcome == "absent":
             for ref, f, _ in uses:
                 report.problems.append(Problem(
                     f, ref, "lost",
                     f"{f} in {ref}: its audio (LFS object {oid[:12]}…) is not in this vault and no "
-                    "remote is configured that could hold it: it is lost here; restore it from a "
-                    "backup (or add the remote that has it and run `git lfs fetch --all`)"))
+                    "remote is known to have received it (no remote branch contains the version): it "
+                    "is lost here; restore it from a backup (or fetch from the remote that has it: "
+                    "`git fetch REMOTE` then `git lfs fetch --all REMOTE`)"))
             continue
         report.objects_hashed += 1
         if outcome is not None:
@@ -183,10 +186,25 @@ def verify(vault: Vault, ref: str | None = None) -> VerifyReport:
     return report
 
 
-def _has_remote(vault: Vault) -> bool:
-    """Whether some remote may hold LFS objects absent here (a lazy clone's origin)."""
-    remotes = git.run("remote", cwd=vault.root, check=False).stdout.strip()
-    return bool(remotes) or git.config_get("lfs.url", cwd=vault.root) is not None
+def _remote_holder(vault: Vault, commit_of: dict[str, str]) -> Callable[[list[tuple[str, str, int]]], str | None]:
+    """A function of an absent object's uses [(version, file, size)] → who may hold the object:
+    "remote" when a remote-tracking branch contains one of those versions' commits (the remote
+    received it, with its LFS objects: a lazy clone's origin), "lfs.url" when only an LFS server
+    is configured (it has the object if someone pushed it there), None when nothing may (lost)."""
+    reached: dict[str, bool] = {}
+    lfs_url: list[str | None] = []
+
+    def holder(uses: list[tuple[str, str, int]]) -> str | None:
+        for ref, _, _ in uses:
+            c = commit_of[ref]
+            if c not in reached:
+                reached[c] = bool(git.remote_refs_containing(c, cwd=vault.root))
+            if reached[c]:
+                return "remote"
+        if not lfs_url:
+            lfs_url.append(git.config_get("lfs.url", cwd=vault.root))
+        return "lfs.url" if lfs_url[0] else None
+    return holder
 
 
 def _approval_elsewhere(v: Version, manifest: Any) -> Problem:
@@ -216,14 +234,21 @@ def _outside(vault: Vault, versions: list[Version], report: VerifyReport) -> Non
         if v.cue in cues:
             latest.setdefault(v.cue, v)
     for cue, change in sorted(changed_outside_all(vault, latest).items()):
-        shorts = " ".join(c.short for c in change.commits)
         approved = (f"; {change.after} is approved, and the branch tip no longer holds what was approved"
                     if change.approved else "")
-        undo = (f"`git revert {shorts}` to return to {change.after}" if change.commits else
-                f"`git checkout {change.after_commit[:10]} -- {CUES_DIR}/{cue}/` and commit that")
+        several = len(change.commits) > 1 or change.more_commits > 0
+        if len(change.commits) == 1 and not several:
+            undo = f"`git revert {change.commits[0].short}` to return to {change.after}"
+        else:  # a revert of several commits conflicts when they touch the same stem: restore the folder
+            folder = shlex.quote(f"{CUES_DIR}/{cue}/")
+            message = shlex.quote(f"Return {cue} to {change.after}")
+            undo = (f"`git restore --source={change.after_commit[:10]} --staged --worktree -- {folder}` "
+                    f"then `git commit -m {message}` to return to {change.after}")
+        what = ("those commits are not versions" if several else
+                "that commit is not a version" if change.commits else "that is not a version")
         report.problems.append(Problem(
             ", ".join(change.files), change.after, "outside",
-            f"{change.describe()}: that commit is not a version{approved}. Repair: {undo}, or commit "
+            f"{change.describe()}: {what}{approved}. Repair: {undo}, or commit "
             f"the export properly as a new version with `stemvault commit {cue} EXPORT_FOLDER`",
             commit=change.commits[-1].commit if change.commits else None))
     by_commit = {v.commit: v for v in everything}
@@ -259,17 +284,14 @@ def _working_copy(vault: Vault, versions: list[Version], report: VerifyReport) -
     # Read-only: no optional index refresh; and an LFS clean filter that fails (a damaged object
     # of the same content, a vault it cannot write to) leaves the file's bytes to compare: git
     # then calls it modified, and _really_modified decides from the file's own hash.
-    out = git.run("-c", "filter.lfs.required=false", "--no-optional-locks", "status", "--porcelain", "-z",
-                  "--", *[f"{CUES_DIR}/{c}/" for c in cues], cwd=vault.root).stdout
-    for rec in git.iter_z(out):
-        code, path = rec[:2], rec[3:]
+    for code, path in git.status_readonly(*[f"{CUES_DIR}/{c}/" for c in cues], cwd=vault.root):
         parts = path.split("/")
         if len(parts) < 3:
             continue
         cue, name = parts[1], parts[-1]
         if name == MANIFEST_NAME and code.strip() == "M":
             continue  # hand edits of descriptive fields are expected between versions
-        if code.strip() == "M" and not _really_modified(vault, path):
+        if code.strip() == "M" and not working_file_differs(vault, path):
             continue
         what = {"M": "was modified", "D": "was deleted", "?": "is not part of any version"}.get(
             code.strip()[:1], "differs")
@@ -280,25 +302,6 @@ def _working_copy(vault: Vault, versions: list[Version], report: VerifyReport) -
                 "in the next export" if code.strip()[:1] == "?" else
                 f"commit a new version, or restore it with `git checkout -- {path}`")))
 
-
-def _really_modified(vault: Vault, path: str) -> bool:
-    """Whether the working file ``path`` differs from the LFS pointer git's index holds for it
-    (its bytes hashed): git's own answer when the clean filter could not run."""
-    out = git.run("ls-files", "-s", "-z", "--", path, cwd=vault.root).stdout
-    recs = list(git.iter_z(out))
-    if len(recs) != 1:
-        return True
-    ptr = parse_pointer(vault.objects.read(recs[0].split("\t", 1)[0].split()[1]))
-    if ptr is None:
-        return True
-    try:
-        file = vault.root / path
-        if file.stat().st_size <= POINTER_MAX and parse_pointer(file.read_bytes()) == ptr:
-            return False  # the pointer itself (a clone without the audio; _working_pointers says more)
-        sha, size = hash_file(file)
-    except OSError:
-        return True
-    return (sha, size) != (ptr.oid, ptr.size)
 
 
 def _working_pointers(vault: Vault, versions: list[Version], report: VerifyReport) -> None:

@@ -267,12 +267,16 @@ class Engine:
         self._ask("match" if on else "match off", go)
 
     def settle(self) -> None:
-        """Apply the commands given so far, at once and without crossfade (before playing)."""
+        """Apply the commands given so far, at once and without crossfade (before playing, or
+        where no audio device runs ``process``); ``status`` then shows them (meters silent)."""
         with self._lock:
             self._drain(declick=False)
             self._xfade_left = 0
             self._from = self._mode
             self._ghost = None
+            self._status = Status(position=self._pos, playing=self._playing, ended=self._ended,
+                                  mode=self._mode, loop=self._loop, match=self._match,
+                                  sample_rate=self.sample_rate, start=self.start, frames=self.frames)
 
     # ----- the audio thread ------------------------------------------------------------------
     @property

@@ -24,7 +24,7 @@ import numpy as np
 import soundfile as sf
 
 from audio.errors import PlaybackError, UnreadableAudio
-from audio.wavread import WavLayout, wav_layout
+from audio.wavread import WavLayout, unpack, wav_layout
 
 __all__ = ["StemSet", "StemSpec"]
 
@@ -89,19 +89,11 @@ class _Reader:
         if got < want:  # the file shrank under us: what is missing plays as silence
             view[1 + got:want + 1] = bytes(want - got)
         count = k * c
+        samples = unpack(self._raw, count, lay.bits, lay.is_float)
         if lay.is_float:
-            src = np.frombuffer(self._raw, dtype="<f4", count=count, offset=1)
-            dst.reshape(count)[:] = src
-        elif lay.bits == 24:
-            # Window i is bytes [3i, 3i+4): the byte before sample i, then its 3 bytes; as a
-            # little-endian int32 that is sample << 8 plus a stray low byte, masked off.
-            win = np.ndarray((count,), dtype="<i4", buffer=self._raw, offset=0, strides=(3,))
-            ints = np.bitwise_and(win, np.int32(-256))
-            np.multiply(ints, np.float32(2.0 ** -31), out=dst.reshape(count), casting="unsafe")
+            dst.reshape(count)[:] = samples
         else:
-            src = np.frombuffer(self._raw, dtype="<i2" if lay.bits == 16 else "<i4", count=count, offset=1)
-            scale = np.float32(2.0 ** -15 if lay.bits == 16 else 2.0 ** -31)
-            np.multiply(src, scale, out=dst.reshape(count), casting="unsafe")
+            np.multiply(samples, np.float32(2.0 ** -31), out=dst.reshape(count), casting="unsafe")
 
     def read_into(self, out: np.ndarray, pos: int, tmp: np.ndarray) -> None:
         """Fill ``out`` (n, C) with this file's frames at timeline ``pos``, silence outside."""

@@ -14,6 +14,18 @@ from vcs.outside import OutsideChange
 from vcs.vault import Vault
 
 
+def require_terminal() -> None:
+    """Refuse to start the TUI without a terminal (exit 2): see tui.terminal.NO_TERMINAL.
+
+    Raises:
+        click.UsageError: stdin or stdout is not a terminal.
+    """
+    from tui.terminal import NO_TERMINAL, has_terminal
+
+    if not has_terminal():
+        raise click.UsageError(NO_TERMINAL)
+
+
 def open_vault() -> Vault:
     """The vault the command works in: ``-C PATH`` on the command line, else the current folder."""
     ctx = click.get_current_context()

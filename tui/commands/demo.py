@@ -22,6 +22,7 @@ import click
 if TYPE_CHECKING:
     from demo_music import Arrangement
 
+from tui.terminal import has_terminal
 from vcs.demo import is_demo_vault, mark_demo_vault
 from vcs.errors import UsageError
 from vcs.vault import Vault
@@ -155,8 +156,10 @@ def demo_cmd(path: Path, no_tui: bool, fresh: bool, seconds: float) -> int:
     if not path.exists() or not any(path.iterdir()):
         click.echo(f"Building a demo vault in {path} ...")
         build_demo(path, seconds=seconds, progress=True)
-    if no_tui:
-        click.echo(f"Demo vault ready: cd {path} && stemvault log")
+    if no_tui or not has_terminal():
+        # Without a terminal (a script, `ssh host stemvault demo`) the vault is what was asked for.
+        why = "" if no_tui else " (no terminal here, so the TUI was not opened: `ssh -t` for it)"
+        click.echo(f"Demo vault ready: cd {path} && stemvault log{why}")
         return 0
     from tui.app import make_app
 
