@@ -5,8 +5,7 @@ a real `ssh -t` session to an sshd started on 127.0.0.1 with throwaway keys.
 The command is `python -m tui.cli` (what the `stemvault` script runs) with this checkout first on
 PYTHONPATH, so the code under test is the code that runs. Each user flow is one function taking
 the terminal (``open_vault``, ``toggle_help``, ``open_cue``, ``reach_diff_with_region``,
-``add_note``, ``quit_clean``), so a test reads as the steps a user takes; the flows through the
-history screen and the note dialog skip, saying so, while the app has neither. Waits poll the screen until the expected text appears (tests/tmux.py), never a fixed
+``add_note``, ``quit_clean``), so a test reads as the steps a user takes. Waits poll the screen until the expected text appears (tests/tmux.py), never a fixed
 sleep. Skips, with the reason, when tmux (or for the SSH test, sshd) is not installed: ``./dev test``
 as root installs both.
 """
@@ -14,7 +13,6 @@ as root installs both.
 from __future__ import annotations
 
 import getpass
-import importlib.util
 import json
 import os
 import re
@@ -265,7 +263,7 @@ def term() -> Iterator[Terminal]:
         t.close()
 
 
-def test_open_the_demo_vault_see_every_version_help_and_quit_clean(term: Terminal, demo: Path, home: Path) -> None:
+def test_open_the_demo_vault_see_every_cue_help_and_quit_clean(term: Terminal, demo: Path, home: Path) -> None:
     rows = versions_of(demo)
     assert {r.cue for r in rows} == {"1M01", "1M03", "2M14A"} and len(rows) == 6  # how the demo is made
     open_vault(term, launch_line(demo, home), rows)
@@ -273,24 +271,15 @@ def test_open_the_demo_vault_see_every_version_help_and_quit_clean(term: Termina
     quit_clean(term)
 
 
-@pytest.mark.xfail(importlib.util.find_spec("tui.screens.help") is None, strict=True,
-                   reason="issue 11: Textual's help panel does not close with Escape (wt-tui-core's help screen does)")
 def test_help_closes_with_escape(term: Terminal, demo: Path, home: Path) -> None:
     open_vault(term, launch_line(demo, home), versions_of(demo))
     toggle_help(term, close_with="Escape")
     quit_clean(term)
 
 
-def _needs(module: str, who: str) -> None:
-    if importlib.util.find_spec(f"tui.screens.{module}") is None:
-        pytest.skip(f"the app has no tui.screens.{module} yet ({who}, issue 11)")
-
-
 def test_open_a_cue_reach_a_highlighted_region_add_a_note_and_quit(term: Terminal, demo: Path, home: Path) -> None:
     """1M03 v2.0 rewrote the strings over 0.3–0.55 of the cue and kept v1.1's brass edit
     (tui/commands/demo.py story()): against 1.1, STR shows one lit region there, BRS none."""
-    _needs("history", "wt-tui-core")
-    _needs("note", "wt-tui-dialogs")
     from tui.commands.demo import _STARTS, story
 
     seconds = float(DEMO_SECONDS)

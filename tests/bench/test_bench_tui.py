@@ -23,8 +23,7 @@ Timed:
   taken between these two, measured the same way.
 - ``diff_pane``: in one app, the history screen of a cue open, `j`/`k` pressed on the version
   list, each press timed to the diff pane's rows mounted for the newly highlighted version; median
-  of STEMVAULT_BENCH_TUI_PRESSES (40), 50 ms apart. Needs the history screen: while the app has none, the report says
-  "not measured" instead.
+  of STEMVAULT_BENCH_TUI_PRESSES (40), 50 ms apart.
 The 1-minute load average is reported before and after: the machine may be shared.
 """
 
@@ -229,7 +228,7 @@ async def _diff_presses(vault: Path, cue: str) -> list[float]:
 
     from tui.app import StemvaultApp
 
-    app = StemvaultApp(vault, start=cue)  # type: ignore[call-arg]  # start: with the history screen
+    app = StemvaultApp(vault, start=cue)  # opens on the cue's history
     times: list[float] = []
     async with app.run_test(size=(80, 24)):
         deadline = time.monotonic() + 60
@@ -299,12 +298,7 @@ def test_bench_tui() -> None:
                 term, f"cd {vault} && {sys.executable} -m tui.cli; echo DONE-$((1+1))", stemvault_drawn))
             rows["tig_tmux"].append(in_tmux(term, f"cd {vault} && tig; echo DONE-$((1+1))", tig_drawn))
     out: dict[str, object] = {}
-    try:
-        from tui.screens.history import HistoryScreen  # noqa: F401
-    except ImportError:
-        out["diff_pane"] = "not measured: the app has no history screen yet (issue 11, wt-tui-core)"
-    else:
-        rows["diff_pane"] = asyncio.run(_diff_presses(vault, cue))
+    rows["diff_pane"] = asyncio.run(_diff_presses(vault, cue))
     load.append(os.getloadavg()[0])
     med = {k: round(median(x) * 1000, 1) for k, x in rows.items()}
     out.update({
