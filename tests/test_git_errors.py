@@ -48,3 +48,9 @@ def test_unknown_failures_keep_gits_words(tmp_path: Path) -> None:
     e = _fails("rev-parse", "--verify", "no-such-ref", cwd=tmp_path)
     assert str(e).startswith("git rev-parse --verify no-such-ref failed (128): fatal:")
     assert "—" not in str(e)
+
+
+def test_a_missing_folder_is_not_a_missing_git(tmp_path: Path, sv) -> None:  # type: ignore[no-untyped-def]
+    r = sv("init", tmp_path / "no-such-parent" / "film")
+    assert r.code == 2
+    assert "git is not installed" not in r.err and "no such folder" in r.err

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from vcs.errors import GitFailed, ToolMissing, VaultBusy
+from vcs.errors import GitFailed, ToolMissing, UsageError, VaultBusy
 
 __all__ = [
     "LsTreeEntry", "Objects", "Ref", "add", "clean", "clean_env", "commit", "config_get", "current_branch",
@@ -66,7 +66,10 @@ def run(
         proc = subprocess.run(cmd, cwd=cwd, env=clean_env(env), input=input,
                               capture_output=True, check=False)
     except FileNotFoundError:
-        raise ToolMissing("git is not installed: install it (apt-get install git)") from None
+        if shutil.which("git") is None:
+            raise ToolMissing("git is not installed: install it (apt-get install git)") from None
+        # git is there: the folder to run it in is not
+        raise UsageError(f"{cwd}: no such folder: check the path") from None
     if check and proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace")
         if "index.lock" in err and "exists" in err:
