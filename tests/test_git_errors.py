@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from vcs import git
-from vcs.errors import GitFailed
+from vcs.errors import GitFailed, UsageError
 
 
 def _fails(*args: str, cwd: Path) -> GitFailed:
@@ -50,7 +50,12 @@ def test_unknown_failures_keep_gits_words(tmp_path: Path) -> None:
     assert "—" not in str(e)
 
 
-def test_a_missing_folder_is_not_a_missing_git(tmp_path: Path, sv) -> None:  # type: ignore[no-untyped-def]
+def test_init_under_a_missing_parent_creates_it(tmp_path: Path, sv) -> None:  # type: ignore[no-untyped-def]
     r = sv("init", tmp_path / "no-such-parent" / "film")
-    assert r.code == 2
-    assert "git is not installed" not in r.err and "no such folder" in r.err
+    assert r.code == 0, r.err  # it asked git who you are in a folder that did not exist: "git is not installed"
+    assert (tmp_path / "no-such-parent" / "film" / "stemvault.toml").is_file()
+
+
+def test_a_missing_folder_is_not_a_missing_git(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such folder"):
+        git.run("status", cwd=tmp_path / "gone")

@@ -108,7 +108,7 @@ class Vault:
         above = next(p for p in path.parents if p.exists())
         if not above.is_dir():
             raise UsageError(f"{above} is not a folder: give a path to a new or empty folder")
-        who = git.identity(path if path.exists() else path.parent)
+        who = git.identity(next(p for p in (path, *path.parents) if p.is_dir()))  # the folders may be new
         if who is None:
             raise UsageError(
                 "git does not know who you are: run git config --global user.name 'Your Name' "
