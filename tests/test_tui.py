@@ -77,3 +77,19 @@ async def test_tui_on_an_empty_vault(vault: Path) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         msg = app.screen.query_one("#vault-message", Static)
         await _settle(pilot, app, lambda: "No versions yet" in str(msg.render()))
+
+
+async def test_help_lists_the_screens_own_keys_first(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    """At 80x24 the help shows what the screen is for before a table's generic cursor keys."""
+    from tui.screens.help import HelpScreen
+
+    write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first pass")
+    app = make_app(vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(pilot, app, lambda: isinstance(app.screen, VaultScreen) and app.screen.query(DataTable))
+        await pilot.press("question_mark")
+        await _settle(pilot, app, lambda: isinstance(app.screen, HelpScreen))
+        listed = [desc for _, desc in app.screen.keys]  # type: ignore[attr-defined]
+        table_keys = [i for i, d in enumerate(listed) if d in ("Cursor up", "Cursor down", "Focus Next")]
+        assert listed.index("Filter") < min(table_keys) and listed.index("Quit") < min(table_keys), listed

@@ -86,7 +86,16 @@ class StemvaultApp(App[None]):
             return
         keys: list[tuple[str, str]] = []
         seen = set()
-        for binding in self.active_bindings.values():
+        # The screen's own keys first, then the app's, a focused widget's generic ones (a table's
+        # cursor keys) after: at 80x24 what the screen is for must not fall below the fold.
+        def own(cls: type) -> set[str]:  # the actions a class declares itself (not Textual's defaults)
+            return {b.action for b in cls.__dict__.get("BINDINGS", []) if isinstance(b, Binding)}
+
+        mine, app = own(type(self.screen)), own(type(self))
+        active = sorted(self.active_bindings.values(),
+                        key=lambda a: (not (a.node is self.screen and a.binding.action in mine),
+                                       not (a.node is self and a.binding.action in app)))
+        for binding in active:
             b = binding.binding
             if b.description and b.description not in seen and b.action != "help":
                 seen.add(b.description)
