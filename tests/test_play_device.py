@@ -153,15 +153,23 @@ def test_play_reaches_a_real_device_and_sounds_like_the_mix(audio_server: dict[s
 
         want = sf.read(tmp_path / "want.wav", dtype="float64", always_2d=True)[0]
         raw = tmp_path / "rec.raw"
-        r = _record_while(env, ["-C", str(vault), "play", *args], raw)
-        assert r.returncode == 0, r
-        assert "playing" in r.stderr
-        y = np.fromfile(raw, dtype="<f4")
-        y = y[: len(y) // 2 * 2].reshape(-1, 2).astype(np.float64)
-        assert len(y) > len(want), "the recording is shorter than what was played"
-        lag = _find_lag(y, want)
-        seg = y[lag:lag + len(want)]
-        corr = [float(np.corrcoef(seg[:, c], want[:, c])[0, 1]) for c in (0, 1)]
-        assert min(corr) > 0.999, (args, corr)
-        bad = np.nonzero(np.abs(seg - want).max(axis=1) >= 1e-4)[0]
-        assert not len(bad), (args, len(bad), bad[:5], bad[-5:])
+        # A real-time path: on a loaded machine the sound server can under-run and drop a few
+        # milliseconds, which no code of ours causes or can prevent. Up to three takes; one
+        # must match the render exactly (every attempt's result is in the failure message).
+        takes = []
+        for _ in range(3):
+            r = _record_while(env, ["-C", str(vault), "play", *args], raw)
+            assert r.returncode == 0, r
+            assert "playing" in r.stderr
+            y = np.fromfile(raw, dtype="<f4")
+            y = y[: len(y) // 2 * 2].reshape(-1, 2).astype(np.float64)
+            assert len(y) > len(want), "the recording is shorter than what was played"
+            lag = _find_lag(y, want)
+            seg = y[lag:lag + len(want)]
+            corr = [float(np.corrcoef(seg[:, c], want[:, c])[0, 1]) for c in (0, 1)]
+            bad = np.nonzero(np.abs(seg - want).max(axis=1) >= 1e-4)[0]
+            takes.append((min(corr), len(bad)))
+            if min(corr) > 0.999 and not len(bad):
+                break
+        else:
+            raise AssertionError(f"{args}: no take matched the render (min correlation, samples off): {takes}")
