@@ -165,6 +165,14 @@ def test_get_object_streams_the_object_with_its_size(bare: Path) -> None:
     assert text(items[end + 1:]) == ["status 200", "FLUSH"]
 
 
+def test_locking_is_answered_not_implemented_and_the_connection_goes_on(bare: Path) -> None:
+    _, items = serve(bare, "upload", START + pkt("list-locks") + pkt("refname=refs/heads/main") + FLUSH
+                     + pkt("lock") + pkt("path=a.wav") + FLUSH + pkt("quit") + FLUSH)
+    lines = text(items)
+    assert lines[4] == "status 501" and lines[8] == "status 501"
+    assert lines[-2:] == ["status 200", "FLUSH"]
+
+
 def test_an_unknown_object_is_a_404_naming_it(bare: Path) -> None:
     missing = "ab" * 32
     _, items = serve(bare, "download", START + pkt(f"get-object {missing}") + FLUSH + pkt("quit") + FLUSH)
@@ -273,7 +281,11 @@ def test_push_clone_and_pull_one_file_with_git_lfs_over_plain_ssh(server: tuple[
     assert subprocess.run(["git", "config", "lfs.url"], cwd=work, env=env).returncode == 1
     assert f"{bare} upload" in log.read_text().splitlines()
     assert "git-lfs-transfer" in pushed.stderr
-    assert "git-lfs-authenticate" not in pushed.stderr and "/info/lfs" not in pushed.stderr
+    assert 'starting transfer adapter "ssh"' in pushed.stderr
+    assert "git-lfs-authenticate" not in pushed.stderr and "HTTP:" not in pushed.stderr  # git-lfs traces each request
+    # Locking is answered "not implemented" (501): git-lfs says nothing about it.
+    assert "Locking support detected" not in pushed.stdout + pushed.stderr
+    assert "does not support the Git LFS locking API" not in pushed.stdout + pushed.stderr
 
     # A full clone: every object downloaded, working files are the audio, not pointers.
     full = tmp_path / "editor"
@@ -291,7 +303,8 @@ def test_push_clone_and_pull_one_file_with_git_lfs_over_plain_ssh(server: tuple[
     assert set(_objects(lazy / ".git")) == {made["1M03_BRS.wav"]}
     assert sha256(lazy / "1M03_BRS.wav") == made["1M03_BRS.wav"]
     assert (lazy / "1M03_STR.wav").read_bytes().startswith(b"version https://git-lfs.github.com/spec/v1")
-    assert "git-lfs-transfer" in pulled.stderr and "/info/lfs" not in pulled.stderr
+    assert 'starting transfer adapter "ssh"' in pulled.stderr
+    assert "git-lfs-authenticate" not in pulled.stderr and "HTTP:" not in pulled.stderr
 
 
 def test_a_missing_object_on_the_server_fails_the_pull_naming_it(server: tuple[Sshd, Path], tmp_path: Path,
@@ -322,3 +335,37 @@ def test_a_missing_object_on_the_server_fails_the_pull_naming_it(server: tuple[S
     assert r.returncode != 0
     assert oid in r.stderr and "404" in r.stderr
     assert _objects(lazy / ".git") == {}
+
+
+def test_a_push_of_a_same_size_corrupted_object_is_refused_by_the_server(server: tuple[Sshd, Path], tmp_path: Path,
+                                                                         home: Path) -> None:
+    """git-lfs checks only sizes before it uploads; the server checks the sha256 and stores nothing."""
+    import soundfile as sf
+
+    sshd, _ = server
+    env = _env(sshd, home)
+    bare = tmp_path / "film.git"
+    run(tmp_path, env, "git", "init", "-q", "--bare", str(bare))
+    work = tmp_path / "composer"
+    run(tmp_path, env, "git", "init", "-q", "-b", "main", str(work))
+    run(work, env, "git", "lfs", "track", "*.wav")
+    sf.write(work / "1M03_STR.wav", tone(220.0, 0.5), SR, subtype="PCM_24")
+    oid = sha256(work / "1M03_STR.wav")
+    run(work, env, "git", "add", ".")
+    run(work, env, "git", "commit", "-qm", "v1")
+    run(work, env, "git", "remote", "add", "origin", f"ssh://{sshd.user}@127.0.0.1:{sshd.port}{bare}")
+    local = store(work / ".git", oid)
+    data = bytearray(local.read_bytes())
+    data[-1] ^= 0xFF  # same size, different bytes
+    local.chmod(0o644)
+    local.write_bytes(bytes(data))
+
+    quick = {**env, "GIT_CONFIG_COUNT": "2", "GIT_CONFIG_KEY_1": "lfs.transfer.maxretries", "GIT_CONFIG_VALUE_1": "1"}
+    r = subprocess.run(["git", "push", "origin", "main"], cwd=work, env=quick, capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode != 0
+    assert f"got status 400 when uploading OID {oid}" in r.stderr and "does not match its content" in r.stderr
+    assert _objects(bare) == {}
+    assert not any((bare / "lfs" / "incoming").iterdir())
+    assert subprocess.run(["git", "rev-parse", "--verify", "-q", "refs/heads/main"], cwd=bare, env=env,
+                          capture_output=True).returncode == 1  # the commit did not land without its audio

@@ -23,7 +23,7 @@ What git-lfs 3.3 sends, and what this answers (pkt-lines; ``0000`` flush, ``0001
            A mismatch -> ``status 400``, delim, ``message error: ...``, flush; nothing is stored.
     ``verify-object OID``, ``size=N``, flush  -> ``status 200`` or ``status 404`` (with a message)
     ``get-object OID``, flush (download only)  -> ``status 200``, ``size=N``, delim, data..., flush
-    ``list-lock`` / ``list-locks``           -> ``status 200`` flush (no locks: locking is not offered)
+    ``lock``/``unlock``/``list-lock(s)``     -> ``status 501`` (locking is not offered)
     ``quit`` flush                           -> ``status 200`` flush, and the program ends
     anything else                            -> ``status 400`` with a message; the connection goes on
 
@@ -290,8 +290,10 @@ class _Session:
             self.get_object(rest)
         elif verb == "verify-object":
             self.verify_object(rest, args)
-        elif verb in ("list-lock", "list-locks"):
-            self.out.status(200)
+        elif verb in ("lock", "unlock", "list-lock", "list-locks"):
+            # 501 is how git-lfs learns locking is not implemented: a push then turns lock
+            # verification off for this remote quietly instead of suggesting it be turned on.
+            self.out.status(501, message="error: this server does not offer git-lfs file locking")
         else:
             self.out.status(400, message=f"error: unknown or unsupported command {verb!r}")
         return True
