@@ -12,15 +12,12 @@ as root installs both.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +25,7 @@ from typing import NoReturn
 
 import pytest
 
+from tests.sshd import Sshd, running_sshd
 from tests.tmux import CLEAN_MODES, DEBRIS, PROMPT, Terminal
 
 pytestmark = pytest.mark.e2e
@@ -304,68 +302,11 @@ def test_open_a_cue_reach_a_highlighted_region_add_a_note_and_quit(term: Termina
 # --- over SSH ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Sshd:
-    port: int
-    key: Path
-    user: str
-
-    def command(self, remote: str) -> str:
-        """`ssh -t` to this sshd running ``remote`` (one shell word, quoted here)."""
-        quoted = "'" + remote.replace("'", "'\\''") + "'"
-        return (f"ssh -t -F /dev/null -p {self.port} -i {self.key} -o IdentitiesOnly=yes -o BatchMode=yes "
-                f"-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR "
-                f"{self.user}@127.0.0.1 {quoted}")
-
-
-def _sshd_binary() -> str | None:
-    return shutil.which("sshd", path=f"/usr/sbin:/usr/local/sbin:{os.environ.get('PATH', '')}")
-
-
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
-    """A real sshd on 127.0.0.1 on a free port, with a throwaway host key and user key, in the
-    foreground as our child (stopped at the end of the session). Skips when sshd is not installed,
-    or when not root and the privilege-separation folder /run/sshd is missing."""
-    binary = _sshd_binary()
-    if binary is None or shutil.which("ssh") is None or shutil.which("ssh-keygen") is None:
-        _skip("sshd/ssh are not installed (apt-get install openssh-server openssh-client; "
-                    "`./dev test` as root installs them)")
-    run_dir = Path("/run/sshd")
-    if not run_dir.is_dir():
-        if os.geteuid() != 0:
-            _skip("sshd needs /run/sshd, which only root can create here")
-        run_dir.mkdir(parents=True, mode=0o755)
-    d = tmp_path_factory.mktemp("sshd")
-    for name in ("id", "host"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)], check=True)
-    (d / "auth").write_text((d / "id.pub").read_text())
-    (d / "auth").chmod(0o600)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    (d / "cfg").write_text(
-        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host'}\nPidFile none\n"
-        f"AuthorizedKeysFile {d / 'auth'}\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-        # StrictModes no: the temp folders are not the user's own ~/.ssh; UsePAM no: no PAM stack needed.
-        "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n")
-    proc = subprocess.Popen([binary, "-D", "-f", str(d / "cfg"), "-E", str(d / "log")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log = (d / "log").read_text() if (d / "log").exists() else ""
-                    raise AssertionError(f"sshd did not start (exit {proc.poll()}): {log}") from None
-                time.sleep(0.05)
-        yield Sshd(port, d / "id", getpass.getuser())
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    """A real sshd on 127.0.0.1 (tests/sshd.py), stopped at the end of the session."""
+    with running_sshd(tmp_path_factory.mktemp("sshd")) as server:
+        yield server
 
 
 def test_over_ssh_open_the_demo_vault_and_quit_clean(term: Terminal, sshd: Sshd, demo: Path, home: Path) -> None:
