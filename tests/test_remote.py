@@ -213,3 +213,16 @@ def test_an_object_missing_on_the_remote_is_named_and_the_others_arrive(remote: 
     assert lfs_objects(dest) == set(oids.values()) - {gone}
     assert sha256(dest / "cues" / CUE / "1M03_STR.wav") == oids["1M03_STR.wav"]
     assert git(dest, "status", "--porcelain") == ""
+
+
+def test_a_plain_git_pull_in_a_lazy_clone_fetches_no_audio(remote: Path, vault: Path, sv: Runner,
+                                                           tmp_path: Path) -> None:
+    dest = tmp_path / "lazy"
+    sv.ok("clone", remote, dest, "--lazy")
+    write_set(tmp_path / "v2", gains={"STR": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
+    sv.ok("-C", vault, "push")
+    git(dest, "pull", "-q", "--ff-only")  # the setting persists: no environment variable to remember
+    assert _refs(dest, sv)[0] == f"{CUE}@2.0"
+    assert lfs_objects(dest) == set()
+    assert git(dest, "status", "--porcelain") == ""
