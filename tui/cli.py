@@ -25,14 +25,19 @@ from audio.errors import AudioError
 from tui.commands.analyze import analyze_cmd
 from tui.commands.approve import approve_cmd
 from tui.commands.check import check_cmd
+from tui.commands.clone import clone_cmd
 from tui.commands.commit import commit_cmd
 from tui.commands.demo import demo_cmd
 from tui.commands.diff import diff_cmd
+from tui.commands.fetch import fetch_cmd
 from tui.commands.init import init_cmd
 from tui.commands.log import log_cmd
 from tui.commands.note import note_cmd
 from tui.commands.play import play_cmd
+from tui.commands.pull import pull_cmd
+from tui.commands.push import push_cmd
 from tui.commands.show import show_cmd
+from tui.commands.status import status_cmd
 from tui.commands.tui import tui_cmd
 from tui.commands.verify import verify_cmd
 from tui.output import plain
@@ -66,7 +71,7 @@ def cli(ctx: click.Context, directory: Path | None) -> int:
 
 
 for _cmd in (init_cmd, check_cmd, commit_cmd, log_cmd, show_cmd, note_cmd, approve_cmd, verify_cmd, demo_cmd,
-             play_cmd, diff_cmd, analyze_cmd, tui_cmd):
+             play_cmd, diff_cmd, analyze_cmd, tui_cmd, clone_cmd, fetch_cmd, push_cmd, pull_cmd, status_cmd):
     cli.add_command(_cmd)
 
 

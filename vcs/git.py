@@ -458,3 +458,65 @@ def iter_z(data: bytes) -> Iterator[str]:
     for rec in data.decode("utf-8", "surrogateescape").split("\0"):
         if rec:
             yield rec
+
+
+# ----- remotes (vcs.remote): clone, fetch, push, notes merge ---------------------------------
+
+def clone(url: str, dest: Path, *, cwd: Path, lazy: bool = False) -> None:
+    """``git clone url dest``; ``lazy``: no LFS object is downloaded (the pointers are checked out)."""
+    run("clone", "--quiet", "--", url, str(dest), cwd=cwd, env={"GIT_LFS_SKIP_SMUDGE": "1"} if lazy else None)
+
+
+def config_set(key: str, value: str, *, cwd: Path) -> None:
+    run("config", "--local", key, value, cwd=cwd)
+
+
+def remote_url(name: str, *, cwd: Path) -> str | None:
+    return config_get(f"remote.{name}.url", cwd=cwd)
+
+
+def fetch(remote: str, *refspecs: str, cwd: Path) -> None:
+    """``git fetch --no-tags remote refspecs`` (GitFailed with git's stderr when it fails)."""
+    run("fetch", "--quiet", "--no-tags", remote, *refspecs, cwd=cwd)
+
+
+def push(remote: str, *refspecs: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
+    """``git push remote refspecs`` (the LFS pre-push hook uploads the objects); not checked:
+    the caller tells a rejection from a failure."""
+    return run("push", "--porcelain", remote, *refspecs, cwd=cwd, check=False)
+
+
+def is_ancestor(a: str, b: str, *, cwd: Path) -> bool:
+    return run("merge-base", "--is-ancestor", a, b, cwd=cwd, check=False).returncode == 0
+
+
+def count_between(a: str, b: str, *, cwd: Path) -> tuple[int, int]:
+    """(commits only in ``a``, commits only in ``b``)."""
+    out = run("rev-list", "--left-right", "--count", f"{a}...{b}", cwd=cwd).stdout.decode().split()
+    return int(out[0]), int(out[1])
+
+
+def merge_ff_only(ref: str, *, cwd: Path) -> None:
+    run("merge", "--ff-only", "--quiet", ref, cwd=cwd)
+
+
+def update_ref(ref: str, oid: str, *, cwd: Path) -> None:
+    run("update-ref", ref, oid, cwd=cwd)
+
+
+def commit_tree(tree: str, *parents: str, message: str, cwd: Path) -> str:
+    args = ["commit-tree", tree]
+    for p in parents:
+        args += ["-p", p]
+    return run(*args, "-m", message, cwd=cwd).stdout.decode().strip()
+
+
+def lfs_fetch(remote: str, commit: str, paths: list[str], *, cwd: Path) -> None:
+    """Download the LFS objects of ``paths`` at ``commit`` (a lazy clone's exclude overridden)."""
+    run("-c", "lfs.fetchexclude=", "lfs", "fetch", remote, commit, f"--include={','.join(paths)}",
+        "--exclude=", cwd=cwd)
+
+
+def lfs_checkout(paths: list[str], *, cwd: Path) -> None:
+    """Replace the pointers of ``paths`` in the working folder with their (local) LFS objects."""
+    run("-c", "lfs.fetchexclude=", "lfs", "checkout", "--", *paths, cwd=cwd)

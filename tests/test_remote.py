@@ -1,0 +1,228 @@
+"""clone, lazy clone, fetch of chosen stems, push, pull, status — against local bare repositories
+(git-lfs moves the objects to a plain-path remote's lfs/objects/ itself)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import CUE, Runner, git, lfs_objects, sha256, write_set
+
+
+@pytest.fixture
+def remote(vault: Path, sv: Runner, tmp_path: Path) -> Path:
+    """A bare remote holding the vault's first version (with its audio), pushed with `push`."""
+    write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    bare = tmp_path / "server" / "film.git"
+    bare.parent.mkdir()
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    git(vault, "remote", "add", "origin", str(bare))
+    sv.ok("-C", vault, "push")
+    return bare
+
+
+def _oids(vault: Path, sv: Runner, ref: str) -> dict[str, str]:
+    return {s["file"]: s["sha256"] for s in sv.ok("-C", vault, "show", ref, "--json").json()["stems"]}
+
+
+def _refs(vault: Path, sv: Runner) -> list[str]:
+    return [f"{v['cue']}@{v['version']}" for v in sv.ok("-C", vault, "log", "--json").json()]
+
+
+def _notes(vault: Path, sv: Runner, ref: str) -> list[str]:
+    return [n["text"] for n in sv.ok("-C", vault, "show", ref, "--json").json()["notes"]]
+
+
+def test_clone_brings_versions_and_audio(remote: Path, vault: Path, sv: Runner, tmp_path: Path) -> None:
+    dest = tmp_path / "copy"
+    sv.ok("clone", remote, dest)
+    want = _oids(vault, sv, f"{CUE}@1.0")
+    assert lfs_objects(dest) == set(want.values())
+    for f, oid in want.items():
+        assert sha256(dest / "cues" / CUE / f) == oid
+    assert git(dest, "config", "lfs.ssh.automultiplex").strip() == "false"
+    assert sv.ok("-C", dest, "verify", "--json").json()["ok"]
+
+
+def test_lazy_clone_holds_no_audio_and_still_reads(remote: Path, vault: Path, sv: Runner, tmp_path: Path) -> None:
+    write_set(tmp_path / "v2", gains={"STR": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
+    sv.ok("-C", vault, "push")
+    dest = tmp_path / "lazy"
+    sv.ok("clone", remote, dest, "--lazy")
+    assert lfs_objects(dest) == set()
+    assert _refs(dest, sv)[:2] == [f"{CUE}@2.0", f"{CUE}@1.0"]
+    assert _oids(dest, sv, f"{CUE}@2.0") == _oids(vault, sv, f"{CUE}@2.0")
+    sv.ok("-C", dest, "diff", f"{CUE}@1.0", f"{CUE}@2.0")
+    assert sv.ok("-C", dest, "verify", "--json").json()["ok"]
+    # a third version arrives: pull brings it, still without audio
+    write_set(tmp_path / "v3", gains={"BRS": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v3", "-m", "third")
+    sv.ok("-C", vault, "push")
+    sv.ok("-C", dest, "pull")
+    assert _refs(dest, sv)[0] == f"{CUE}@3.0"
+    assert lfs_objects(dest) == set()
+    assert sv.ok("-C", dest, "verify", "--json").json()["ok"]
+    assert git(dest, "status", "--porcelain") == ""
+    st = sv.ok("-C", dest, "status", "--json").json()
+    assert st["lazy"] and st["ahead"] == 0 and st["behind"] == 0
+    assert st["cues"][0]["local"] == [] and len(st["cues"][0]["missing"]) == 5
+
+
+def test_fetch_one_stem_brings_exactly_that_object(remote: Path, vault: Path, sv: Runner, tmp_path: Path) -> None:
+    dest = tmp_path / "lazy"
+    sv.ok("clone", remote, dest, "--lazy")
+    want = _oids(vault, sv, f"{CUE}@1.0")["1M03_STR.wav"]
+    got = sv.ok("-C", dest, "fetch", f"{CUE}@1.0", "--stem", "STR", "--json").json()
+    assert [(g["file"], g["oid"]) for g in got] == [("1M03_STR.wav", want)]
+    assert lfs_objects(dest) == {want}
+    assert sha256(dest / "cues" / CUE / "1M03_STR.wav") == want  # smudged in the working folder
+    st = sv.ok("-C", dest, "status", "--json").json()
+    assert st["cues"][0]["local"] == ["1M03_STR.wav"]
+    assert git(dest, "status", "--porcelain") == ""
+    sv.ok("-C", dest, "fetch", CUE, "--all")
+    assert lfs_objects(dest) == set(_oids(vault, sv, f"{CUE}@1.0").values())
+
+
+def test_a_new_version_pushed_arrives_with_its_audio(remote: Path, vault: Path, sv: Runner, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    sv.ok("clone", remote, other)
+    sums = write_set(tmp_path / "v2", gains={"STR": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
+    sv.ok("-C", vault, "push")
+    assert sv.ok("-C", other, "status", "--json").json()["behind"] == 0  # as of its last pull
+    sv.ok("-C", other, "pull")
+    for f, oid in sums.items():
+        assert sha256(other / "cues" / CUE / f) == oid
+    assert sv.ok("-C", other, "verify", "--json").json()["ok"]
+
+
+@pytest.mark.parametrize("order", ["a-first", "b-first"])
+def test_notes_from_two_clones_both_survive(order: str, remote: Path, vault: Path, sv: Runner,
+                                            tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    sv.ok("clone", remote, a, "--lazy")
+    sv.ok("clone", remote, b, "--lazy")
+    sv.ok("-C", a, "note", f"{CUE}@1.0", "00:00:01:00", "strings too loud")
+    sv.ok("-C", b, "note", f"{CUE}@1.0", "00:00:00:12", "brass late")
+    first, second = (a, b) if order == "a-first" else (b, a)
+    sv.ok("-C", first, "push")
+    sv.ok("-C", second, "push")  # merges the first's notes, then pushes (a fast-forward)
+    sv.ok("-C", first, "pull")
+    for clone in (a, b, vault):
+        if clone == vault:
+            sv.ok("-C", vault, "pull")
+        assert _notes(clone, sv, f"{CUE}@1.0") == ["brass late", "strings too loud"]
+    # pulling again changes nothing and duplicates nothing
+    sv.ok("-C", a, "pull")
+    assert _notes(a, sv, f"{CUE}@1.0") == ["brass late", "strings too loud"]
+
+
+def test_approval_tags_travel_and_are_never_moved(remote: Path, vault: Path, sv: Runner, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    sv.ok("clone", remote, other)
+    sv.ok("-C", vault, "approve", f"{CUE}@1.0", "-m", "ok")
+    sv.ok("-C", vault, "push")
+    sv.ok("-C", other, "pull")
+    tag = "refs/tags/" + git(vault, "for-each-ref", "--format=%(refname:strip=2)", "refs/tags/").strip()
+    assert git(other, "rev-parse", tag) == git(vault, "rev-parse", tag)
+    assert sv.ok("-C", other, "show", f"{CUE}@1.0", "--json").json()["approved"]
+    # a different tag of the same name in a third clone: reported, not overwritten on either side
+    third = tmp_path / "third"
+    git(tmp_path, "clone", "-q", str(remote), str(third))
+    git(third, "tag", "-f", "-a", "-m", "forged", tag[len("refs/tags/"):], "HEAD")
+    r = sv.ok("-C", third, "pull")
+    assert "differs" in r.out
+    assert git(third, "cat-file", "-p", tag).endswith("forged\n")
+    sv.ok("-C", third, "push")
+    assert git(remote, "rev-parse", tag) == git(vault, "rev-parse", tag)
+
+
+def test_same_cue_race_second_push_refused_then_next_number(remote: Path, vault: Path, sv: Runner,
+                                                           tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    sv.ok("clone", remote, other)
+    write_set(tmp_path / "a2", gains={"STR": 0.5})
+    write_set(tmp_path / "b2", gains={"BRS": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "a2", "-m", "mine")
+    sv.ok("-C", other, "commit", CUE, tmp_path / "b2", "-m", "theirs")
+    sv.ok("-C", vault, "push")
+    before = git(remote, "rev-parse", "main")
+    r = sv("-C", other, "push")
+    assert r.code == 2 and r.err.startswith("error: ") and "stemvault pull" in r.err
+    assert len(r.err.strip().splitlines()) == 1
+    assert git(remote, "rev-parse", "main") == before
+    # the documented way out: drop the local commit, pull, commit the export again
+    r = sv("-C", other, "pull")
+    assert r.code == 2 and "reset --hard" in r.err
+    git(other, "reset", "-q", "--hard", "origin/main")
+    sv.ok("-C", other, "pull")
+    sv.ok("-C", other, "commit", CUE, tmp_path / "b2", "-m", "theirs again")
+    sv.ok("-C", other, "push")
+    sv.ok("-C", vault, "pull")
+    refs = _refs(vault, sv)
+    assert refs[:3] == [f"{CUE}@3.0", f"{CUE}@2.0", f"{CUE}@1.0"]
+
+
+def test_push_refuses_a_corrupted_object_naming_it(remote: Path, vault: Path, sv: Runner, tmp_path: Path) -> None:
+    write_set(tmp_path / "v2", gains={"STR": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
+    oid = _oids(vault, sv, f"{CUE}@2.0")["1M03_STR.wav"]
+    obj = vault / ".git/lfs/objects" / oid[:2] / oid[2:4] / oid
+    data = bytearray(obj.read_bytes())
+    data[len(data) // 2] ^= 0x01  # same size: git-lfs alone would upload it
+    os.chmod(obj, 0o644)
+    obj.write_bytes(bytes(data))
+    before = git(remote, "rev-parse", "main")
+    r = sv("-C", vault, "push")
+    assert r.code == 2 and "1M03_STR.wav" in r.err and oid in r.err
+    assert git(remote, "rev-parse", "main") == before
+    assert not (remote / "lfs/objects" / oid[:2] / oid[2:4] / oid).exists()
+
+
+def test_one_line_errors(vault: Path, sv: Runner, tmp_path: Path, remote: Path) -> None:
+    alone = tmp_path / "alone"
+    sv.ok("init", alone)
+    r = sv("-C", alone, "push")
+    assert r.code == 2 and "no remote named 'origin'" in r.err and len(r.err.strip().splitlines()) == 1
+    r = sv("clone", tmp_path / "nowhere.git", tmp_path / "x")
+    assert r.code == 2 and r.err.startswith("error: cannot reach") and len(r.err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
+    git(vault, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    r = sv("-C", vault, "pull")
+    assert r.code == 2 and "cannot reach the remote origin" in r.err
+    git(vault, "remote", "set-url", "origin", str(remote))
+    (vault / "cues" / CUE / "1M03_STR.wav").write_bytes(b"changed")
+    r = sv("-C", vault, "pull")
+    assert r.code == 2 and "not committed" in r.err and "1M03_STR.wav" in r.err
+
+
+def test_an_object_missing_on_the_remote_is_named_and_the_others_arrive(remote: Path, vault: Path, sv: Runner,
+                                                                       tmp_path: Path) -> None:
+    dest = tmp_path / "lazy"
+    sv.ok("clone", remote, dest, "--lazy")
+    oids = _oids(vault, sv, f"{CUE}@1.0")
+    gone = oids["1M03_BRS.wav"]
+    (remote / "lfs/objects" / gone[:2] / gone[2:4] / gone).unlink()
+    r = sv("-C", dest, "fetch", f"{CUE}@1.0", "--all")
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1
+    assert "1M03_BRS.wav" in r.err and f"{CUE}@1.0" in r.err and gone in r.err
+    assert lfs_objects(dest) == set(oids.values()) - {gone}
+    assert sha256(dest / "cues" / CUE / "1M03_STR.wav") == oids["1M03_STR.wav"]
+    assert git(dest, "status", "--porcelain") == ""
+
+
+def test_a_plain_git_pull_in_a_lazy_clone_fetches_no_audio(remote: Path, vault: Path, sv: Runner,
+                                                           tmp_path: Path) -> None:
+    dest = tmp_path / "lazy"
+    sv.ok("clone", remote, dest, "--lazy")
+    write_set(tmp_path / "v2", gains={"STR": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
+    sv.ok("-C", vault, "push")
+    git(dest, "pull", "-q", "--ff-only")  # the setting persists: no environment variable to remember
+    assert _refs(dest, sv)[0] == f"{CUE}@2.0"
+    assert lfs_objects(dest) == set()
+    assert git(dest, "status", "--porcelain") == ""
