@@ -149,3 +149,7 @@ def cannot_write(err: OSError, where: object) -> CannotWrite:
                         "permissions of the vault's folder (`ls -ld`), or work in a clone of your own")
     e.reason = reason
     return e
+
+
+class RemoteError(VaultError):
+    """Working with a remote failed: it cannot be reached, it is ahead, it holds other content."""

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from vcs import git
-from vcs.errors import GitFailed, UsageError, VaultError, git_advice
+from vcs.errors import GitFailed, RemoteError, UsageError, VaultError, git_advice
 from vcs.lfs import POINTER_MAX, object_path, parse_pointer
 from vcs.models import Version
 from vcs.vault import CUES_DIR, NOTES_REF, Vault
@@ -41,10 +41,6 @@ def _remote_notes(remote: str) -> str:
 
 def _remote_tags(remote: str) -> str:
     return f"refs/stemvault/remote-tags/{remote}/"
-
-
-class RemoteError(VaultError):
-    exit_code = 2
 
 
 def _unreachable(remote: str, url: str, e: GitFailed) -> RemoteError:
