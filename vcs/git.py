@@ -139,6 +139,11 @@ def init(cwd: Path, *, branch: str = "main") -> None:
     run("init", "-q", "-b", branch, cwd=cwd)
 
 
+def init_bare(path: Path, *, branch: str = "main") -> None:
+    """Make ``path`` (an empty or missing folder) a bare repository whose first branch is ``branch``."""
+    run("init", "-q", "--bare", "-b", branch, str(path), cwd=path.parent)
+
+
 def lfs_install_local(cwd: Path) -> None:
     """Install git-lfs's filters and hooks in this repository only."""
     run("lfs", "install", "--local", cwd=cwd)

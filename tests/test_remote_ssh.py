@@ -1,0 +1,92 @@
+"""stemvault's own verbs over SSH, end to end: `server init` a bare repository behind a real sshd
+whose sessions find git-lfs-transfer (a wrapper running this checkout's vcs.lfs_transfer), then
+push, a lazy clone, fetch of one stem, and a note pushed from the clone and pulled back."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import CUE, Runner, git, lfs_objects, sha256, write_set
+from tests.sshd import Sshd, running_sshd
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sshd, Path]]:
+    """sshd whose sessions' PATH starts with a bin folder holding a logging ``git-lfs-transfer``."""
+    d = tmp_path_factory.mktemp("sv-sshd")
+    bin_dir = d / "bin"
+    bin_dir.mkdir()
+    log = d / "transfer.log"
+    wrapper = bin_dir / "git-lfs-transfer"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n'
+                       f'PYTHONPATH="{ROOT}" exec "{sys.executable}" -m vcs.lfs_transfer "$@"\n')
+    wrapper.chmod(0o755)
+    with running_sshd(d, path=f"{bin_dir}:/usr/local/bin:/usr/bin:/bin") as sshd:
+        yield sshd, log
+
+
+def _bare_objects(bare: Path) -> set[str]:
+    root = bare / "lfs" / "objects"
+    return {p.name for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+def _oids(vault: Path, sv: Runner, ref: str) -> dict[str, str]:
+    return {s["file"]: s["sha256"] for s in sv.ok("-C", vault, "show", ref, "--json").json()["stems"]}
+
+
+def _notes(vault: Path, sv: Runner, ref: str) -> list[str]:
+    return [n["text"] for n in sv.ok("-C", vault, "show", ref, "--json").json()["notes"]]
+
+
+def test_push_lazy_clone_fetch_and_notes_over_ssh(server: tuple[Sshd, Path], vault: Path, sv: Runner,
+                                                  tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sshd, log = server
+    monkeypatch.setenv("GIT_SSH_COMMAND", sshd.git_ssh_command())
+    bare = tmp_path / "srv" / "film.git"
+    sv.ok("server", "init", bare)
+    url = f"ssh://{sshd.user}@127.0.0.1:{sshd.port}{bare}"
+
+    # the composer's vault: two versions, pushed over ssh with their audio
+    v1 = write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    v2 = write_set(tmp_path / "v2", gains={"STR": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
+    git(vault, "remote", "add", "origin", url)
+    git(vault, "config", "lfs.ssh.automultiplex", "false")  # what `clone` sets (git-lfs 3.3 can hang)
+    sv.ok("-C", vault, "push")
+    assert _bare_objects(bare) == set(v1.values()) | set(v2.values())
+    assert f"{bare} upload" in log.read_text().splitlines()  # through git-lfs-transfer, not HTTP
+    assert git(bare, "rev-parse", "main") == git(vault, "rev-parse", "HEAD")
+
+    # a lazy clone over ssh: no audio, history readable; the folder is named after the URL
+    laptop = tmp_path / "laptop"
+    laptop.mkdir()
+    monkeypatch.chdir(laptop)
+    sv.ok("clone", url, "--lazy")
+    lazy = laptop / "film"
+    assert lfs_objects(lazy) == set()
+    assert [f"{v['cue']}@{v['version']}" for v in sv.ok("-C", lazy, "log", "--json").json()][:2] == \
+        [f"{CUE}@2.0", f"{CUE}@1.0"]
+    assert _oids(lazy, sv, f"{CUE}@2.0") == _oids(vault, sv, f"{CUE}@2.0")
+    sv.ok("-C", lazy, "diff", f"{CUE}@1.0", f"{CUE}@2.0")
+
+    # exactly the one stem asked for arrives, over git-lfs-transfer
+    want = _oids(vault, sv, f"{CUE}@2.0")["1M03_STR.wav"]
+    got = sv.ok("-C", lazy, "fetch", f"{CUE}@2.0", "--stem", "STR", "--json").json()
+    assert [(g["file"], g["oid"]) for g in got] == [("1M03_STR.wav", want)]
+    assert lfs_objects(lazy) == {want}
+    assert sha256(lazy / "cues" / CUE / "1M03_STR.wav") == want == v2["1M03_STR.wav"]
+    assert f"{bare} download" in log.read_text().splitlines()
+
+    # a note from the lazy clone travels back to the composer
+    sv.ok("-C", lazy, "note", f"{CUE}@2.0", "00:00:01:00", "strings still too loud")
+    sv.ok("-C", lazy, "push")
+    sv.ok("-C", vault, "pull")
+    assert _notes(vault, sv, f"{CUE}@2.0") == ["strings still too loud"]
+    assert lfs_objects(lazy) == {want}  # pushing a note sent and fetched no audio
