@@ -8,7 +8,9 @@ line, why it cannot play and the render command to use instead. Without the audi
 are missing and how to fetch them.
 
 Engine commands are sent from the UI thread (the engine applies them at its next block); the
-playhead and meters are read on a timer. Without a sound card nothing runs the engine's blocks,
+playhead and meters are read on a timer. ``p`` cycles the audition presets (none, mono, laptop,
+phone, small-room, theater: ``audio.playback.presets``), ``P`` turns the chosen one off and on;
+the header names it once one was chosen. Without a sound card nothing runs the engine's blocks,
 so each command is applied at once (``Engine.settle``) and the position moves without sound.
 """
 
@@ -35,7 +37,7 @@ from tui.widgets.stem_row import StemRow
 from vcs.errors import AudioMissing, VaultError
 from vcs.models import Note, Version, note_order
 from vcs.naming import short_name
-from vcs.playsession import PlaySession, parse_position, prepare_play
+from vcs.playsession import PRESET_NAMES, PlaySession, next_preset, parse_position, prepare_play
 from vcs.vault import Vault
 
 if TYPE_CHECKING:
@@ -72,6 +74,8 @@ class PlayerScreen(Screen[None]):
         Binding("left_square_bracket", "jump(-1)", "Jump", key_display="[ ]"),
         Binding("right_square_bracket", "jump(1)", "Jump", show=False),
         Binding("g", "goto", "Go to", show=False),
+        Binding("p", "preset", "Next audition preset", show=False),
+        Binding("P", "bypass", "Audition preset off/on", show=False),
         Binding("down,j", "row(1)", "Down", show=False),
         Binding("up,k", "row(-1)", "Up", show=False),
         Binding("escape,q", "back", "Back"),
@@ -87,6 +91,8 @@ class PlayerScreen(Screen[None]):
         self.output: Output | None = None
         self.mode = "a"
         self.match = False
+        self.preset: str | None = None  # the audition preset heard (None: none, or bypassed)
+        self.preset_chosen: str | None = None  # what P turns back on
         self.position = 0  # frames from the timeline's start, when no engine runs
         self.mix: dict[str, list[Any]] = {}  # name -> [mute, solo, gain dB]: what the rows show
         self.notes: dict[str, list[Note]] = {"a": list(a.notes), "b": list(b.notes) if b else []}
@@ -196,10 +202,12 @@ class PlayerScreen(Screen[None]):
                 self.notify(str(err), severity="warning", markup=False)
         e.seek(self.position)
         e.switch(self.mode)  # type: ignore[arg-type]
+        if self.preset is not None:
+            e.set_preset(self.preset)
         self._settle()
         if why is not None:
             self.no_sound = (f"cannot play here: {why} — render it instead: "
-                             f"{render_command(self.a, self.b, self.mode, self.match)}")
+                             f"{render_command(self.a, self.b, self.mode, self.match, preset=self.preset)}")
         self._say(self.no_sound or "")
         self._tick(force=True)
 
@@ -299,6 +307,8 @@ class PlayerScreen(Screen[None]):
         t.append(f"   {self.tc(min(self._pos(), frames))} / {self.tc(frames)}")
         if self.b is not None:
             t.append(f"   match loudness {'on' if self.match else 'off'}", "bold" if self.match else "")
+        if self.preset_chosen is not None:
+            t.append(f"   preset {self.preset or 'off'}", "bold" if self.preset else "dim")
         return t
 
     def _note_frames(self, side: str) -> list[tuple[int, Note]]:
@@ -317,7 +327,7 @@ class PlayerScreen(Screen[None]):
         st = e.status if e is not None else None
         pos = self._pos()
         side = self._heard()
-        key = (pos, self.mode, self.match, st, len(self.notes["a"]), len(self.notes["b"]), self.browse is None,
+        key = (pos, self.mode, self.match, self.preset, st, len(self.notes["a"]), len(self.notes["b"]), self.browse is None,
                tuple(tuple(v) for v in self.mix.values()))
         if key == self._shown and not force:
             return
@@ -394,7 +404,7 @@ class PlayerScreen(Screen[None]):
     def _lost_output(self, why: str) -> None:
         self.output = None
         self.no_sound = (f"cannot play here: {why} — render it instead: "
-                         f"{render_command(self.a, self.b, self.mode, self.match)}")
+                         f"{render_command(self.a, self.b, self.mode, self.match, preset=self.preset)}")
         self._say(self.no_sound)
 
     def _seek_to(self, frame: int) -> None:
@@ -443,7 +453,7 @@ class PlayerScreen(Screen[None]):
             self._settle()
         if self.no_sound is not None:  # the render command follows what would be heard
             self.no_sound = self.no_sound.split(" — render it instead: ")[0] + " — render it instead: " + \
-                render_command(self.a, self.b, self.mode, self.match)
+                render_command(self.a, self.b, self.mode, self.match, preset=self.preset)
             self._say(self.no_sound)
         self._tick(force=True)
 
@@ -462,6 +472,27 @@ class PlayerScreen(Screen[None]):
             self._settle()
         self.match = on
         self._tick(force=True)
+
+    def _set_preset(self, name: str | None) -> None:
+        self.preset = name
+        if name is not None:
+            self.preset_chosen = name
+        if self.engine is not None:
+            self.engine.set_preset(name)
+            self._settle()
+        if self.no_sound is not None:  # the render command follows what would be heard
+            self.no_sound = self.no_sound.split(" — render it instead: ")[0] + " — render it instead: " + \
+                render_command(self.a, self.b, self.mode, self.match, preset=self.preset)
+            self._say(self.no_sound)
+        self._tick(force=True)
+
+    def action_preset(self) -> None:
+        """The next audition preset: none → mono → laptop → phone → small-room → theater → none."""
+        self._set_preset(next_preset(self.preset))
+
+    def action_bypass(self) -> None:
+        """The chosen audition preset off, or back on (mono when none was chosen yet)."""
+        self._set_preset(None if self.preset else self.preset_chosen or PRESET_NAMES[0])
 
     # ----- the mixer -------------------------------------------------------------------------
     def _row(self) -> StemRow | None:
