@@ -310,3 +310,26 @@ def test_play_with_an_unknown_preset_is_bad_usage(vault: Path, sv: Runner, tmp_p
     r = sv("-C", vault, "play", CUE, "--preset", "cinema", "--render", tmp_path / "x.wav")
     assert r.code == 2
     assert "cinema" in r.err and not (tmp_path / "x.wav").exists()
+
+
+def test_play_keys_cycle_and_bypass_presets(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    import threading
+
+    from tui.commands.play import _line, _on_key
+
+    write_set(tmp_path / "v1", seconds=1.0)
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    s = prepare_play(Vault(vault), CUE, preset="laptop")
+    try:
+        on = _on_key(s, threading.Event())
+        heard = []
+        for k in ("P", "P", "p", "p", "p", "p", "P", "p"):
+            on(k)
+            s.engine.settle()
+            heard.append(s.engine.status.preset)
+        assert heard == [None, "laptop", "phone", "small-room", "theater", None, "theater", None]
+        on("p")
+        s.engine.settle()
+        assert " mono " in _line(s)
+    finally:
+        s.close()

@@ -42,15 +42,17 @@ def _on_key(session: PlaySession, quit_: threading.Event) -> Callable[[str], Non
     """Keys while playing: space, a/b/d, ←/→, p (next preset), P (preset on/off), q."""
     e = session.engine
     step = round(SEEK_S * e.sample_rate)
-    chosen = [session.info.get("preset")]  # what P turns back on
+    preset: list[str | None] = [session.info.get("preset")] * 2  # what plays, what P turns back on
 
     def on_key(k: str) -> None:
         try:
             if k == "p":
-                chosen[0] = next_preset(e.status.preset)
-                e.set_preset(chosen[0])
+                preset[0] = next_preset(preset[0])
+                preset[1] = preset[0] or preset[1]
+                e.set_preset(preset[0])
             elif k == "P":
-                e.set_preset(None if e.status.preset else chosen[0] or PRESET_NAMES[0])
+                preset[0] = None if preset[0] else preset[1] or PRESET_NAMES[0]
+                e.set_preset(preset[0])
             elif k == " ":
                 e.toggle()
             elif k in ("a", "b", "d"):
