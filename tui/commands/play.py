@@ -97,6 +97,33 @@ def _say_absent(absent: list[dict[str, str]], *, err: bool = False) -> None:
         click.echo(f"    silent here and not in this clone (not needed): {names}", err=err)
 
 
+def _server_words(latency: float | None = None) -> str:
+    """Where the sound goes when PULSE_SERVER names a TCP server (a forwarded one: ``ssh -R``)."""
+    from audio.playback.output import sound_server
+
+    srv = sound_server()
+    if srv is None:
+        return ""
+    lat = f", output latency {latency * 1000:.0f} ms" if latency is not None else ""
+    return f" via {plain(srv.describe())}{lat}"
+
+
+def _say_server() -> None:
+    """After --list-devices: where a TCP PULSE_SERVER sends the sound, or that it does not answer."""
+    from audio.playback.output import PULSE_PORT, sound_server
+
+    srv = sound_server()
+    if srv is None:
+        return
+    if srv.answers():
+        click.echo(f"sound goes via {plain(srv.describe())}: choose its output with PULSE_SINK=NAME "
+                   "(pactl list short sinks, on that machine)")
+    else:
+        click.echo(f"{plain(srv.describe())} does not answer: open the tunnel from your machine "
+                   f"(ssh -R {srv.port}:localhost:{PULSE_PORT} ...) with its sound server's TCP module loaded "
+                   "(docs/editor.md, Hearing it over SSH)")
+
+
 def _play_live(session: PlaySession, device: str | None, block: int) -> int:
     from audio.playback.output import open_output
 
@@ -104,8 +131,9 @@ def _play_live(session: PlaySession, device: str | None, block: int) -> int:
     out = open_output(e, device=device, block=block)
     info = session.info
     vs = f" vs {info['b']}" if info["b"] else ""
-    click.echo(f"playing {info['a']}{vs} on {plain(out.device_name)} from {info['from']}"
-               + (f" through the {info['preset']} preset" if info.get("preset") else "")
+    preset = f" through the {info['preset']} preset" if info.get("preset") else ""
+    click.echo(f"playing {info['a']}{vs}{preset} on {plain(out.device_name)}{_server_words(out.latency)} "
+               f"from {info['from']}"
                + (" — keys: space pause, a/b/d switch, ←/→ seek, p preset, P bypass, q quit"
                   if sys.stdin.isatty() else "")
                + _match_words(info, live=True), err=True)
@@ -166,6 +194,8 @@ def play_cmd(ref: str | None, vs: str | None, solo: tuple[str, ...], mute: tuple
         for d in [] if as_json else devs:
             click.echo(f"{'*' if d['default'] else ' '} {d['index']:3}  {plain(str(d['name']))}  "
                        f"({d['channels']} ch, {d['default_rate']:.0f} Hz)")
+        if not as_json:
+            _say_server()
         return 0
     if ref is None:
         raise click.UsageError("name what to play: stemvault play CUE[@VER]")
