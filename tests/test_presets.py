@@ -225,6 +225,30 @@ def test_bypass_is_bit_identical_to_no_preset(tmp_path: Path) -> None:
     assert np.array_equal(y[SR // 2 + fade:], want[SR // 2 + fade:])
 
 
+@pytest.mark.parametrize("preset", ["small-room", "theater", "laptop"])
+def test_a_switched_in_filter_starts_where_it_would_have_been(preset: str) -> None:
+    """The warm-up: switched on at frame N (no fade), the output from N on is what the preset
+    would play had it been on from the start — the same samples for the FIR (its 11.7 ms fit in
+    the 100 ms of history), within 1e-7 for the IIR filters (their memory decays within it)."""
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((SR, 2)) * 0.1).astype(np.float32)
+    on, late = PresetStage(SR, 2), PresetStage(SR, 2)
+    on.set(preset, fade=False)
+    at = 300 * 57  # after the history ring has wrapped round, mid-way
+    ya, yb = [], []
+    for i in range(0, len(x), 300):
+        if i == at:
+            late.set(preset, fade=False)
+        ya.append(on.process(x[i:i + 300]))
+        yb.append(late.process(x[i:i + 300]))
+    a, b = np.concatenate(ya), np.concatenate(yb)
+    assert np.array_equal(b[:at], x[:at])
+    if preset == "small-room":
+        assert np.array_equal(a[at:], b[at:])
+    else:
+        assert np.abs(a[at:] - b[at:]).max() < 1e-7
+
+
 def _click(y: np.ndarray, at: int, span: int = 2000) -> float:
     """The level (dB re the tones' peak) of what lies above 6 kHz near ``at``: the test tones are
     below 1 kHz and every preset is linear, so steady playback has nothing there (< -120 dB) and

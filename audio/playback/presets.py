@@ -231,7 +231,8 @@ class PresetStage:
         self._fading = False
         self.xfade_len = max(1, round(crossfade_s * sample_rate))
         self._xfade_done = 0
-        self._hist = np.zeros((channels, max(1, round(warm_s * sample_rate))))  # the last dry frames
+        self._hist = np.zeros((channels, max(1, round(warm_s * sample_rate))))  # the last dry frames, a ring
+        self._at = 0  # where the next frame goes (the oldest frame is there)
 
     def set(self, name: str | None, *, fade: bool = True, filt: Filter | None = None) -> None:
         """Hear preset ``name`` (None: bypass) from the next block on; ``filt``: its filter,
@@ -244,7 +245,8 @@ class PresetStage:
             return
         new = filt if filt is not None or name is None else design(name, self.sample_rate, self.channels)
         if new is not None:
-            new.run(np.array(self._hist))  # its state: as if it had been on (output discarded)
+            # its state: as if it had been on (its output is discarded)
+            new.run(np.ascontiguousarray(np.roll(self._hist, -self._at, axis=1)))
         if fade:
             if not self._fading:  # a switch during a switch fades on from the same old filter
                 self._old = self._cur
@@ -263,12 +265,15 @@ class PresetStage:
 
     def _remember(self, dry: np.ndarray) -> None:
         h = self._hist
-        n = dry.shape[1]
-        if n >= h.shape[1]:
-            h[...] = dry[:, n - h.shape[1]:]
-        else:
-            h[:, :h.shape[1] - n] = h[:, n:]
-            h[:, h.shape[1] - n:] = dry
+        size, n = h.shape[1], dry.shape[1]
+        if n >= size:
+            h[...] = dry[:, n - size:]
+            self._at = 0
+            return
+        k = min(n, size - self._at)
+        h[:, self._at:self._at + k] = dry[:, :k]
+        h[:, :n - k] = dry[:, k:]
+        self._at = (self._at + n) % size
 
     def process(self, block: np.ndarray) -> np.ndarray:
         """``block`` (frames, channels) float32 through the preset: the same array untouched in
