@@ -100,11 +100,19 @@ def test_play_in_an_ssh_session_reaches_the_laptops_sound_server(vault: Path, sv
                             "module-null-sink sink_name=other rate=48000 format=float32le channels=2"),
                       default_sink="other") as laptop, running_sshd(tmp_path / "ssh") as sshd:
         fwd = _free_port()
-        remote = (f"cd {shlex.quote(str(ROOT))} && env -u XDG_RUNTIME_DIR PULSE_SERVER=tcp:127.0.0.1:{fwd} "
-                  f"PULSE_SINK=null PYTHONPATH={shlex.quote(str(ROOT))} {shlex.quote(sys.executable)} -m tui.cli "
-                  f"-C {shlex.quote(str(vault))} play " + " ".join(shlex.quote(a) for a in args))
-        ssh = (["ssh", *shlex.split(sshd.ssh_options()), "-o", "ExitOnForwardFailure=yes",
-                "-R", f"{fwd}:127.0.0.1:{laptop_port}", f"{sshd.user}@127.0.0.1", remote])
+        def in_session(*play_args: str) -> list[str]:
+            """``ssh -R`` to the sshd, running stemvault play there with the forwarded server."""
+            remote = (f"cd {shlex.quote(str(ROOT))} && env -u XDG_RUNTIME_DIR PULSE_SERVER=tcp:127.0.0.1:{fwd} "
+                      f"PULSE_SINK=null PYTHONPATH={shlex.quote(str(ROOT))} {shlex.quote(sys.executable)} -m tui.cli "
+                      f"-C {shlex.quote(str(vault))} play " + " ".join(shlex.quote(a) for a in play_args))
+            return ["ssh", *shlex.split(sshd.ssh_options()), "-o", "ExitOnForwardFailure=yes",
+                    "-R", f"{fwd}:127.0.0.1:{laptop_port}", f"{sshd.user}@127.0.0.1", remote]
+
+        listed = subprocess.run(in_session("--list-devices"), capture_output=True, text=True,
+                                stdin=subprocess.DEVNULL, timeout=120)
+        assert listed.returncode == 0, listed
+        assert " pulse " in listed.stdout and "sound goes via the forwarded sound server" in listed.stdout, listed
+        ssh = in_session(*args, "--device", "pulse")  # a device by name, as --list-devices shows it
         raw = tmp_path / "rec.raw"
         takes = []
         r = None
@@ -129,7 +137,7 @@ def test_play_in_an_ssh_session_reaches_the_laptops_sound_server(vault: Path, sv
                                  f"play said: {r.stderr if r else ''}")
     assert r is not None
     line = next(x for x in r.stderr.splitlines() if x.startswith("playing"))
-    assert f"via the forwarded sound server tcp:127.0.0.1:{fwd} (PULSE_SERVER), output latency" in line, line
+    assert f"on pulse via the forwarded sound server tcp:127.0.0.1:{fwd} (PULSE_SERVER), output latency" in line, line
     assert "through the theater preset" in line
     print(line)  # the latency PortAudio reports through the tunnel (docs/editor.md quotes it)
 
