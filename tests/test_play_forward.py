@@ -161,3 +161,44 @@ def _record_while(env: dict[str, str], cmd: list[str], raw: Path) -> subprocess.
         rec.send_signal(signal.SIGINT)
         rec.wait(5)
     return r
+
+
+@pytest.mark.audio_device
+async def test_the_player_says_it_plays_through_a_forwarded_server(vault: Path, sv: Runner, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from textual.widgets import Static
+
+    from tests.tui_host import Host
+    from tui.screens.player import PlayerScreen
+
+    write_set(tmp_path / "v1", seconds=2.0)
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    port = _free_port()
+
+    def reinit_portaudio() -> None:
+        sd = sys.modules.get("sounddevice")
+        if sd is not None:  # PortAudio already initialised in this process: let it see the env now
+            sd._terminate()
+            sd._initialize()
+
+    with pulse_server(load=(f"module-native-protocol-tcp listen=127.0.0.1 port={port} auth-anonymous=1",)), \
+            monkeypatch.context() as env:
+        env.delenv("XDG_RUNTIME_DIR", raising=False)
+        env.setenv("PULSE_SERVER", f"tcp:127.0.0.1:{port}")
+        reinit_portaudio()
+        try:
+            app = Host(vault, lambda v: PlayerScreen(v, v.resolve(CUE)))
+            async with app.run_test(size=(80, 24)) as pilot:
+                screen = app.screen
+                assert isinstance(screen, PlayerScreen)
+                for _ in range(200):
+                    await pilot.pause(0.05)
+                    if screen.session is not None:
+                        break
+                assert screen.output is not None
+                msg = str(screen.query_one("#player-message", Static).render())
+                assert f"sound goes via the forwarded sound server tcp:127.0.0.1:{port} (PULSE_SERVER)" in msg, msg
+                await pilot.press("q")
+        finally:
+            env.undo()
+            reinit_portaudio()  # later tests in this process: PortAudio as the environment says again

@@ -208,8 +208,17 @@ class PlayerScreen(Screen[None]):
         if why is not None:
             self.no_sound = (f"cannot play here: {why} — render it instead: "
                              f"{render_command(self.a, self.b, self.mode, self.match, preset=self.preset)}")
-        self._say(self.no_sound or "")
+        self._say(self.no_sound or self._via())
         self._tick(force=True)
+
+    def _via(self) -> str:
+        """Where the sound goes when PULSE_SERVER names a TCP server (forwarded with ``ssh -R``)."""
+        from audio.playback.output import sound_server
+
+        srv = sound_server()
+        if srv is None or self.output is None:
+            return ""
+        return f"sound goes via {srv.describe()}, output latency {self.output.latency * 1000:.0f} ms"
 
     def _audio_missing(self, text: str) -> None:
         if self._gone:
