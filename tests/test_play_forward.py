@@ -114,14 +114,16 @@ def test_play_in_an_ssh_session_reaches_the_laptops_sound_server(vault: Path, sv
                                 stdin=subprocess.DEVNULL, timeout=120)
         assert listed.returncode == 0, listed
         assert " pulse " in listed.stdout and "sound goes via the forwarded sound server" in listed.stdout, listed
-        ssh = in_session(*args, "--device", "pulse")  # a device by name, as --list-devices shows it
+        # A device by name, as --list-devices shows it; large blocks (171 ms of PortAudio latency)
+        # so that a loaded machine under-runs less often: what is checked is the path, not latency.
+        ssh = in_session(*args, "--device", "pulse", "--block", "4096")
         raw = tmp_path / "rec.raw"
         takes = []
         r = None
         # A real-time path through two sound servers' buffers and an SSH connection on a loaded
         # machine: a take can under-run and drop a few milliseconds no code of ours causes. Up to
-        # three takes; one must match the render (every take's result is in the failure message).
-        for _ in range(3):
+        # four takes; one must match the render (every take's result is in the failure message).
+        for _ in range(4):
             r = _record_while(laptop, ssh, raw)
             assert r.returncode == 0, (r.returncode, r.stdout, r.stderr)
             y = np.fromfile(raw, dtype="<f4")

@@ -8,9 +8,7 @@ line, why it cannot play and the render command to use instead. Without the audi
 are missing and how to fetch them.
 
 Engine commands are sent from the UI thread (the engine applies them at its next block); the
-playhead and meters are read on a timer. ``p`` cycles the audition presets (none, mono, laptop,
-phone, small-room, theater: ``audio.playback.presets``), ``P`` turns the chosen one off and on;
-the header names it once one was chosen. Without a sound card nothing runs the engine's blocks,
+playhead and meters are read on a timer. Without a sound card nothing runs the engine's blocks,
 so each command is applied at once (``Engine.settle``) and the position moves without sound.
 """
 
@@ -31,13 +29,14 @@ from textual.widgets import Footer, Input, Static
 from audio.errors import AudioError, NoAudioDevice
 from audio.timecode import FrameRate, Timecode, parse_frame_rate, parse_timecode
 from tui.screens.player_layout import PlayerLayout, read_layout, render_command, why_no_sound
+from tui.screens.player_presets import PresetControls
 from tui.text import literal
 from tui.widgets.note_list import NoteList
 from tui.widgets.stem_row import StemRow
 from vcs.errors import AudioMissing, VaultError
 from vcs.models import Note, Version, note_order
 from vcs.naming import short_name
-from vcs.playsession import PRESET_NAMES, PlaySession, next_preset, parse_position, prepare_play
+from vcs.playsession import PlaySession, parse_position, prepare_play
 from vcs.vault import Vault
 
 if TYPE_CHECKING:
@@ -55,8 +54,8 @@ class _Rows(VerticalScroll, inherit_bindings=False):
     """The stem rows: scrolls to the focused row, leaves the arrow keys to the player."""
 
 
-class PlayerScreen(Screen[None]):
-    """Stems of ``a`` (and ``b``) as mixer rows, a shared playhead, A/B/difference."""
+class PlayerScreen(PresetControls, Screen[None]):
+    """Stems of ``a`` (and ``b``) as mixer rows, a shared playhead, A/B/difference (and presets)."""
 
     BINDINGS = [
         Binding("space", "play_pause", "Play"),
@@ -91,8 +90,6 @@ class PlayerScreen(Screen[None]):
         self.output: Output | None = None
         self.mode = "a"
         self.match = False
-        self.preset: str | None = None  # the audition preset heard (None: none, or bypassed)
-        self.preset_chosen: str | None = None  # what P turns back on
         self.position = 0  # frames from the timeline's start, when no engine runs
         self.mix: dict[str, list[Any]] = {}  # name -> [mute, solo, gain dB]: what the rows show
         self.notes: dict[str, list[Note]] = {"a": list(a.notes), "b": list(b.notes) if b else []}
@@ -202,23 +199,13 @@ class PlayerScreen(Screen[None]):
                 self.notify(str(err), severity="warning", markup=False)
         e.seek(self.position)
         e.switch(self.mode)  # type: ignore[arg-type]
-        if self.preset is not None:
-            e.set_preset(self.preset)
+        self._preset_to(e)
         self._settle()
         if why is not None:
             self.no_sound = (f"cannot play here: {why} — render it instead: "
                              f"{render_command(self.a, self.b, self.mode, self.match, preset=self.preset)}")
         self._say(self.no_sound or self._via())
         self._tick(force=True)
-
-    def _via(self) -> str:
-        """Where the sound goes when PULSE_SERVER names a TCP server (forwarded with ``ssh -R``)."""
-        from audio.playback.output import sound_server
-
-        srv = sound_server()
-        if srv is None or self.output is None:
-            return ""
-        return f"sound goes via {srv.describe()}, output latency {self.output.latency * 1000:.0f} ms"
 
     def _audio_missing(self, text: str) -> None:
         if self._gone:
@@ -316,8 +303,7 @@ class PlayerScreen(Screen[None]):
         t.append(f"   {self.tc(min(self._pos(), frames))} / {self.tc(frames)}")
         if self.b is not None:
             t.append(f"   match loudness {'on' if self.match else 'off'}", "bold" if self.match else "")
-        if self.preset_chosen is not None:
-            t.append(f"   preset {self.preset or 'off'}", "bold" if self.preset else "dim")
+        self._preset_label(t)
         return t
 
     def _note_frames(self, side: str) -> list[tuple[int, Note]]:
@@ -481,27 +467,6 @@ class PlayerScreen(Screen[None]):
             self._settle()
         self.match = on
         self._tick(force=True)
-
-    def _set_preset(self, name: str | None) -> None:
-        self.preset = name
-        if name is not None:
-            self.preset_chosen = name
-        if self.engine is not None:
-            self.engine.set_preset(name)
-            self._settle()
-        if self.no_sound is not None:  # the render command follows what would be heard
-            self.no_sound = self.no_sound.split(" — render it instead: ")[0] + " — render it instead: " + \
-                render_command(self.a, self.b, self.mode, self.match, preset=self.preset)
-            self._say(self.no_sound)
-        self._tick(force=True)
-
-    def action_preset(self) -> None:
-        """The next audition preset: none → mono → laptop → phone → small-room → theater → none."""
-        self._set_preset(next_preset(self.preset))
-
-    def action_bypass(self) -> None:
-        """The chosen audition preset off, or back on (mono when none was chosen yet)."""
-        self._set_preset(None if self.preset else self.preset_chosen or PRESET_NAMES[0])
 
     # ----- the mixer -------------------------------------------------------------------------
     def _row(self) -> StemRow | None:
