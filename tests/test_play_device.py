@@ -10,6 +10,7 @@ drops the last ~latency of a stream; `play` pads 300 ms).
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -55,6 +56,14 @@ def _why_not() -> str | None:
 @pytest.fixture(scope="session")
 def audio_server() -> Iterator[dict[str, str]]:
     """A PulseAudio null sink, reachable by PortAudio through ALSA; yields the clients' env."""
+    with pulse_server() as env:
+        yield env
+
+
+@contextlib.contextmanager
+def pulse_server(load: tuple[str, ...] = (), default_sink: str = "null") -> Iterator[dict[str, str]]:
+    """A PulseAudio server with a null sink ``null`` (kept running) and ``load``'s modules too;
+    yields the env of its clients (its unix socket)."""
     why = _why_not()
     if why:
         _skip(why)
@@ -68,7 +77,7 @@ def audio_server() -> Iterator[dict[str, str]]:
         ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit", "-n",
          "--log-target=stderr", "--log-level=warning",
          "--load=module-null-sink sink_name=null rate=48000 format=float32le channels=2",
-         "--load=module-native-protocol-unix auth-anonymous=1"],
+         "--load=module-native-protocol-unix auth-anonymous=1", *(f"--load={m}" for m in load)],
         env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
     keepalive: subprocess.Popen[bytes] | None = None
     try:
@@ -78,7 +87,7 @@ def audio_server() -> Iterator[dict[str, str]]:
             if server.poll() is not None:
                 break
             time.sleep(0.05)
-        if subprocess.run(["pactl", "set-default-sink", "null"], env=env, capture_output=True).returncode:
+        if subprocess.run(["pactl", "set-default-sink", default_sink], env=env, capture_output=True).returncode:
             log.flush()
             _skip(f"PulseAudio did not start: {(base / 'pulseaudio.log').read_text()[-300:]!r}")
         with open(os.devnull.replace("null", "zero"), "rb") as zero:  # a silent stream, forever

@@ -156,6 +156,32 @@ async def test_player_rows_modes_mixer_and_seek_without_a_device(two: Path, no_d
     assert app.return_code in (0, None)
 
 
+async def test_preset_keys_cycle_and_bypass_without_a_device(two: Path, no_device: None) -> None:
+    app = _host(two, f"{CUE}@2.0", f"{CUE}@1.0")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, PlayerScreen)
+        await pilot.press("p")  # before the files are open: kept, and handed to the engine
+        await _until(pilot, lambda: screen.session is not None)
+        e = screen.session.engine
+        assert e.status.preset == "mono" and "preset mono" in _text(screen, "#player-header")
+        assert "--preset mono --render out.wav" in _text(screen, "#player-message")
+        seen = []
+        for _ in range(5):
+            await pilot.press("p")
+            seen.append(e.status.preset)
+        assert seen == ["laptop", "phone", "small-room", "theater", None]
+        assert "preset off" in _text(screen, "#player-header")
+        assert "--preset" not in _text(screen, "#player-message")
+        await pilot.press("P")  # back on: the last one chosen
+        assert e.status.preset == "theater" and "preset theater" in _text(screen, "#player-header")
+        await pilot.press("P")
+        assert e.status.preset is None and "preset off" in _text(screen, "#player-header")
+        # What ? lists (the app's help shows every active binding with its description).
+        described = {k: b.binding.description for k, b in app.active_bindings.items()}
+        assert described["p"] == "Next audition preset" and described["P"] == "Audition preset off/on"
+
+
 async def test_note_at_the_playhead_is_in_log_json(two: Path, sv: Runner, no_device: None) -> None:
     app = _host(two, f"{CUE}@2.0")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -237,6 +263,9 @@ async def test_player_plays_switches_and_stops_on_a_real_device(two: Path, audio
         assert "▶" in _text(screen, "#player-header")
         await pilot.press("b")  # applied by the audio thread at its next block
         await _until(pilot, lambda: e.status.mode == "b")
+        await pilot.press("p", "p")  # the presets too: the audio thread applies them
+        await _until(pilot, lambda: e.status.preset == "laptop")
+        assert "preset laptop" in _text(screen, "#player-header")
         await pilot.press("space")
         await _until(pilot, lambda: not e.status.playing)
         # to the end: the stream stops after the cue; Space plays again, on a fresh stream

@@ -9,6 +9,8 @@ Public surface:
     ``parse_position``: a timecode or seconds from the cue's start, checked against the cue.
     ``run_render(session, path)``: bounce exactly what would play to a WAV file.
     ``START_IN``: the sides playback can start in (the engine's ``MODES``).
+    ``PRESET_NAMES``: the audition presets (``audio.playback.presets.PRESETS``), in the order keys
+    cycle them; ``next_preset`` is that cycle.
 
 audio.playback (numpy, soundfile) is imported when something plays, not when this module is
 imported (the command line starts without it: tests/test_hygiene.py).
@@ -35,11 +37,20 @@ if TYPE_CHECKING:
     from audio.playback.engine import Engine
     from audio.playback.source import StemSet
 
-__all__ = ["START_IN", "PlaySession", "engine_ref", "parse_position", "prepare_play", "run_render"]
+__all__ = ["PRESET_NAMES", "START_IN", "PlaySession", "engine_ref", "next_preset", "parse_position", "prepare_play",
+           "run_render"]
 
 # The engine's MODES, spelled here so that choosing one does not import audio.playback
 # (tests/test_hygiene.py checks that they are the engine's MODES).
 START_IN = ("a", "b", "diff")
+# audio.playback.presets.PRESETS's names, spelled here for the same reason (tests/test_presets.py).
+PRESET_NAMES = ("mono", "laptop", "phone", "small-room", "theater")
+
+
+def next_preset(current: str | None) -> str | None:
+    """The preset after ``current`` in the cycle none → mono → … → theater → none."""
+    cycle: list[str | None] = [None, *PRESET_NAMES]
+    return cycle[(cycle.index(current) + 1) % len(cycle)] if current in cycle else None
 
 NOT_SUMMED = ("mix", "tempo", "reference")  # the mix is what the stems null against, not a stem
 MUTED_BY_DEFAULT = ("alt",)  # an alternate replaces a stem: heard when soloed or unmuted
@@ -179,7 +190,7 @@ def _control(engine: Engine, key: str, fn: Callable[[str], None]) -> None:
 def prepare_play(vault: Vault, ref: str, *, vs: str | None = None, solo: tuple[str, ...] = (),
                  mute: tuple[str, ...] = (), gains: tuple[str, ...] = (), start: str | None = None,
                  end: str | None = None, start_in: str = "a", match_loudness: bool = False,
-                 mix: bool = False, loop: bool = False, block: int = 1024) -> PlaySession:
+                 mix: bool = False, loop: bool = False, block: int = 1024, preset: str | None = None) -> PlaySession:
     """Build what ``play`` plays; every bad option fails here, before a sound or a file.
 
     Raises:
@@ -194,6 +205,8 @@ def prepare_play(vault: Vault, ref: str, *, vs: str | None = None, solo: tuple[s
         raise PlaybackError(f"--start-in {start_in} needs a second version to compare with (--vs CUE@VER)")
     if match_loudness and vs is None:
         raise PlaybackError("--match-loudness needs a second version to compare with (--vs CUE@VER)")
+    if preset is not None and preset not in PRESET_NAMES:
+        raise PlaybackError(f"--preset {preset!r}: use one of {', '.join(PRESET_NAMES)}")
     chunk = max(8192, block)
     gain_keys: list[tuple[str, str]] = []
     for g in gains:
@@ -246,6 +259,8 @@ def prepare_play(vault: Vault, ref: str, *, vs: str | None = None, solo: tuple[s
             engine.set_match(True)
         if start_in != "a":
             engine.switch(start_in)
+        if preset is not None:
+            engine.set_preset(preset)
         if loop:
             engine.set_loop(first, last)
         elif last < engine.frames:
@@ -258,7 +273,7 @@ def prepare_play(vault: Vault, ref: str, *, vs: str | None = None, solo: tuple[s
     info = {"a": va.ref, "b": None if vs is None else engine_ref(vault, vs), "sample_rate": engine.sample_rate,
             "channels": engine.channels, "stems": engine.sides[0].stems.names,
             "match_gain_db": engine.match_gain_db() if match_loudness else None, "start_in": start_in,
-            "absent": absent}
+            "absent": absent, "preset": preset}
     session = PlaySession(engine, first, last, rate, info)
     info["from"], info["to"] = session.tc(first), session.tc(last)
     return session
@@ -274,9 +289,12 @@ def run_render(session: PlaySession, path: Path, *, fmt: str = "float", block: i
 
     info = session.info
     what = {"a": info["a"], "b": info["b"], "diff": f"{info['a']} - {info['b']}"}[info["start_in"]]
+    preset = session.engine.status.preset
+    if preset:
+        what += f" through the {preset} preset"
     frames = render(session.engine, path, start=session.start, end=session.end,
                     subtype=fmt, block=block, description=f"stemvault render of {what}")
-    return {**session.info, "render": str(path), "frames": frames,
+    return {**session.info, "preset": preset, "render": str(path), "frames": frames,
             "time_reference": session.engine.start + session.start,
             "seconds": round(frames / session.engine.sample_rate, 3),
             "format": "24-bit" if fmt in ("24", "pcm24", "PCM_24") else "float32"}

@@ -3,7 +3,7 @@
 Public surface:
     Engine(a, b=None, *, loudness=(None, None), crossfade_s=0.01)
     commands (any thread): play, pause, toggle, seek, seek_by, set_gain, set_mute, set_solo,
-        switch, set_loop, stop_at, set_match
+        switch, set_loop, stop_at, set_match, set_preset
     process(n) -> (n, channels) float32     the audio thread (a PortAudio callback, or render)
     status -> Status                         position, mode, meters... (a snapshot, any thread)
     resolve(key) -> stem names               a file name or a role
@@ -15,6 +15,10 @@ so from any thread a command is heard within one block. Versions A and B share o
 (aligned by start timecode) and are mixed in lockstep, every block, so that switching A ↔ B ↔
 difference happens at the same sample position with a short equal-power crossfade. Difference
 mode plays A − B (without loudness matching: what changed, sample for sample).
+
+The output goes through an audition preset (``audio.playback.presets``: mono, laptop, phone,
+small-room, theater; none by default), the last stage of ``process``, so the sound card, a render
+and a stream hear the same filter; switching presets crossfades, bypass is bit for bit the mix.
 
 Nothing the listener does clicks: besides the A/B crossfade, a jump in what plays — a seek, a
 loop wrapping round, a gain, mute, solo or loudness-match change while playing — is declicked
@@ -34,6 +38,7 @@ from typing import Literal
 import numpy as np
 
 from audio.errors import PlaybackError
+from audio.playback.presets import PRESETS, PresetStage, design
 from audio.playback.source import StemSet
 
 __all__ = ["MODES", "Applied", "Engine", "Mode", "Status", "stem_matches"]
@@ -73,6 +78,7 @@ class Status:
     start: int = 0
     frames: int = 0
     meters: dict[str, float] = field(default_factory=dict)
+    preset: str | None = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,7 @@ class Engine:
         self._lock = threading.Lock()
         self._status = Status(sample_rate=self.sample_rate, start=self.start, frames=self.frames)
         self._scratch: dict[int, list[np.ndarray]] = {}
+        self._preset = PresetStage(self.sample_rate, self.channels)
 
     # ----- commands (any thread) -------------------------------------------------------------
     def _ask(self, name: str, fn: Callable[[], None]) -> None:
@@ -266,6 +273,20 @@ class Engine:
             self._match_gain = g
         self._ask("match" if on else "match off", go)
 
+    def set_preset(self, name: str | None) -> None:
+        """Hear the output through audition preset ``name`` (``None``: bypass), from the next
+        block, crossfaded. The filter is designed here, in the caller's thread.
+
+        Raises:
+            PlaybackError: for a name that is not a preset.
+        """
+        if name is not None and name not in PRESETS:
+            raise PlaybackError(f"unknown preset {name!r}: use one of {', '.join(PRESETS)} (or none)")
+        filt = None if name is None else design(name, self.sample_rate, self.channels)
+        if filt is not None:
+            filt.run(np.zeros((self.channels, 1)))  # loads the filter kernel here, not in the audio thread
+        self._ask("preset" if name else "preset off", lambda: self._preset.set(name, filt=filt))
+
     def settle(self) -> None:
         """Apply the commands given so far, at once and without crossfade (before playing, or
         where no audio device runs ``process``); ``status`` then shows them (meters silent)."""
@@ -274,9 +295,11 @@ class Engine:
             self._xfade_left = 0
             self._from = self._mode
             self._ghost = None
+            self._preset.settle()
             self._status = Status(position=self._pos, playing=self._playing, ended=self._ended,
                                   mode=self._mode, loop=self._loop, match=self._match,
-                                  sample_rate=self.sample_rate, start=self.start, frames=self.frames)
+                                  sample_rate=self.sample_rate, start=self.start, frames=self.frames,
+                                  preset=self._preset.name)
 
     # ----- the audio thread ------------------------------------------------------------------
     @property
@@ -353,8 +376,8 @@ class Engine:
             self._status = Status(position=self._pos, playing=self._playing, ended=self._ended,
                                   mode=self._mode, loop=self._loop, match=self._match,
                                   sample_rate=self.sample_rate, start=self.start, frames=self.frames,
-                                  meters=meters)
-            return out
+                                  meters=meters, preset=self._preset.name)
+            return self._preset.process(out)
 
     def _segment(self, out: np.ndarray, meters: dict[str, float]) -> None:
         m = len(out)

@@ -3,6 +3,8 @@
 Public surface:
     NO_DEVICE_HELP, list_devices() -> list[dict], open_output(engine, *, device=None, block=1024)
     Output: .start(), .wait(timeout) -> bool (finished), .stop(), .latency, .device_name
+    sound_server(env=None) -> SoundServer | None   PULSE_SERVER when it names a TCP address
+                                                     (a forwarded server, e.g. ``ssh -R``)
 
 sounddevice is imported inside these functions, so that everything else imports and runs where
 PortAudio is missing. No PortAudio, no output device, or a device that cannot open the files'
@@ -13,21 +15,96 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
 from audio.errors import NoAudioDevice, UnsupportedRate
 from audio.playback.engine import Engine
 
-__all__ = ["NO_DEVICE_HELP", "Output", "list_devices", "open_output"]
+__all__ = ["NO_DEVICE_HELP", "PULSE_PORT", "Output", "SoundServer", "list_devices", "open_output", "sound_server"]
 
 NO_DEVICE_HELP = ("listen another way: bounce it with --render FILE.wav, run stemvault on your own machine "
                   "against a lazy clone (GIT_LFS_SKIP_SMUDGE=1 git clone ...), or forward audio "
                   "(PULSE_SERVER) to this session")
 TRAIL_S = 0.3  # silence after the end: PortAudio drops the last ~latency of a stream
 LEAD_S = 0.05  # silence before the start: a stream's first frames can be lost as it starts
+
+
+PULSE_PORT = 4713  # PulseAudio's (and pipewire-pulse's) native protocol port
+
+
+@dataclass(frozen=True)
+class SoundServer:
+    """A PulseAudio (or pipewire-pulse) server reached over TCP, as ``PULSE_SERVER`` names it.
+
+    Attributes:
+        address: the entry as written (``tcp:127.0.0.1:24713``).
+        host, port: where it listens.
+        forwarded: on this machine's loopback: in an SSH session, a server forwarded from the
+            user's own machine (``ssh -R``); otherwise a server elsewhere on the network.
+    """
+
+    address: str
+    host: str
+    port: int
+    forwarded: bool
+
+    def describe(self) -> str:
+        how = "the forwarded sound server" if self.forwarded else "the network sound server"
+        return f"{how} {self.address} (PULSE_SERVER)"
+
+    def answers(self, timeout: float = 2.0) -> bool:
+        """Whether something accepts a connection there (the tunnel is up, the server runs)."""
+        try:
+            socket.create_connection((self.host, self.port), timeout=timeout).close()
+        except OSError:
+            return False
+        return True
+
+
+def sound_server(env: Mapping[str, str] | None = None) -> SoundServer | None:
+    """The first TCP server of ``PULSE_SERVER`` (libpulse's syntax: space-separated entries, each
+    ``[{machine-id}]`` then ``unix:PATH``, ``/PATH``, ``tcp:HOST[:PORT]``, ``tcp4:``/``tcp6:``,
+    or a bare ``HOST[:PORT]``; IPv6 hosts in brackets), or None (unset, or sockets only)."""
+    value = (os.environ if env is None else env).get("PULSE_SERVER", "")
+    for entry in value.split():
+        rest = entry.split("}", 1)[1] if entry.startswith("{") and "}" in entry else entry
+        if rest.startswith(("unix:", "/")) or not rest:
+            continue
+        for prefix in ("tcp:", "tcp4:", "tcp6:"):
+            if rest.startswith(prefix):
+                rest = rest[len(prefix):]
+                break
+        if rest.startswith("["):  # [::1]:4713
+            host, _, tail = rest[1:].partition("]")
+            port_text = tail[1:] if tail.startswith(":") else ""
+        elif rest.count(":") == 1:
+            host, port_text = rest.split(":")
+        else:
+            host, port_text = rest, ""
+        try:
+            port = int(port_text) if port_text else PULSE_PORT
+        except ValueError:
+            continue
+        loopback = host in ("localhost", "::1") or host.startswith("127.")
+        return SoundServer(entry, host, port, loopback)
+    return None
+
+
+def _server_hint() -> str:
+    """Why no device may be seen, when PULSE_SERVER names a TCP server that does not answer."""
+    srv = sound_server()
+    if srv is None or srv.answers():
+        return ""
+    if srv.forwarded:
+        return (f"; {srv.describe()} does not answer: open the tunnel from your machine (ssh -R "
+                f"{srv.port}:localhost:{PULSE_PORT} ...) with its sound server's TCP module loaded "
+                "(docs/editor.md, Hearing it over SSH)")
+    return f"; {srv.describe()} does not answer on port {srv.port}"
 
 
 @contextlib.contextmanager
@@ -80,7 +157,7 @@ def list_devices() -> list[dict[str, Any]]:
 def _device(sd: ModuleType, device: str | int | None) -> int:
     outs = list_devices()
     if not outs:
-        raise NoAudioDevice(f"no audio output device here (an SSH session or CI?): {NO_DEVICE_HELP}")
+        raise NoAudioDevice(f"no audio output device here (an SSH session or CI?){_server_hint()}: {NO_DEVICE_HELP}")
     if device is None:
         for d in outs:
             if d["default"]:

@@ -29,6 +29,7 @@ from textual.widgets import Footer, Input, Static
 from audio.errors import AudioError, NoAudioDevice
 from audio.timecode import FrameRate, Timecode, parse_frame_rate, parse_timecode
 from tui.screens.player_layout import PlayerLayout, read_layout, render_command, why_no_sound
+from tui.screens.player_presets import PresetControls
 from tui.text import literal
 from tui.widgets.note_list import NoteList
 from tui.widgets.stem_row import StemRow
@@ -53,8 +54,8 @@ class _Rows(VerticalScroll, inherit_bindings=False):
     """The stem rows: scrolls to the focused row, leaves the arrow keys to the player."""
 
 
-class PlayerScreen(Screen[None]):
-    """Stems of ``a`` (and ``b``) as mixer rows, a shared playhead, A/B/difference."""
+class PlayerScreen(PresetControls, Screen[None]):
+    """Stems of ``a`` (and ``b``) as mixer rows, a shared playhead, A/B/difference (and presets)."""
 
     BINDINGS = [
         Binding("space", "play_pause", "Play"),
@@ -72,6 +73,8 @@ class PlayerScreen(Screen[None]):
         Binding("left_square_bracket", "jump(-1)", "Jump", key_display="[ ]"),
         Binding("right_square_bracket", "jump(1)", "Jump", show=False),
         Binding("g", "goto", "Go to", show=False),
+        Binding("p", "preset", "Next audition preset", show=False),
+        Binding("P", "bypass", "Audition preset off/on", show=False),
         Binding("down,j", "row(1)", "Down", show=False),
         Binding("up,k", "row(-1)", "Up", show=False),
         Binding("escape,q", "back", "Back"),
@@ -196,11 +199,12 @@ class PlayerScreen(Screen[None]):
                 self.notify(str(err), severity="warning", markup=False)
         e.seek(self.position)
         e.switch(self.mode)  # type: ignore[arg-type]
+        self._preset_to(e)
         self._settle()
         if why is not None:
             self.no_sound = (f"cannot play here: {why} — render it instead: "
-                             f"{render_command(self.a, self.b, self.mode, self.match)}")
-        self._say(self.no_sound or "")
+                             f"{render_command(self.a, self.b, self.mode, self.match, preset=self.preset)}")
+        self._say(self.no_sound or self._via())
         self._tick(force=True)
 
     def _audio_missing(self, text: str) -> None:
@@ -299,6 +303,7 @@ class PlayerScreen(Screen[None]):
         t.append(f"   {self.tc(min(self._pos(), frames))} / {self.tc(frames)}")
         if self.b is not None:
             t.append(f"   match loudness {'on' if self.match else 'off'}", "bold" if self.match else "")
+        self._preset_label(t)
         return t
 
     def _note_frames(self, side: str) -> list[tuple[int, Note]]:
@@ -317,7 +322,7 @@ class PlayerScreen(Screen[None]):
         st = e.status if e is not None else None
         pos = self._pos()
         side = self._heard()
-        key = (pos, self.mode, self.match, st, len(self.notes["a"]), len(self.notes["b"]), self.browse is None,
+        key = (pos, self.mode, self.match, self.preset, st, len(self.notes["a"]), len(self.notes["b"]), self.browse is None,
                tuple(tuple(v) for v in self.mix.values()))
         if key == self._shown and not force:
             return
@@ -394,7 +399,7 @@ class PlayerScreen(Screen[None]):
     def _lost_output(self, why: str) -> None:
         self.output = None
         self.no_sound = (f"cannot play here: {why} — render it instead: "
-                         f"{render_command(self.a, self.b, self.mode, self.match)}")
+                         f"{render_command(self.a, self.b, self.mode, self.match, preset=self.preset)}")
         self._say(self.no_sound)
 
     def _seek_to(self, frame: int) -> None:
@@ -443,7 +448,7 @@ class PlayerScreen(Screen[None]):
             self._settle()
         if self.no_sound is not None:  # the render command follows what would be heard
             self.no_sound = self.no_sound.split(" — render it instead: ")[0] + " — render it instead: " + \
-                render_command(self.a, self.b, self.mode, self.match)
+                render_command(self.a, self.b, self.mode, self.match, preset=self.preset)
             self._say(self.no_sound)
         self._tick(force=True)
 

@@ -3,7 +3,7 @@ from the versions' manifests and analysis records, the timeline, the changed reg
 words it says where nothing can play (the render command).
 
 Public surface:
-    PlayerLayout, read_layout(vault, a, b), timeline(manifests), render_command(a, b, mode, match),
+    PlayerLayout, read_layout(vault, a, b), timeline(manifests), render_command(a, b, mode, match, *, preset),
     why_no_sound(error)
 """
 
@@ -58,7 +58,7 @@ def timeline(manifests: list[Manifest]) -> tuple[int, int, int]:
     return rate, min(starts), max(ends) - min(starts)
 
 
-def render_command(a: Version, b: Version | None, mode: str, match: bool) -> str:
+def render_command(a: Version, b: Version | None, mode: str, match: bool, *, preset: str | None = None) -> str:
     """The command that bounces what this screen would play, for a machine without sound."""
     cmd = f"stemvault play {a.ref}"
     if b is not None:
@@ -67,6 +67,8 @@ def render_command(a: Version, b: Version | None, mode: str, match: bool) -> str
             cmd += f" --start-in {mode}"
         if match:
             cmd += " --match-loudness"
+    if preset:
+        cmd += f" --preset {preset}"
     return cmd + " --render out.wav"
 
 
