@@ -5,6 +5,8 @@ Public surface:
                status=None): .start(), .close(), .port, .token, .stream_url, .page_url, .file_url,
                .ssh_line(), .visits
     DEFAULT_PORT, is_loopback(address), osc52(text) -> str
+    session_status(session, first) -> dict, session_what(info) -> dict: what the page and
+        status.json say of a play session (shared by ``stemvault play --stream`` and the player)
 
 Addresses (everything lives under a random token, so another user of the same host cannot listen
 in; anything else is 404, the same answer as a wrong token, so a guess learns nothing):
@@ -47,13 +49,38 @@ from vcs.errors import UsageError
 
 if TYPE_CHECKING:
     from audio.playback.stream import Pump, Visit
+    from vcs.playsession import PlaySession
 
-__all__ = ["DEFAULT_PORT", "PlayServer", "is_loopback", "osc52"]
+__all__ = ["DEFAULT_PORT", "MODE_WORDS", "PlayServer", "heard", "is_loopback", "osc52", "session_status",
+           "session_what"]
 
 DEFAULT_PORT = 8765
 TIMEOUT_S = 5.0
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 _CHUNK = 64 * 1024
+
+
+MODE_WORDS = {"a": "A", "b": "B", "diff": "A−B"}
+
+
+def heard(session: PlaySession, first: int = 0) -> list[dict[str, Any]]:
+    """The commands the engine applied since its ``first`` one: what a listener heard change, and
+    at which frame of the timeline (switches are named by what plays: A, B, A−B)."""
+    names = {f"switch {k}": v for k, v in MODE_WORDS.items()}
+    return [{"command": names.get(x.name, x.name), "frame": x.applied_at, "tc": session.tc(x.applied_at)}
+            for x in list(session.engine.applied[first:])]
+
+
+def session_status(session: PlaySession, first: int = 0) -> dict[str, Any]:
+    """status.json of a live session: mode, position (timecode and frame), transport, ``heard``."""
+    s = session.engine.status
+    return {"mode": MODE_WORDS[s.mode], "position": session.tc(s.position), "frame": s.position,
+            "playing": s.playing, "ended": s.ended, "heard": heard(session, first)}
+
+
+def session_what(info: dict[str, Any]) -> dict[str, Any]:
+    """What the page names: the version(s) of a session's ``info``."""
+    return {"a": info["a"], "b": info["b"], "title": info["a"] + (f" vs {info['b']}" if info["b"] else "")}
 
 
 def is_loopback(address: str) -> bool:

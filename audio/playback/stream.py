@@ -3,7 +3,8 @@
 Public surface:
     STREAM_FORMATS, MIME                     ``wav`` (24-bit PCM), ``flac`` (24-bit), ``opus`` (Ogg/Opus)
     check_format(fmt, sample_rate, channels) a one-line PlaybackError when the set cannot stream so
-    Pump(engine, *, block=1024, queue_s=2.0) runs the engine at real time with no audio device:
+    Pump(engine, *, block=1024, queue_s=2.0, stop_at_end=True) runs the engine at real time with no
+        audio device (``stop_at_end=False``: on past the cue's end, in silence, until stopped):
         .start(), .stop(), .finished (Event), .wait(timeout) -> bool, .device_name, .latency
         (the same shape as ``audio.playback.output.Output``, so a player can use either),
         .listen(fmt) -> Listener, .listeners, .history (who joined/left), .behind (seconds, now)
@@ -247,8 +248,10 @@ class Listener:
 class Pump:
     """Runs ``engine.process`` at real time on its own thread and feeds the listeners."""
 
-    def __init__(self, engine: Engine, *, block: int = 1024, queue_s: float = 2.0, trail_s: float = 0.0) -> None:
+    def __init__(self, engine: Engine, *, block: int = 1024, queue_s: float = 2.0, trail_s: float = 0.0,
+                 stop_at_end: bool = True) -> None:
         self.engine = engine
+        self.stop_at_end = stop_at_end
         self.block = int(block)
         self.max_blocks = max(2, round(queue_s * engine.sample_rate / self.block))
         self.finished = threading.Event()
@@ -346,7 +349,7 @@ class Pump:
                 out = e.process(self.block)
                 self._done += self.block
                 self._fan(out, frame)
-                if e.status.ended:
+                if self.stop_at_end and e.status.ended:
                     trail -= self.block
                     if trail < 0:
                         break

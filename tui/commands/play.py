@@ -174,33 +174,19 @@ def _serve_file(server: Any, *, as_json: bool) -> int:
     return 0
 
 
-def _heard(session: PlaySession, first: int) -> list[dict[str, Any]]:
-    """The commands the engine applied since ``first``: what a listener heard change, and where."""
-    names = {"switch a": "A", "switch b": "B", "switch diff": "A−B"}
-    return [{"command": names.get(x.name, x.name), "frame": x.applied_at, "tc": session.tc(x.applied_at)}
-            for x in list(session.engine.applied[first:])]
-
-
-def _stream_status(session: PlaySession, first: int) -> dict[str, Any]:
-    s = session.engine.status
-    return {"mode": {"a": "A", "b": "B", "diff": "A−B"}[s.mode], "position": session.tc(s.position),
-            "frame": s.position, "playing": s.playing, "ended": s.ended, "heard": _heard(session, first)}
-
-
 def _play_stream(session: PlaySession, *, fmt: str, port: int | None, bind: str, block: int,
                  as_json: bool) -> int:
     """Play to an HTTP stream at real time (no sound card) with the same keys as the device."""
     from audio.playback.stream import Pump, check_format
-    from vcs.playserver import PlayServer
+    from vcs.playserver import PlayServer, heard, session_status, session_what
 
     e = session.engine
     info = session.info
     check_format(fmt, e.sample_rate, e.channels)
     first = len(e.applied)
     pump = Pump(e, block=block)
-    what = {"a": info["a"], "b": info["b"], "title": info["a"] + (f" vs {info['b']}" if info["b"] else "")}
-    server = PlayServer(pump=pump, fmt=fmt, bind=bind, port=port, what=what,
-                        status=lambda: _stream_status(session, first))
+    server = PlayServer(pump=pump, fmt=fmt, bind=bind, port=port, what=session_what(info),
+                        status=lambda: session_status(session, first))
     vs = f" vs {info['b']}" if info["b"] else ""
     kind = {"wav": "24-bit WAV", "flac": "24-bit FLAC", "opus": "Ogg/Opus"}[fmt]
     err = as_json
@@ -229,7 +215,7 @@ def _play_stream(session: PlaySession, *, fmt: str, port: int | None, bind: str,
         visits = [{"format": v.fmt, "from": None if v.joined_at is None else session.tc(v.joined_at),
                    "joined_at": v.joined_at, "frames": v.frames, "dropped": v.dropped} for v in server.visits]
         emit_json({**info, **_addresses(server, server.stream_url), "format": fmt,
-                   "heard": _heard(session, first), "listeners": visits, "stopped_at": stopped})
+                   "heard": heard(session, first), "listeners": visits, "stopped_at": stopped})
     else:
         click.echo(f"stopped at {stopped}", err=True)
     return 0

@@ -10,11 +10,17 @@ are missing and how to fetch them.
 Engine commands are sent from the UI thread (the engine applies them at its next block); the
 playhead and meters are read on a timer. Without a sound card nothing runs the engine's blocks,
 so each command is applied at once (``Engine.settle``) and the position moves without sound.
+
+The output is a choice (``o``): the sound card, or the live stream (``audio.playback.stream``'s
+pump runs the engine at real time, ``vcs.playserver`` serves it on 127.0.0.1 with a token, as
+``stemvault play --stream`` does). Streaming, the message line shows the stream's URL and the
+laptop's ``ssh -L`` line goes to the clipboard (OSC 52); the keys act on what the laptop hears.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -40,6 +46,8 @@ from vcs.vault import Vault
 
 if TYPE_CHECKING:
     from audio.playback.output import Output
+    from audio.playback.stream import Pump
+    from vcs.playserver import PlayServer
 
 __all__ = ["PlayerScreen"]
 
@@ -72,6 +80,7 @@ class PlayerScreen(Screen[None]):
         Binding("left_square_bracket", "jump(-1)", "Jump", key_display="[ ]"),
         Binding("right_square_bracket", "jump(1)", "Jump", show=False),
         Binding("g", "goto", "Go to", show=False),
+        Binding("o", "output", "Output", show=False),
         Binding("down,j", "row(1)", "Down", show=False),
         Binding("up,k", "row(-1)", "Up", show=False),
         Binding("escape,q", "back", "Back"),
@@ -84,7 +93,8 @@ class PlayerScreen(Screen[None]):
         self.b = b
         self.browse: PlayerLayout | None = None
         self.session: PlaySession | None = None
-        self.output: Output | None = None
+        self.output: Output | Pump | None = None
+        self.server: PlayServer | None = None  # streaming: the HTTP server of the stream
         self.mode = "a"
         self.match = False
         self.position = 0  # frames from the timeline's start, when no engine runs
@@ -198,7 +208,7 @@ class PlayerScreen(Screen[None]):
         e.switch(self.mode)  # type: ignore[arg-type]
         self._settle()
         if why is not None:
-            self.no_sound = (f"cannot play here: {why} — render it instead: "
+            self.no_sound = (f"cannot play here: {why} — o streams it, or render it instead: "
                              f"{render_command(self.a, self.b, self.mode, self.match)}")
         self._say(self.no_sound or "")
         self._tick(force=True)
@@ -215,7 +225,7 @@ class PlayerScreen(Screen[None]):
 
     # ----- leaving ---------------------------------------------------------------------------
     @staticmethod
-    def _stop(session: PlaySession | None, out: Output | None) -> None:
+    def _stop(session: PlaySession | None, out: Output | Pump | None) -> None:
         if session is not None:
             session.engine.pause()
         if out is not None:
@@ -223,8 +233,15 @@ class PlayerScreen(Screen[None]):
         if session is not None:
             session.close()
 
+    def _close_server(self) -> None:
+        """Stop the stream's server (its listeners' requests end) off the UI thread."""
+        server, self.server = self.server, None
+        if server is not None:
+            threading.Thread(target=server.close, name="stemvault-http-close").start()
+
     def on_unmount(self) -> None:
         self._gone = True
+        self._close_server()
         self._stop(self.session, self.output)
         self.session = self.output = None
 
@@ -233,6 +250,7 @@ class PlayerScreen(Screen[None]):
             self._close_prompt()
             return
         self._gone = True
+        self._close_server()
         self._stop(self.session, self.output)
         self.session = self.output = None
         if len(self.app.screen_stack) > 1:
@@ -297,6 +315,8 @@ class PlayerScreen(Screen[None]):
             t.append_text(literal(label, "bold reverse" if k == self.mode else "dim"))
         _, _, frames = self._frames()
         t.append(f"   {self.tc(min(self._pos(), frames))} / {self.tc(frames)}")
+        if self.server is not None:
+            t.append("   ⇢ stream", "bold")
         if self.b is not None:
             t.append(f"   match loudness {'on' if self.match else 'off'}", "bold" if self.match else "")
         return t
@@ -393,9 +413,81 @@ class PlayerScreen(Screen[None]):
 
     def _lost_output(self, why: str) -> None:
         self.output = None
-        self.no_sound = (f"cannot play here: {why} — render it instead: "
+        self.no_sound = (f"cannot play here: {why} — o streams it, or render it instead: "
                          f"{render_command(self.a, self.b, self.mode, self.match)}")
         self._say(self.no_sound)
+
+    # ----- the output: the sound card or the stream --------------------------------------------
+    def action_output(self) -> None:
+        """Switch the output: device ↔ stream (what plays goes on, from the same position)."""
+        if self.session is None:
+            self.app.bell()
+            self._say(self.missing or f"opening the audio of {self._what()}…")
+            return
+        streaming = self.server is not None
+        self._close_server()
+        old, self.output = self.output, None
+        self._say("opening the sound card…" if streaming else "opening the stream…")
+        self.change_output(old, not streaming)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="player-output")
+    def change_output(self, old: Output | Pump | None, stream: bool) -> None:
+        session = self.session
+        if old is not None:
+            old.stop()
+        if session is None:
+            return
+        if not stream:
+            try:
+                from audio.playback.output import open_output
+
+                out = open_output(session.engine)
+                out.start()
+            except Exception as e:  # NoAudioDevice and PortAudio's own failures: said, browse on
+                self.app.call_from_thread(self._lost_output, why_no_sound(e))
+                return
+            self.app.call_from_thread(self._device_back, out)
+            return
+        from audio.playback.stream import Pump
+        from vcs.playserver import PlayServer, session_status, session_what
+
+        first = len(session.engine.applied)
+        pump = Pump(session.engine, stop_at_end=False)
+        try:
+            server = PlayServer(pump=pump, what=session_what(session.info),
+                                status=lambda: session_status(session, first))
+        except (VaultError, AudioError, OSError) as e:
+            self.app.call_from_thread(self._lost_output, f"cannot stream ({e})")
+            return
+        server.start()
+        pump.start()
+        try:
+            self.app.call_from_thread(self._streaming, pump, server)
+        except BaseException:  # the app closed meanwhile
+            server.close()
+            raise
+
+    def _device_back(self, out: Output) -> None:
+        if self._gone or self.session is None:
+            out.stop()
+            return
+        self.output = out
+        self.no_sound = None
+        self._say("")
+        self._tick(force=True)
+
+    def _streaming(self, pump: Pump, server: PlayServer) -> None:
+        if self._gone or self.session is None:
+            threading.Thread(target=server.close, name="stemvault-http-close").start()
+            return
+        self.output, self.server = pump, server
+        self.no_sound = None
+        self._say(f"streaming {server.stream_url} (o: the sound card)")
+        line = server.ssh_line()
+        self.app.copy_to_clipboard(line)
+        self.notify(f"on your laptop: {line} (copied), then open the stream URL in mpv, ffplay, VLC "
+                    f"or a browser: {server.page_url}", markup=False, timeout=20)
+        self._tick(force=True)
 
     def _seek_to(self, frame: int) -> None:
         _, _, frames = self._frames()
@@ -442,7 +534,7 @@ class PlayerScreen(Screen[None]):
             self.engine.switch(mode)
             self._settle()
         if self.no_sound is not None:  # the render command follows what would be heard
-            self.no_sound = self.no_sound.split(" — render it instead: ")[0] + " — render it instead: " + \
+            self.no_sound = self.no_sound.split(" render it instead: ")[0] + " render it instead: " + \
                 render_command(self.a, self.b, self.mode, self.match)
             self._say(self.no_sound)
         self._tick(force=True)
