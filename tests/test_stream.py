@@ -10,6 +10,7 @@ so waits poll for what they wait for, with generous deadlines.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -367,7 +368,9 @@ def test_a_b_difference_through_an_ssh_tunnel_sound_as_the_render(ab_vault: Path
         try:
             m = wait_for("the stream URL", lambda: re.search(
                 rf"stream: http://127\.0\.0\.1:{remote}/([A-Za-z0-9_-]+)/live", term.text), 90)
-            assert f"ssh -L {remote}:127.0.0.1:{remote} " in term.text
+            line = re.search(rf"ssh -L {remote}:127\.0\.0\.1:{remote} \S+@\S+", term.text)
+            assert line  # and on the laptop's clipboard, through the terminal (OSC 52)
+            assert "\x1b]52;c;" + base64.b64encode(line.group(0).encode()).decode() + "\x07" in term.text
             base = f"http://127.0.0.1:{local}/{m.group(1)}/"  # through the tunnel
 
             def status() -> dict[str, Any]:

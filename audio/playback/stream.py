@@ -26,7 +26,7 @@ all three alike.
 Formats: WAV is 24-bit PCM with an "infinite" header (RIFF and data sizes 0xFFFFFFFF, as
 streaming players expect); FLAC (24-bit) and Ogg/Opus are libsndfile's encoders writing into
 memory, one encoder per listener (so each stream starts with its own headers and is a complete
-file from its first byte). Opus pages are flushed every ~100 ms (libsndfile's default is 1 s).
+file from its first byte). Opus pages are flushed every ~50 ms (libsndfile's default is 1 s).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ __all__ = ["MIME", "STREAM_FORMATS", "Encoder", "Listener", "Pump", "check_forma
 STREAM_FORMATS = ("wav", "flac", "opus")
 MIME = {"wav": "audio/wav", "flac": "audio/flac", "opus": "audio/ogg"}
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
-OPUS_PAGE_MS = 100.0
+OPUS_PAGE_MS = 50.0
 OPUS_QUALITY = 0.7  # libsndfile's compression level for Opus: ~170 kb/s stereo (about CBR)
 _SFC_SET_OGG_PAGE_LATENCY_MS = 0x1302  # sndfile.h
 _FULL_SCALE = 8388608.0  # 2**23
