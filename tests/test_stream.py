@@ -465,3 +465,17 @@ def test_bad_stream_options_are_one_line_and_exit_2(ab_vault: Path, sv: Runner, 
         port = taken.getsockname()[1]
         r = sv("-C", ab_vault, "play", CUE, "--stream", "--port", str(port))
         assert r.code == 2 and f"port {port}" in r.err and "--port" in r.err and r.err.count("\n") == 1
+
+
+def test_stream_json_says_where_and_what_was_heard_and_leaves_no_thread(ab_vault: Path, sv: Runner) -> None:
+    before = {t.ident for t in threading.enumerate()}
+    r = sv.ok("-C", ab_vault, "play", f"{CUE}@1.0", "--vs", f"{CUE}@2.0", "--start-in", "b", "--stream",
+              "--port", "0", "--to", "1", "--json")
+    doc = r.json()
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/[A-Za-z0-9_-]+/live", doc["url"])
+    assert doc["page"] == doc["url"].removesuffix("live") and doc["bind"] == "127.0.0.1"
+    assert doc["ssh"].startswith(f"ssh -L {doc['port']}:127.0.0.1:{doc['port']} ")
+    assert doc["format"] == "wav" and doc["listeners"] == [] and doc["start_in"] == "b"
+    assert doc["heard"][0]["command"] == "play" and doc["stopped_at"] == "01:00:01:00"
+    assert "stream: " + doc["url"] in r.err  # the human lines on stderr, the document on stdout
+    assert {t.ident for t in threading.enumerate()} <= before

@@ -259,6 +259,7 @@ class Pump:
         self.latency = self.block / engine.sample_rate
         self.history: list[Visit] = []
         self.slips = 0  # times the clock was restarted after the machine stalled
+        self.error: Exception | None = None  # what stopped the engine (a file that cannot be read)
         self._trail = round(trail_s * engine.sample_rate)
         self._listeners: list[Listener] = []
         self._lock = threading.Lock()
@@ -353,5 +354,7 @@ class Pump:
                     trail -= self.block
                     if trail < 0:
                         break
+        except Exception as exc:  # the stream ends; whoever runs the pump says why (``error``)
+            self.error = exc
         finally:
             self._end()

@@ -210,6 +210,8 @@ def _play_stream(session: PlaySession, *, fmt: str, port: int | None, bind: str,
         server.close()
         if sys.stderr.isatty():
             click.echo("", err=True)
+    if pump.error is not None:
+        raise PlaybackError(f"the stream stopped: {pump.error}")
     stopped = session.tc(e.status.position)
     if as_json:
         visits = [{"format": v.fmt, "from": None if v.joined_at is None else session.tc(v.joined_at),
