@@ -290,23 +290,28 @@ def test_a_slow_and_a_gone_listener_do_not_hold_the_engine_and_nothing_leaks(ab_
     assert "stopped at" in err
 
 
-def test_the_stream_is_the_render_lossless_flac(ab_vault: Path, tmp_path: Path) -> None:
-    """FLAC, on this machine: ffmpeg decodes what it was sent, sample for sample the render."""
+def test_the_stream_is_the_render_lossless_flac_to_two_listeners_at_once(ab_vault: Path, tmp_path: Path) -> None:
+    """FLAC, on this machine: two ffmpegs listening at once each decode what they were sent,
+    sample for sample the render."""
     ffmpeg = _need("ffmpeg")
     with player(ab_vault, f"{CUE}@1.0", "--vs", f"{CUE}@2.0", "--stream", "--stream-format", "flac",
                 "--port", "0", "--to", "8") as p:
-        rec = tmp_path / "rec.wav"
-        r = subprocess.run([ffmpeg, "-nostdin", "-loglevel", "error", "-i", p.url, "-c:a", "pcm_s24le", str(rec)],
-                           capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stderr
+        recs = [tmp_path / "rec1.wav", tmp_path / "rec2.wav"]
+        listeners = [subprocess.Popen([ffmpeg, "-nostdin", "-loglevel", "error", "-i", p.url, "-c:a", "pcm_s24le",
+                                       str(rec)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                     for rec in recs]
+        for f in listeners:
+            _, err = f.communicate(timeout=120)
+            assert f.returncode == 0, err
         assert p.proc.wait(timeout=60) == 0
-    y, sr = sf.read(rec, dtype="float64", always_2d=True)
-    assert sr == SR and len(y) > SR
     ref = _reference(ab_vault, [], 8 * SR, tmp_path / "ref.wav")
-    k = _align(y, ref)
-    n = min(len(y), len(ref) - k)
-    assert n > SR // 2
-    assert np.abs(y[:n] - ref[k:k + n]).max() < LOSSLESS_TOL
+    for rec in recs:
+        y, sr = sf.read(rec, dtype="float64", always_2d=True)
+        assert sr == SR and len(y) > SR
+        k = _align(y, ref)
+        n = min(len(y), len(ref) - k)
+        assert n > SR // 2
+        assert np.abs(y[:n] - ref[k:k + n]).max() < LOSSLESS_TOL
 
 
 # ----- through an SSH tunnel, keys typed in the SSH session ------------------------------------
