@@ -7,7 +7,7 @@ Public surface:
         audio device (``stop_at_end=False``: on past the cue's end, in silence, until stopped):
         .start(), .stop(), .finished (Event), .wait(timeout) -> bool, .device_name, .latency
         (the same shape as ``audio.playback.output.Output``, so a player can use either),
-        .listen(fmt) -> Listener, .listeners, .history (who joined/left), .behind (seconds, now)
+        .listen(fmt) -> Listener, .listeners, .history (who joined/left), .slips, .error
     Listener.chunks(timeout) -> iterator of bytes (the format's header first), .close()
     Encoder(fmt, sample_rate, channels): .header() -> bytes, .encode(block) -> bytes, .finish() -> bytes
 
@@ -272,13 +272,6 @@ class Pump:
     def listeners(self) -> int:
         with self._lock:
             return len(self._listeners)
-
-    @property
-    def behind(self) -> float:
-        """Seconds the pump is behind the wall clock now (negative: ahead, by its small lead)."""
-        if self._thread is None:
-            return 0.0
-        return time.monotonic() - self._t0 - self._done / self.engine.sample_rate
 
     def listen(self, fmt: str = "wav") -> Listener:
         """A new listener, fed from the next block on.

@@ -80,7 +80,7 @@ class PlayerScreen(Screen[None]):
         Binding("left_square_bracket", "jump(-1)", "Jump", key_display="[ ]"),
         Binding("right_square_bracket", "jump(1)", "Jump", show=False),
         Binding("g", "goto", "Go to", show=False),
-        Binding("o", "output", "Output", show=False),
+        Binding("o", "output", "Output: device / stream", show=False),
         Binding("down,j", "row(1)", "Down", show=False),
         Binding("up,k", "row(-1)", "Up", show=False),
         Binding("escape,q", "back", "Back"),
