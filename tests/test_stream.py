@@ -233,7 +233,9 @@ def test_stream_needs_the_token_and_listens_on_loopback_only(ab_vault: Path) -> 
         assert listening == [f"0100007F:{p.port:04X}"]
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.2", p.port), timeout=10).close()
-        # with the token: the page, the status, the stream
+        # with the token: the page (also without its final /), the status, the stream
+        code, _, page = _get(p.base.rstrip("/"))  # urllib follows the redirect
+        assert code == 200 and b"<audio" in page
         code, headers, page = _get(p.base)
         assert code == 200 and headers["Content-Type"].startswith("text/html")
         text = page.decode()
@@ -484,3 +486,36 @@ def test_stream_json_says_where_and_what_was_heard_and_leaves_no_thread(ab_vault
     assert doc["heard"][0]["command"] == "play" and doc["stopped_at"] == "01:00:01:00"
     assert "stream: " + doc["url"] in r.err  # the human lines on stderr, the document on stdout
     assert {t.ident for t in threading.enumerate()} <= before
+
+
+def test_the_pump_feeds_a_listener_from_where_it_joined_and_drops_one_that_does_not_read(ab_vault: Path,
+                                                                                         tmp_path: Path) -> None:
+    """In process: what a listener is given is the engine's output from the frame it joined at; a
+    listener whose queue fills (here 0.2 s) is dropped while the engine goes on."""
+    from audio.playback.stream import Pump
+
+    s = prepare_play(Vault(ab_vault), f"{CUE}@1.0")
+    pump = Pump(s.engine, queue_s=0.2)
+    try:
+        s.engine.play()
+        pump.start()
+        wait_for("a second of playback", lambda: s.engine.status.position > SR)
+        reader, idle = pump.listen("wav"), pump.listen("wav")
+        chunks = reader.chunks()
+        data = next(chunks)
+        assert data[:4] == b"RIFF"
+        got = b""
+        while len(got) < SR * 6:
+            got += next(chunks)
+        wait_for("the idle listener to be dropped", lambda: idle.visit.dropped)
+        assert pump.listeners == 1 and not reader.visit.dropped
+        chunks.close()  # the reader goes away
+        assert reader.visit.left and pump.listeners == 0
+    finally:
+        pump.stop()
+        s.close()
+    assert not pump._thread or not pump._thread.is_alive()
+    start = reader.visit.joined_at
+    assert start is not None and start >= SR
+    ref = _reference(ab_vault, [], start + SR, tmp_path / "ref.wav")
+    assert np.abs(_pcm24(got)[:SR] - ref[start:start + SR]).max() < LOSSLESS_TOL

@@ -156,7 +156,13 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         rest = self._route()
         try:
-            if rest is None:
+            if rest is None and hmac.compare_digest(urllib.parse.urlsplit(self.path).path.encode(),
+                                                    f"/{owner.token}".encode()):
+                self.send_response(301)  # the page's own address ends with "/" (its links are relative)
+                self.send_header("Location", f"/{owner.token}/")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            elif rest is None:
                 self._not_found(head)
             elif rest == "":
                 self._send(200, owner.page().encode(), "text/html; charset=utf-8", head)

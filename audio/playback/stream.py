@@ -31,6 +31,7 @@ file from its first byte). Opus pages are flushed every ~50 ms (libsndfile's def
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import struct
 import threading
@@ -147,9 +148,11 @@ class Encoder:
             else:
                 self._file = sf.SoundFile(self._sink, "w", sample_rate, channels, format="OGG", subtype="OPUS",
                                           compression_level=OPUS_QUALITY)
-                latency = sf._ffi.new("double*", OPUS_PAGE_MS)
-                sf._snd.sf_command(self._file._file, _SFC_SET_OGG_PAGE_LATENCY_MS, latency,
-                                   sf._ffi.sizeof("double"))
+                # soundfile has no call for it: its cffi handle (a soundfile without it pages every 1 s)
+                with contextlib.suppress(AttributeError):
+                    latency = sf._ffi.new("double*", OPUS_PAGE_MS)
+                    sf._snd.sf_command(self._file._file, _SFC_SET_OGG_PAGE_LATENCY_MS, latency,
+                                       sf._ffi.sizeof("double"))
 
     def header(self) -> bytes:
         if self._sink is None:
