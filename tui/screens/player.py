@@ -11,16 +11,12 @@ Engine commands are sent from the UI thread (the engine applies them at its next
 playhead and meters are read on a timer. Without a sound card nothing runs the engine's blocks,
 so each command is applied at once (``Engine.settle``) and the position moves without sound.
 
-The output is a choice (``o``): the sound card, or the live stream (``audio.playback.stream``'s
-pump runs the engine at real time, ``vcs.playserver`` serves it on 127.0.0.1 with a token, as
-``stemvault play --stream`` does). Streaming, the message line shows the stream's URL and the
-laptop's ``ssh -L`` line goes to the clipboard (OSC 52); the keys act on what the laptop hears.
+The output is a choice (``o``): the sound card, or the live stream (tui/screens/player_output.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -28,13 +24,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from audio.errors import AudioError, NoAudioDevice
 from audio.timecode import FrameRate, Timecode, parse_frame_rate, parse_timecode
 from tui.screens.player_layout import PlayerLayout, read_layout, render_command, why_no_sound
+from tui.screens.player_output import PlayerOutput
 from tui.text import literal
 from tui.widgets.note_list import NoteList
 from tui.widgets.stem_row import StemRow
@@ -47,7 +43,6 @@ from vcs.vault import Vault
 if TYPE_CHECKING:
     from audio.playback.output import Output
     from audio.playback.stream import Pump
-    from vcs.playserver import PlayServer
 
 __all__ = ["PlayerScreen"]
 
@@ -61,7 +56,7 @@ class _Rows(VerticalScroll, inherit_bindings=False):
     """The stem rows: scrolls to the focused row, leaves the arrow keys to the player."""
 
 
-class PlayerScreen(Screen[None]):
+class PlayerScreen(PlayerOutput):
     """Stems of ``a`` (and ``b``) as mixer rows, a shared playhead, A/B/difference."""
 
     BINDINGS = [
@@ -93,8 +88,8 @@ class PlayerScreen(Screen[None]):
         self.b = b
         self.browse: PlayerLayout | None = None
         self.session: PlaySession | None = None
-        self.output: Output | Pump | None = None
-        self.server: PlayServer | None = None  # streaming: the HTTP server of the stream
+        self.output = None
+        self.server = None  # streaming: the HTTP server of the stream
         self.mode = "a"
         self.match = False
         self.position = 0  # frames from the timeline's start, when no engine runs
@@ -232,12 +227,6 @@ class PlayerScreen(Screen[None]):
             out.stop()
         if session is not None:
             session.close()
-
-    def _close_server(self) -> None:
-        """Stop the stream's server (its listeners' requests end) off the UI thread."""
-        server, self.server = self.server, None
-        if server is not None:
-            threading.Thread(target=server.close, name="stemvault-http-close").start()
 
     def on_unmount(self) -> None:
         self._gone = True
@@ -383,111 +372,6 @@ class PlayerScreen(Screen[None]):
             e.play()
         else:
             e.pause()
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="player-output")
-    def reopen_output(self) -> None:
-        session, old = self.session, self.output
-        if session is None:
-            return
-        try:
-            from audio.playback.output import open_output
-
-            if old is not None:
-                old.stop()
-            out = open_output(session.engine)
-            out.start()
-        except Exception as e:  # NoAudioDevice and PortAudio's own failures: said, browse on
-            self.app.call_from_thread(self._lost_output, why_no_sound(e))
-            return
-        self.app.call_from_thread(self._restart, out)
-
-    def _restart(self, out: Output) -> None:
-        if self._gone or self.session is None:
-            out.stop()
-            return
-        self.output = out
-        e = self.session.engine
-        if e.position >= e.frames:
-            e.seek(0)
-        e.play()
-
-    def _lost_output(self, why: str) -> None:
-        self.output = None
-        self.no_sound = (f"cannot play here: {why} — o streams it, or render it instead: "
-                         f"{render_command(self.a, self.b, self.mode, self.match)}")
-        self._say(self.no_sound)
-
-    # ----- the output: the sound card or the stream --------------------------------------------
-    def action_output(self) -> None:
-        """Switch the output: device ↔ stream (what plays goes on, from the same position)."""
-        if self.session is None:
-            self.app.bell()
-            self._say(self.missing or f"opening the audio of {self._what()}…")
-            return
-        streaming = self.server is not None
-        self._close_server()
-        old, self.output = self.output, None
-        self._say("opening the sound card…" if streaming else "opening the stream…")
-        self.change_output(old, not streaming)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="player-output")
-    def change_output(self, old: Output | Pump | None, stream: bool) -> None:
-        session = self.session
-        if old is not None:
-            old.stop()
-        if session is None:
-            return
-        if not stream:
-            try:
-                from audio.playback.output import open_output
-
-                out = open_output(session.engine)
-                out.start()
-            except Exception as e:  # NoAudioDevice and PortAudio's own failures: said, browse on
-                self.app.call_from_thread(self._lost_output, why_no_sound(e))
-                return
-            self.app.call_from_thread(self._device_back, out)
-            return
-        from audio.playback.stream import Pump
-        from vcs.playserver import PlayServer, session_status, session_what
-
-        first = len(session.engine.applied)
-        pump = Pump(session.engine, stop_at_end=False)
-        try:
-            server = PlayServer(pump=pump, what=session_what(session.info),
-                                status=lambda: session_status(session, first))
-        except (VaultError, AudioError, OSError) as e:
-            self.app.call_from_thread(self._lost_output, f"cannot stream ({e})")
-            return
-        server.start()
-        pump.start()
-        try:
-            self.app.call_from_thread(self._streaming, pump, server)
-        except BaseException:  # the app closed meanwhile
-            server.close()
-            raise
-
-    def _device_back(self, out: Output) -> None:
-        if self._gone or self.session is None:
-            out.stop()
-            return
-        self.output = out
-        self.no_sound = None
-        self._say("")
-        self._tick(force=True)
-
-    def _streaming(self, pump: Pump, server: PlayServer) -> None:
-        if self._gone or self.session is None:
-            threading.Thread(target=server.close, name="stemvault-http-close").start()
-            return
-        self.output, self.server = pump, server
-        self.no_sound = None
-        self._say(f"streaming {server.stream_url} (o: the sound card)")
-        line = server.ssh_line()
-        self.app.copy_to_clipboard(line)
-        self.notify(f"on your laptop: {line} (copied), then open the stream URL in mpv, ffplay, VLC "
-                    f"or a browser: {server.page_url}", markup=False, timeout=20)
-        self._tick(force=True)
 
     def _seek_to(self, frame: int) -> None:
         _, _, frames = self._frames()
