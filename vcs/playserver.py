@@ -101,7 +101,7 @@ def _host() -> str:
     the host name."""
     conn = os.environ.get("SSH_CONNECTION", "").split()
     if len(conn) == 4:
-        return conn[2] if ":" not in conn[2] else f"[{conn[2]}]"
+        return conn[2]  # ssh takes an IPv6 address as it is (user@fe80::1)
     return socket.gethostname()
 
 
