@@ -319,3 +319,67 @@ async def test_hostile_note_text_is_shown_literally(two: Path, sv: Runner, no_de
         assert "\x1b" not in shown and "\u202e" not in shown  # control characters escaped
         await pilot.press("right_square_bracket")  # jumps to it; the app is still here
         assert screen.session.engine.status.position == 2 * SR and app.screen is screen
+
+
+# ----- the output choice: the live stream (issue 14) ------------------------------------------------
+async def test_o_streams_what_the_player_plays_and_shows_the_url(two: Path, no_device: None) -> None:
+    import asyncio
+    import re
+    import socket
+    import urllib.request
+
+    def listen(url: str, frames: int) -> np.ndarray:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            head = r.read(44)
+            assert head[:4] == b"RIFF" and head[36:40] == b"data"
+            data = r.read(frames * 6)
+        b = np.frombuffer(data, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
+        v = b[:, 0] | (b[:, 1] << 8) | (b[:, 2] << 16)
+        return np.where(v >= 1 << 23, v - (1 << 24), v).reshape(-1, 2) / float(1 << 23)
+
+    app = _host(two, f"{CUE}@2.0", f"{CUE}@1.0")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, PlayerScreen)
+        await _until(pilot, lambda: screen.session is not None)
+        assert "o streams it" in _text(screen, "#player-message")
+        await pilot.press("d")  # the render command follows the mode, said once
+        msg = _text(screen, "#player-message")
+        assert msg.count("render it instead") == 1 and "--start-in diff" in msg and "o streams it" in msg
+        await pilot.press("a")
+        await pilot.press("o")
+        await _until(pilot, lambda: screen.server is not None)
+        server = screen.server
+        assert server is not None
+        msg = _text(screen, "#player-message")
+        url = re.search(r"http://127\.0\.0\.1:\d+/[A-Za-z0-9_-]+/live", msg)
+        assert url and url.group(0) == server.stream_url and "\n" not in msg
+        assert "stream" in _text(screen, "#player-header")
+        e = screen.session.engine
+        await pilot.press("space")  # the keys drive what the stream carries
+        await _until(pilot, lambda: e.status.playing and e.status.position > 0)
+        y = await asyncio.to_thread(listen, server.stream_url, SR // 2)
+        assert np.abs(y).max() > 0.05
+        await pilot.press("b")
+        await _until(pilot, lambda: e.status.mode == "b")
+        # back to the sound card (there is none here): the stream's server is closed, it says why
+        await pilot.press("o")
+        await _until(pilot, lambda: screen.server is None and screen.no_sound is not None)
+        await _until(pilot, lambda: server.pump is not None and server.pump.finished.is_set())
+
+        def refused() -> bool:
+            try:
+                socket.create_connection(("127.0.0.1", server.port), timeout=5).close()
+            except ConnectionRefusedError:
+                return True
+            return False
+        await _until(pilot, refused)
+        assert "o streams it" in _text(screen, "#player-message")
+        # streaming again, then leaving the player closes the stream
+        await pilot.press("o")
+        await _until(pilot, lambda: screen.server is not None)
+        second = screen.server
+        assert second is not None
+        await pilot.press("q")
+        assert app.screen is not screen and screen.session is None
+        await _until(pilot, lambda: second.pump is not None and second.pump.finished.is_set())

@@ -103,7 +103,7 @@ def _server_hint() -> str:
     if srv.forwarded:
         return (f"; {srv.describe()} does not answer: open the tunnel from your machine (ssh -R "
                 f"{srv.port}:localhost:{PULSE_PORT} ...) with its sound server's TCP module loaded "
-                "(docs/editor.md, Hearing it over SSH)")
+                "(docs/editor.md, Forwarding your sound server)")
     return f"; {srv.describe()} does not answer on port {srv.port}"
 
 

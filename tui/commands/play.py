@@ -1,12 +1,13 @@
 """stemvault play CUE[@VER] [--vs CUE@VER] [--solo S]... [--mute S]... [--gain S=dB]... [--from TC]
-[--to TC] [--start-in a|b|diff] [--match-loudness] [--mix] [--preset NAME] [--render FILE] [--device D]
-[--list-devices]
+[--to TC] [--start-in a|b|diff] [--match-loudness] [--mix] [--preset NAME] [--render FILE [--serve]] [--device D]
+[--list-devices] [--stream [--stream-format wav|flac|opus]] [--port N] [--bind ADDR]
 
 Plays a version's stems mixed live (or A/B against another version, or their difference), or
 renders exactly that to a WAV file. The session (finding the audio, the engine, the options) is
 ``vcs.playsession.prepare_play``, what a TUI player uses too; the raw-terminal keys are
 ``tui.terminal``. ``play_cmd`` parses, calls them, then renders, or plays to the sound card with a
-live position line and keys.
+live position line and keys, or streams over HTTP (``--stream``: ``audio.playback.stream`` runs the
+engine at real time without a sound card, ``vcs.playserver`` serves it, the keys are the same).
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def _say_server() -> None:
     else:
         click.echo(f"{plain(srv.describe())} does not answer: open the tunnel from your machine "
                    f"(ssh -R {srv.port}:localhost:{PULSE_PORT} ...) with its sound server's TCP module loaded "
-                   "(docs/editor.md, Hearing it over SSH)")
+                   "(docs/editor.md, Forwarding your sound server)")
 
 
 def _play_live(session: PlaySession, device: str | None, block: int) -> int:
@@ -154,6 +155,120 @@ def _play_live(session: PlaySession, device: str | None, block: int) -> int:
     return 0
 
 
+def _check_stream_options(stream: bool, render_to: Path | None, serve: bool, device: str | None,
+                          port: int | None, bind: str, stream_format: str) -> None:
+    if stream and render_to is not None:
+        raise click.UsageError("--stream plays live; to serve a render use --render FILE.wav --serve")
+    if stream and device is not None:
+        raise click.UsageError("--stream plays to the stream, not to --device: choose one")
+    if serve and render_to is None:
+        raise click.UsageError("--serve serves a render: add --render FILE.wav (or use --stream to stream live)")
+    if not (stream or serve) and (port is not None or bind != "127.0.0.1"):
+        raise click.UsageError("--port and --bind go with --stream (or --render FILE --serve)")
+    if not stream and stream_format != "wav":
+        raise click.UsageError("--stream-format goes with --stream")
+
+
+def _addresses(server: Any, url: str) -> dict[str, Any]:
+    return {"url": url, "page": server.page_url, "port": server.port, "bind": server.bind,
+            "ssh": server.ssh_line()}
+
+
+def _say_addresses(server: Any, url: str, *, err: bool) -> None:
+    """The URLs and the laptop's ssh line; the line also to the clipboard (OSC 52) on a terminal."""
+    from vcs.playserver import DEFAULT_PORT, is_loopback, osc52
+
+    line = server.ssh_line()
+    click.echo(f"  stream: {url}", err=err)
+    click.echo(f"  page:   {server.page_url}", err=err)
+    click.echo(f"  on your laptop: {line}   (then open the stream in mpv, ffplay or VLC, or the page)", err=err)
+    if server.fallback:
+        click.echo(f"  port {DEFAULT_PORT} is taken here, so this is {server.port}: in an SSH session already "
+                   f"open, press Enter, type ~C and then -L {server.port}:127.0.0.1:{server.port}", err=err)
+    if not is_loopback(server.bind):
+        click.echo(f"warning: listening on {server.bind}: anyone who can reach it and has the URL can listen",
+                   err=True)
+    if not err and sys.stdout.isatty():
+        sys.stdout.write(osc52(line))
+        click.echo("  (the ssh line is on your clipboard, where the terminal allows it)", err=err)
+    (sys.stderr if err else sys.stdout).flush()
+
+
+def _file_server(doc: dict[str, Any], path: Path, port: int | None, bind: str) -> Any:
+    from vcs.playserver import PlayServer
+
+    what = {"a": doc["a"], "b": doc["b"], "mode": {"a": "A", "b": "B", "diff": "A−B"}[doc["start_in"]],
+            "title": f"{doc['a']}" + (f" vs {doc['b']}" if doc["b"] else "")}
+    return PlayServer(file=path.resolve(), bind=bind, port=port, what=what,
+                      status=lambda: {"mode": what["mode"], "position": f"{doc['from']}–{doc['to']}",
+                                      "playing": False})
+
+
+def _serve_file(server: Any, *, as_json: bool) -> int:
+    """Serve a render until q (or Ctrl-C; without a terminal, until interrupted)."""
+    click.echo(f"serving {plain(server.file.name)} (range requests: players can seek)"
+               + (" — q stops" if sys.stdin.isatty() else " — Ctrl-C stops"), err=as_json)
+    _say_addresses(server, server.file_url, err=as_json)
+    quit_ = threading.Event()
+    server.start()
+    try:
+        with cbreak_keys(lambda k: quit_.set() if k in ("q", "\x03") else None, quit_):
+            while not quit_.wait(0.2):
+                pass
+    finally:
+        server.close()
+    return 0
+
+
+def _play_stream(session: PlaySession, *, fmt: str, port: int | None, bind: str, block: int,
+                 as_json: bool) -> int:
+    """Play to an HTTP stream at real time (no sound card) with the same keys as the device."""
+    from audio.playback.stream import Pump, check_format
+    from vcs.playserver import PlayServer, heard, session_status, session_what
+
+    e = session.engine
+    info = session.info
+    check_format(fmt, e.sample_rate, e.channels)
+    first = len(e.applied)
+    pump = Pump(e, block=block)
+    server = PlayServer(pump=pump, fmt=fmt, bind=bind, port=port, what=session_what(info),
+                        status=lambda: session_status(session, first))
+    vs = f" vs {info['b']}" if info["b"] else ""
+    kind = {"wav": "24-bit WAV", "flac": "24-bit FLAC", "opus": "Ogg/Opus"}[fmt]
+    err = as_json
+    tty = sys.stdin.isatty()
+    click.echo(f"streaming {info['a']}{vs} from {info['from']} ({e.sample_rate} Hz {kind})"
+               + (" — keys: space pause, a/b/d switch, ←/→ seek, p preset, P bypass, q quit" if tty else "")
+               + _match_words(info, live=True), err=err)
+    _say_absent(info["absent"], err=err)
+    _say_addresses(server, server.stream_url, err=err)
+    quit_ = threading.Event()
+    server.start()
+    e.play()
+    pump.start()
+    try:
+        with cbreak_keys(_on_key(session, quit_), quit_):
+            while not quit_.is_set() and not pump.wait(0.1):
+                if sys.stderr.isatty():
+                    click.echo(_line(session) + f" · {pump.listeners} listening ", nl=False, err=True)
+    finally:
+        e.pause()
+        server.close()
+        if sys.stderr.isatty():
+            click.echo("", err=True)
+    if pump.error is not None:
+        raise PlaybackError(f"the stream stopped: {pump.error}")
+    stopped = session.tc(e.status.position)
+    if as_json:
+        visits = [{"format": v.fmt, "from": None if v.joined_at is None else session.tc(v.joined_at),
+                   "joined_at": v.joined_at, "frames": v.frames, "dropped": v.dropped} for v in server.visits]
+        emit_json({**info, **_addresses(server, server.stream_url), "format": fmt,
+                   "heard": heard(session, first), "listeners": visits, "stopped_at": stopped})
+    else:
+        click.echo(f"stopped at {stopped}", err=True)
+    return 0
+
+
 @click.command("play")
 @click.argument("ref", metavar="CUE[@VER]", required=False)
 @click.option("--vs", metavar="CUE@VER", help="A/B against this version (keys a/b/d switch A, B, A−B).")
@@ -177,12 +292,24 @@ def _play_live(session: PlaySession, device: str | None, block: int) -> int:
 @click.option("--list-devices", is_flag=True, help="List output devices and exit.")
 @click.option("--block", type=click.IntRange(64, 16384), default=1024, show_default=True,
               help="Frames per audio block.")
-@click.option("--json", "as_json", is_flag=True, help="With --render or --list-devices: print the result as JSON.")
+@click.option("--stream", is_flag=True,
+              help="Play to an HTTP stream on 127.0.0.1 (no audio device): listen through ssh -L.")
+@click.option("--stream-format", type=click.Choice(["wav", "flac", "opus"]), default="wav", show_default=True,
+              help="With --stream: lossless 24-bit WAV or FLAC, or Ogg/Opus for a slow link.")
+@click.option("--serve", is_flag=True, help="With --render: serve the file over HTTP (range requests) until q.")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, metavar="N",
+              help="With --stream or --serve: the port (default 8765, or a free one when taken; 0: any).")
+@click.option("--bind", default="127.0.0.1", show_default=True, metavar="ADDR",
+              help="With --stream or --serve: the address to listen on (only loopback is private).")
+@click.option("--json", "as_json", is_flag=True,
+              help="With --render, --stream or --list-devices: print the result as JSON.")
 def play_cmd(ref: str | None, vs: str | None, solo: tuple[str, ...], mute: tuple[str, ...],
              gains: tuple[str, ...], start: str | None, end: str | None, loop: bool, start_in: str,
              match_loudness: bool, mix: bool, preset: str | None, render_to: Path | None, fmt: str, device: str | None,
-             list_devices: bool, block: int, as_json: bool) -> int:
-    """Play a version's stems mixed live, A/B two versions, or bounce it to a WAV file."""
+             list_devices: bool, block: int, stream: bool, stream_format: str, serve: bool, port: int | None,
+             bind: str, as_json: bool) -> int:
+    """Play a version's stems mixed live, A/B two versions, stream it, or bounce it to a WAV file."""
+    _check_stream_options(stream, render_to, serve, device, port, bind, stream_format)
     if list_devices:
         from audio.playback.output import list_devices as devices
 
@@ -207,8 +334,12 @@ def play_cmd(ref: str | None, vs: str | None, solo: tuple[str, ...], mute: tuple
         if render_to is not None:
             t = time.perf_counter()
             doc = run_render(session, render_to, fmt=fmt, block=block)
+            server = _file_server(doc, render_to, port, bind) if serve else None
+            if server is not None:
+                doc.update(_addresses(server, server.file_url))
             if as_json:
                 emit_json(doc)
+                sys.stdout.flush()
             else:
                 what = {"a": doc["a"], "b": doc["b"], "diff": f"{doc['a']} − {doc['b']}"}[start_in]
                 click.echo(f"rendered {what} {doc['from']}–{doc['to']} ({doc['seconds']:.1f} s, "
@@ -217,7 +348,11 @@ def play_cmd(ref: str | None, vs: str | None, solo: tuple[str, ...], mute: tuple
                            + (f" through the {doc['preset']} preset" if doc.get("preset") else "")
                            + _match_words(doc))
                 _say_absent(doc["absent"])
+            if server is not None:
+                return _serve_file(server, as_json=as_json)
             return 0
+        if stream:
+            return _play_stream(session, fmt=stream_format, port=port, bind=bind, block=block, as_json=as_json)
         return _play_live(session, device, block)
     finally:
         session.close()

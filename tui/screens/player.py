@@ -10,6 +10,8 @@ are missing and how to fetch them.
 Engine commands are sent from the UI thread (the engine applies them at its next block); the
 playhead and meters are read on a timer. Without a sound card nothing runs the engine's blocks,
 so each command is applied at once (``Engine.settle``) and the position moves without sound.
+
+The output is a choice (``o``): the sound card, or the live stream (tui/screens/player_output.py).
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from audio.errors import AudioError, NoAudioDevice
 from audio.timecode import FrameRate, Timecode, parse_frame_rate, parse_timecode
 from tui.screens.player_layout import PlayerLayout, read_layout, render_command, why_no_sound
+from tui.screens.player_output import PlayerOutput
 from tui.screens.player_presets import PresetControls
 from tui.text import literal
 from tui.widgets.note_list import NoteList
@@ -41,6 +43,7 @@ from vcs.vault import Vault
 
 if TYPE_CHECKING:
     from audio.playback.output import Output
+    from audio.playback.stream import Pump
 
 __all__ = ["PlayerScreen"]
 
@@ -54,7 +57,7 @@ class _Rows(VerticalScroll, inherit_bindings=False):
     """The stem rows: scrolls to the focused row, leaves the arrow keys to the player."""
 
 
-class PlayerScreen(PresetControls, Screen[None]):
+class PlayerScreen(PresetControls, PlayerOutput):
     """Stems of ``a`` (and ``b``) as mixer rows, a shared playhead, A/B/difference (and presets)."""
 
     BINDINGS = [
@@ -75,6 +78,7 @@ class PlayerScreen(PresetControls, Screen[None]):
         Binding("g", "goto", "Go to", show=False),
         Binding("p", "preset", "Next audition preset", show=False),
         Binding("P", "bypass", "Audition preset off/on", show=False),
+        Binding("o", "output", "Output: device / stream", show=False),
         Binding("down,j", "row(1)", "Down", show=False),
         Binding("up,k", "row(-1)", "Up", show=False),
         Binding("escape,q", "back", "Back"),
@@ -87,7 +91,8 @@ class PlayerScreen(PresetControls, Screen[None]):
         self.b = b
         self.browse: PlayerLayout | None = None
         self.session: PlaySession | None = None
-        self.output: Output | None = None
+        self.output = None
+        self.server = None  # streaming: the HTTP server of the stream
         self.mode = "a"
         self.match = False
         self.position = 0  # frames from the timeline's start, when no engine runs
@@ -202,7 +207,7 @@ class PlayerScreen(PresetControls, Screen[None]):
         self._preset_to(e)
         self._settle()
         if why is not None:
-            self.no_sound = (f"cannot play here: {why} — render it instead: "
+            self.no_sound = (f"cannot play here: {why} — o streams it, or render it instead: "
                              f"{render_command(self.a, self.b, self.mode, self.match, preset=self.preset)}")
         self._say(self.no_sound or self._via())
         self._tick(force=True)
@@ -219,7 +224,7 @@ class PlayerScreen(PresetControls, Screen[None]):
 
     # ----- leaving ---------------------------------------------------------------------------
     @staticmethod
-    def _stop(session: PlaySession | None, out: Output | None) -> None:
+    def _stop(session: PlaySession | None, out: Output | Pump | None) -> None:
         if session is not None:
             session.engine.pause()
         if out is not None:
@@ -229,6 +234,7 @@ class PlayerScreen(PresetControls, Screen[None]):
 
     def on_unmount(self) -> None:
         self._gone = True
+        self._close_server()
         self._stop(self.session, self.output)
         self.session = self.output = None
 
@@ -237,6 +243,7 @@ class PlayerScreen(PresetControls, Screen[None]):
             self._close_prompt()
             return
         self._gone = True
+        self._close_server()
         self._stop(self.session, self.output)
         self.session = self.output = None
         if len(self.app.screen_stack) > 1:
@@ -301,6 +308,8 @@ class PlayerScreen(PresetControls, Screen[None]):
             t.append_text(literal(label, "bold reverse" if k == self.mode else "dim"))
         _, _, frames = self._frames()
         t.append(f"   {self.tc(min(self._pos(), frames))} / {self.tc(frames)}")
+        if self.server is not None:
+            t.append("   ⇢ stream", "bold")
         if self.b is not None:
             t.append(f"   match loudness {'on' if self.match else 'off'}", "bold" if self.match else "")
         self._preset_label(t)
@@ -369,39 +378,6 @@ class PlayerScreen(PresetControls, Screen[None]):
         else:
             e.pause()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="player-output")
-    def reopen_output(self) -> None:
-        session, old = self.session, self.output
-        if session is None:
-            return
-        try:
-            from audio.playback.output import open_output
-
-            if old is not None:
-                old.stop()
-            out = open_output(session.engine)
-            out.start()
-        except Exception as e:  # NoAudioDevice and PortAudio's own failures: said, browse on
-            self.app.call_from_thread(self._lost_output, why_no_sound(e))
-            return
-        self.app.call_from_thread(self._restart, out)
-
-    def _restart(self, out: Output) -> None:
-        if self._gone or self.session is None:
-            out.stop()
-            return
-        self.output = out
-        e = self.session.engine
-        if e.position >= e.frames:
-            e.seek(0)
-        e.play()
-
-    def _lost_output(self, why: str) -> None:
-        self.output = None
-        self.no_sound = (f"cannot play here: {why} — render it instead: "
-                         f"{render_command(self.a, self.b, self.mode, self.match, preset=self.preset)}")
-        self._say(self.no_sound)
-
     def _seek_to(self, frame: int) -> None:
         _, _, frames = self._frames()
         frame = max(0, min(int(frame), frames))
@@ -447,7 +423,7 @@ class PlayerScreen(PresetControls, Screen[None]):
             self.engine.switch(mode)
             self._settle()
         if self.no_sound is not None:  # the render command follows what would be heard
-            self.no_sound = self.no_sound.split(" — render it instead: ")[0] + " — render it instead: " + \
+            self.no_sound = self.no_sound.split(" render it instead: ")[0] + " render it instead: " + \
                 render_command(self.a, self.b, self.mode, self.match, preset=self.preset)
             self._say(self.no_sound)
         self._tick(force=True)

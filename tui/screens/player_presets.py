@@ -4,7 +4,7 @@
 ``audio.playback.presets``), ``P`` turns the chosen one off and on; the header names it once one
 was chosen, and the render command shown without a sound card carries ``--preset``. ``_via``
 is the last line's "sound goes via the forwarded sound server …" when ``PULSE_SERVER`` names a
-TCP server (``ssh -R``: docs/editor.md, "Hearing it over SSH").
+TCP server (``ssh -R``: docs/editor.md, "Forwarding your sound server").
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from tui.screens.player_layout import render_command
 from vcs.playsession import PRESET_NAMES, next_preset
 
 if TYPE_CHECKING:
-    from audio.playback.output import Output
     from vcs.models import Version
 
 __all__ = ["PresetControls"]
@@ -33,7 +32,7 @@ class PresetControls:
     mode: str
     match: bool
     no_sound: str | None
-    output: Output | None
+    output: Any  # the sound card or the stream (PlayerOutput)
 
     if TYPE_CHECKING:
         @property
@@ -60,7 +59,7 @@ class PresetControls:
             self.engine.set_preset(name)
             self._settle()
         if self.no_sound is not None:  # the render command follows what would be heard
-            self.no_sound = self.no_sound.split(" — render it instead: ")[0] + " — render it instead: " + \
+            self.no_sound = self.no_sound.split(" render it instead: ")[0] + " render it instead: " + \
                 render_command(self.a, self.b, self.mode, self.match, preset=self.preset)
             self._say(self.no_sound)
         self._tick(force=True)
@@ -78,6 +77,7 @@ class PresetControls:
         from audio.playback.output import sound_server
 
         srv = sound_server()
-        if srv is None or self.output is None:
+        latency = getattr(self.output, "latency", None)  # a sound card's; the stream has none
+        if srv is None or latency is None:
             return ""
-        return f"sound goes via {srv.describe()}, output latency {self.output.latency * 1000:.0f} ms"
+        return f"sound goes via {srv.describe()}, output latency {latency * 1000:.0f} ms"
