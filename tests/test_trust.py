@@ -206,11 +206,11 @@ def test_a_composer_posing_as_the_supervisor_is_not_verified(one_version: Path, 
     assert git(vault, "tag", "-l", TAG) == ""
 
 
-def _rewrite_tag(vault: Path, change: re.Pattern[bytes] | None = None) -> None:
+def _rewrite_tag(vault: Path, change: re.Pattern[bytes] | None = None, kind: bytes = b"SSH") -> None:
     """Replace the approval tag by a copy whose signature block (or, with ``change``, whose
     message) was altered after signing."""
     raw = git_bytes(vault, "cat-file", "tag", TAG)
-    head, sep, sig = raw.partition(b"-----BEGIN SSH SIGNATURE-----\n")
+    head, sep, sig = raw.partition(b"-----BEGIN " + kind + b" SIGNATURE-----\n")
     assert sep
     if change is None:  # flip one character in the middle of the signature's base64
         i = len(sig) // 2
@@ -383,6 +383,15 @@ def test_gpg_signatures_verify_against_the_vaults_keys(one_version: Path, sv: Ru
     assert isinstance(a, dict) and (a["signed"], a["verified"], a["key"]) == (True, True, sue)
     assert SUE[1] in a["signer"]
     sv.ok("-C", vault, "verify")
+    good = git(vault, "rev-parse", f"refs/tags/{TAG}").strip()
+    for change in (None, re.compile(rb"Approved ")):  # a damaged signature block, a changed message
+        _rewrite_tag(vault, change, b"PGP")
+        assert not git_verifies(vault)
+        a = shown(vault, sv)["void_approval"]
+        assert isinstance(a, dict) and (a["signed"], a["verified"]) == (True, False)
+        assert "does not verify" in a["why_not_verified"], a["why_not_verified"]
+        verify_names_tag(vault, sv, "approval")
+        git(vault, "update-ref", f"refs/tags/{TAG}", good)
 
     # the same, signed with Carl's key (the tagger still says Sue): not verified, not an approval
     git(vault, "tag", "-d", TAG)
@@ -411,3 +420,44 @@ def test_gpg_keys_are_read_from_the_vault_not_the_users_keyring(one_version: Pat
     sv.ok("-C", vault, "approve", f"{CUE}@1.0", "--sign")
     a = shown(vault, sv)["approved"]
     assert isinstance(a, dict) and a["verified"] is False and "trusted_keys.asc is missing" in a["why_not_verified"]
+
+
+# ----- the TUI --------------------------------------------------------------------------------
+
+async def _settle(pilot, cond, tries: int = 200) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(tries):
+        await pilot.pause(0.05)
+        if cond():
+            return
+    raise AssertionError("the TUI never got there")
+
+
+async def test_the_tui_says_signed_not_verified_and_not_approved(one_version: Path, sv: Runner,
+                                                                 tmp_path: Path) -> None:
+    from textual.widgets import DataTable
+
+    from tui.app import make_app
+    from tui.screens.history import DiffPane, HistoryScreen
+
+    vault = one_version
+    _, sue_pub, _ = ssh_key(tmp_path, "sue")
+    trust_ssh(vault, (SUE[1], sue_pub))
+    key, _, fp = ssh_key(tmp_path, "stranger")
+    sign_with_ssh(vault, key)
+    sv.ok("-C", vault, "approve", f"{CUE}@1.0", "--sign")  # a key the vault does not trust
+    for required in (False, True):
+        if required:
+            set_config(vault, approvals={"require_signature": True})
+        app = make_app(vault)
+        async with app.run_test(size=(120, 30)) as pilot:
+            table = app.screen.query_one("#cues", DataTable)
+            await _settle(pilot, lambda: table.row_count == 1)  # noqa: B023
+            assert str(table.get_row_at(0)[3]) == ("✗" if required else "✓")
+            await pilot.press("enter")
+            await _settle(pilot, lambda: isinstance(app.screen, HistoryScreen) and app.screen.pane is not None)  # noqa: B023
+            text = app.screen.query_one(DiffPane).lines_text()
+            if required:
+                assert f"✗ not approved: {TAG} by Ada Composer does not count" in text
+            else:
+                assert "✓ approved by Ada Composer" in text and "signed, not verified" in text
+            assert f"signed with SSH key {fp}, which is not among the vault's trusted keys" in text

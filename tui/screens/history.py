@@ -437,12 +437,12 @@ class HistoryScreen(Screen[None]):
                 if v.approval.signed:
                     line.append_text(literal(f" · {signature_words(v.approval)}",
                                              "green" if v.approval.verified else "yellow"))
-                rows.append(Static(cut(line, max(20, (self.size.width or 80) - 2)), classes="pane-line"))
+                rows.append(Static(line, classes="pane-line"))
             elif v.void_approval:
                 line = Text("✗ not approved: ", style="bold red")
                 line.append_text(literal(f"{v.void_approval.tag} by {v.void_approval.by} does not count "
                                          f"({v.void_approval.why})", "red"))
-                rows.append(Static(cut(line, max(20, (self.size.width or 80) - 2)), classes="pane-line"))
+                rows.append(Static(line, classes="pane-line"))
             pane.mount_all(rows)
 
     # ----- hooks: screens other modules provide -------------------------------------------------
