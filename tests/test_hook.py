@@ -61,6 +61,7 @@ def pushed(sshd: Sshd, vault: Path, sv: Runner, tmp_path: Path, monkeypatch: pyt
     set_config(vault, roles={"supervisors": [SUE[1]], "composers": [CARL[1]], "editors": [ELI[1]]},
                approvals={"require_signature": True})
     trust_ssh(vault, (SUE[1], sue_pub), (CARL[1], carl_pub))
+    as_person(vault, CARL)  # the composer commits
     write_set(tmp_path / "v1")
     sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
     git(vault, "remote", "add", "origin", f"ssh://{sshd.user}@127.0.0.1:{sshd.port}{bare}")
@@ -143,6 +144,23 @@ def test_approval_tags_are_never_moved_or_deleted(pushed: tuple[Path, Path], sv:
                      "(approve the new version with its own tag)"]
     lines = refused(vault, bare, f":refs/tags/{TAG}")
     assert lines == [f"error: deleting the approval tag {TAG} is refused: approvals are never deleted"]
+
+
+def test_an_approval_on_another_commit_than_its_version_is_refused(pushed: tuple[Path, Path], sv: Runner,
+                                                                   tmp_path: Path) -> None:
+    """A signed approval's message copied onto a commit that is not the version it names."""
+    vault, bare = pushed
+    as_person(vault, SUE)
+    sign_with_ssh(vault, keys(tmp_path)[0])
+    sv.ok("-C", vault, "approve", f"{CUE}@1.0", "--sign")
+    message = git(vault, "for-each-ref", "--format=%(contents:subject)%0a%0a%(contents:body)", f"refs/tags/{TAG}")
+    git(vault, "tag", "-d", TAG)
+    git(vault, "commit", "-q", "--allow-empty", "-m", "not a version")
+    git(vault, "tag", "-s", "--cleanup=verbatim", "-F", "-", TAG, "HEAD", input=message.encode())
+    lines = refused(vault, bare, "main", f"refs/tags/{TAG}")
+    short = git(vault, "rev-parse", "--short=10", "HEAD").strip()
+    assert lines == [f"error: the approval {TAG} is on commit {short}, which is not the version {CUE}@1.0: "
+                     f"approve with `stemvault approve {CUE}@1.0`"]
 
 
 def _commit_blob(vault: Path, path: str, data: bytes, message: str) -> None:

@@ -280,7 +280,7 @@ def test_the_approval_status_a_delivery_reads(one_version: Path, sv: Runner) -> 
     assert s.approved is False and s.tag == TAG and "requires verified signatures" in s.why
 
 
-def test_roles_limit_who_approves_and_who_notes(one_version: Path, sv: Runner) -> None:
+def test_roles_limit_who_approves_commits_and_notes(one_version: Path, sv: Runner, tmp_path: Path) -> None:
     vault = one_version
     set_config(vault, roles={"supervisors": [SUE[1]], "editors": ["eli@cutting.example"]})
     before = git(vault, "for-each-ref")
@@ -290,6 +290,15 @@ def test_roles_limit_who_approves_and_who_notes(one_version: Path, sv: Runner) -
     assert r.code == 2 and "not among the supervisors or composers or editors" in r.err
     assert git(vault, "for-each-ref") == before
     sv.ok("-C", vault, "note", f"{CUE}@1.0", "00:00:01:00", "cut here", "--author", "Eli <eli@cutting.example>")
+    # commits: composers only, once some are listed
+    set_config(vault, roles={"composers": [CARL[1]]})
+    write_set(tmp_path / "v2", gains={"STR": 0.5})
+    before = git(vault, "for-each-ref")
+    r = sv("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
+    assert r.code == 2 and "not among the composers" in r.err and r.err.count("\n") == 1
+    assert git(vault, "for-each-ref") == before and git(vault, "status", "--porcelain") == ""
+    as_person(vault, CARL)
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
     sv.ok("-C", vault, "approve", f"{CUE}@1.0", "--author", f"{SUE[0]} <{SUE[1]}>")
     # an unsigned approval tagged by someone else (plain git) is not one where supervisors are listed
     git(vault, "tag", "-d", TAG)

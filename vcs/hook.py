@@ -5,8 +5,8 @@ Public surface:
     check_push(repo, updates, env=None) -> list[str]   one line per refusal ([] accepts the push)
     hook_script() -> str; install_hook(repo) -> Path
 
-A push is refused when it would: delete or move an approval tag; add an approval that is not
-one under the vault's rules (not signed by a supervisor's trusted key where signatures are
+A push is refused when it would: delete or move an approval tag; add an approval tag that is not
+on the version it names, or that is not an approval under the vault's rules (not signed by a supervisor's trusted key where signatures are
 required; by someone who is not a supervisor where supervisors are listed); commit audio into
 git itself instead of as an LFS pointer; commit a manifest (or stemvault.toml) that does not
 parse; give a cue a version number that is not above its previous one. The rules (roles,
@@ -33,6 +33,7 @@ from vcs.config import CONFIG_NAME, Config
 from vcs.errors import UsageError, VaultError, cannot_write
 from vcs.lfs import POINTER_MAX, parse_pointer
 from vcs.manifest import MANIFEST_NAME, Manifest, parse_data
+from vcs.models import Version
 from vcs.trust import Trust, Verifier, judge
 from vcs.vault import CUES_DIR, parse_approval_tag, version_from_message
 
@@ -129,12 +130,24 @@ class _Push:
             self.refuse(f"{name} is named like an approval but is not one stemvault wrote: "
                         f"approve with `stemvault approve {cue}@{version}`")
             return
+        v = self.version_at(a.commit)
+        if v is None or (v.cue, str(v.version)) != (cue, version) or (a.cue, a.version) != (cue, version):
+            self.refuse(f"the approval {name} is on commit {a.commit[:10]}, which is not the version {cue}@{version}: "
+                        f"approve with `stemvault approve {cue}@{version}`")
+            return
         if isinstance(rules, str):
             self.refuse(f"the approval {name} cannot be checked: {rules}")
             return
         judge(a, u.new, raw, Verifier(rules, self.repo, self.env))
         if not a.counts:
             self.refuse(f"the approval {name} by {a.by} <{a.email}> is not an approval here: {a.why}")
+
+    def version_at(self, commit: str) -> Version | None:
+        """The version ``commit`` is, or None (not a commit, not a version)."""
+        if git.object_type(commit, cwd=self.repo, env=self.env) != "commit":
+            return None
+        raw = self.read("commit", commit) or b""
+        return version_from_message(commit, "", "", "", raw.decode("utf-8", "surrogateescape").partition("\n\n")[2])
 
     # ----- branches -----------------------------------------------------------------------------
     def branch(self, u: RefUpdate) -> None:

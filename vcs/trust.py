@@ -106,8 +106,9 @@ def require_role(config: Config, role: str, email: str, what: str) -> None:
     if not any(lists) or any(_listed(w, email) for w in lists):
         return
     roles = " or ".join(names)
+    how = "" if role == "composers" else " (--author 'Name <email>')"
     raise UsageError(f"{email} is not among the {roles} in stemvault.toml [roles]: {what} as one of "
-                     "them (--author 'Name <email>'), or ask a supervisor to add you")
+                     f"them{how}, or ask a supervisor to add you")
 
 
 @dataclass(frozen=True)
