@@ -331,14 +331,14 @@ def test_author_option_and_environment_on_note_and_approve(one_version: Path, sv
     assert isinstance(a, dict) and (a["by"], a["email"]) == ("Mo Mixer", "mo@x.example")
 
 
-@pytest.mark.parametrize("bad", ["just a name", "<>", "Sue <not an email>"])
+@pytest.mark.parametrize("bad", ["just a name", "<>", "Sue <not an email>", "Eve\x1b[2J <eve@x.example>"])
 def test_a_malformed_author_is_one_error_line(one_version: Path, sv: Runner, bad: str,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     vault = one_version
     before = git(vault, "for-each-ref")
     for args in (["note", f"{CUE}@1.0", "00:00:01:00", "x", "--author", bad], ["approve", f"{CUE}@1.0", "--author", bad]):
         r = sv("-C", vault, *args)
-        assert r.code == 2 and "Name <email>" in r.err and r.err.count("\n") == 1
+        assert r.code == 2 and "Name <email>" in r.err and r.err.count("\n") == 1 and "\x1b" not in r.err
     monkeypatch.setenv("STEMVAULT_AUTHOR", bad)
     r = sv("-C", vault, "note", f"{CUE}@1.0", "00:00:01:00", "x")
     assert r.code == 2 and "STEMVAULT_AUTHOR" in r.err

@@ -9,6 +9,12 @@ Public surface:
     small typed commands: init, lfs_install_local, add, commit, hash_object, tag_annotated
     notes: notes_list, notes_show, notes_add_blob; refs: for_each_ref (-> Ref); history: log_z
     the index and work tree: unstage, restore_from_head, clean
+    signatures: delete_tag, verify_tag (against given keys only), gpg_trust_keys, gpg_stop
+    a pre-receive hook's reads (through the push's quarantine): object_type, object_size,
+        read_object, new_commits
+
+It is over the ~600-line rule on purpose: it is the one module allowed to start git (and gpg,
+for signatures) — the import contract in pyproject.toml — so every typed helper lives here.
 
 Everything runs with a cleaned environment: stray ``GIT_DIR``/``GIT_INDEX_FILE``/... from the
 caller's shell would point git at another repository; the identity variables are kept because

@@ -50,6 +50,8 @@ def parse_person(text: str) -> tuple[str, str]:
     Raises:
         UsageError: anything else (a name alone cannot be matched against roles or keys).
     """
+    if not all(c.isprintable() for c in text):  # a name is a line of text, never a terminal command
+        raise UsageError(f"the author {text!r} has control characters: write 'Name <email>'")
     m = _PERSON.match(text)
     if m and m["name"]:
         return m["name"], m["email"]
