@@ -86,6 +86,12 @@ def default_config_text(name: str, frame_rate: str) -> str:
     roles.add(tomlkit.comment("who does what (emails and/or key fingerprints); an empty list: anyone"))
     roles.add("supervisors", tomlkit.array())
     doc.add("roles", roles)
+
+    approvals = tomlkit.table()
+    approvals.add(tomlkit.comment("true: only approvals signed with a supervisor's key the vault trusts count"))
+    approvals.add(tomlkit.comment("(keys: .stemvault/allowed_signers for SSH, .stemvault/trusted_keys.asc for GPG)"))
+    approvals.add("require_signature", False)
+    doc.add("approvals", approvals)
     return tomlkit.dumps(doc)
 
 
