@@ -116,6 +116,11 @@ def test_a_supervisors_trusted_ssh_key_verifies(one_version: Path, sv: Runner, t
     sv.ok("-C", vault, "verify")
     assert f"signed, verified (key of {SUE[1]}, {fp})" in sv.ok("-C", vault, "log").out
     assert sv.ok("-C", vault, "show", f"{CUE}@approved", "--json").json()["version"] == "1.0"
+    # the result is kept (.git/stemvault/verified), and forgotten when the trusted keys change
+    assert list((vault / ".git" / "stemvault" / "verified").glob("*.json"))
+    trust_ssh(vault, ("someone@else.example", ssh_key(tmp_path, "other")[1]))
+    a = shown(vault, sv)["void_approval" if required else "approved"]
+    assert isinstance(a, dict) and a["verified"] is False and "not among the vault's trusted keys" in a["why_not_verified"]
 
 
 def test_a_supervisor_listed_by_key_fingerprint_verifies(one_version: Path, sv: Runner, tmp_path: Path) -> None:

@@ -22,7 +22,10 @@ With ``[approvals] require_signature = true``, only verified approvals count.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -175,13 +178,17 @@ class Verifier:
     """Runs ``git verify-tag`` for tags of one repository against ``trust``'s keys only: the
     allowed-signers bytes in a private file, the OpenPGP keys imported into a throwaway keyring
     (each key given ultimate owner trust: being in the vault's key file is what trusts it).
-    Results are cached by tag object id; the private files go when the verifier is collected."""
+    Results are cached by tag object id, and with ``cache_dir`` on disk too, by tag object and
+    trusted keys (a `log` of a vault with many signed approvals runs git once per approval, not
+    once per approval per command); the private files go when the verifier is collected."""
 
-    def __init__(self, trust: Trust, cwd: Path, env: Mapping[str, str] | None = None) -> None:
-        self.trust, self.cwd, self.env = trust, cwd, dict(env or {})
+    def __init__(self, trust: Trust, cwd: Path, env: Mapping[str, str] | None = None,
+                 cache_dir: Path | None = None) -> None:
+        self.trust, self.cwd, self.env, self.cache_dir = trust, cwd, dict(env or {}), cache_dir
         self._dir: Path | None = None
         self._gpg_ready = False
         self._cache: dict[str, Signature] = {}
+        self._ran_git = False
 
     def _workdir(self) -> Path:
         if self._dir is None:
@@ -202,11 +209,36 @@ class Verifier:
         """The signature of tag object ``oid`` (whose bytes are ``raw``)."""
         if oid in self._cache:
             return self._cache[oid]
-        sig = self._check(oid, raw)
+        stored = self._disk(oid)
+        sig = stored if stored is not None else self._check(oid, raw)
         self._cache[oid] = sig
+        if stored is None and self._ran_git and (sig.ok or not sig.why.startswith("git does not verify")):
+            self._disk(oid, sig)  # not a failure this machine may not explain (a missing ssh-keygen)
         return sig
 
+    def _disk(self, oid: str, sig: Signature | None = None) -> Signature | None:
+        """Read (``sig`` None) or write the stored result for ``oid``; never an error."""
+        if self.cache_dir is None or not oid.isalnum():
+            return None
+        cfg = self.trust.config
+        key = hashlib.sha256(f"{oid}\0{self.trust.stamp}\0{cfg.allowed_signers}\0{cfg.gpg_keys}".encode()).hexdigest()
+        path = self.cache_dir / f"{key}.json"
+        if sig is None:
+            try:
+                d = json.loads(path.read_text())
+                return Signature(bool(d["ok"]), str(d["kind"]), str(d["principal"]), str(d["email"]),
+                                 tuple(str(k) for k in d["keys"]), str(d["why"]))
+            except (OSError, ValueError, KeyError, TypeError):
+                return None
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(dataclasses.asdict(sig)))
+            os.replace(tmp, path)
+        return None
+
     def _check(self, oid: str, raw: bytes) -> Signature:
+        self._ran_git = False
         kind = _kind(raw)
         if not kind:
             return Signature(False, "", why="not signed")
@@ -223,6 +255,7 @@ class Verifier:
         home = self._gpg_home() if kind == "gpg" else self._workdir() / "gnupg"
         ok, out = git.verify_tag(oid, cwd=self.cwd, allowed_signers=self._workdir() / "allowed_signers",
                                  gnupghome=home, env=self.env)
+        self._ran_git = True
         return _ssh_result(ok, out, cfg) if kind == "ssh" else _gpg_result(ok, out, cfg)
 
 

@@ -179,7 +179,8 @@ class Vault:
         trust = Trust.of_folder(self.root, self.config)
         old = self.__dict__.get("_verifier")
         if old is None or old.trust.stamp != trust.stamp or old.trust.config is not self.config:
-            old = self.__dict__["_verifier"] = Verifier(trust, self.root)
+            old = self.__dict__["_verifier"] = Verifier(trust, self.root,
+                                                        cache_dir=self.git_dir / "stemvault" / "verified")
         return old
 
     def _approvals(self) -> dict[str, Approval]:
