@@ -127,6 +127,12 @@ def test_an_unsigned_approval_is_refused_where_signing_is_required(pushed: tuple
     sv.ok("-C", vault, "approve", f"{CUE}@1.0")
     lines = refused(vault, bare, f"refs/tags/{TAG}")
     assert len(lines) == 1 and TAG in lines[0] and "not signed" in lines[0] and "require" in lines[0]
+    # stemvault's own push says the same, in one line
+    before = git(bare, "for-each-ref")
+    r = sv("-C", vault, "push")
+    assert r.code != 0 and r.err.count("\n") == 1, r.err
+    assert r.err.startswith("error: origin refused the push: the approval ") and "not signed" in r.err
+    assert git(bare, "for-each-ref") == before
 
 
 def test_approval_tags_are_never_moved_or_deleted(pushed: tuple[Path, Path], sv: Runner, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ Public surface:
     RefUpdate (dataclass), parse_updates(text) -> list[RefUpdate]
     check_push(repo, updates, env=None) -> list[str]   one line per refusal ([] accepts the push)
     hook_script() -> str; install_hook(repo) -> Path
+    refusals_in(push_output) -> list[str]   what a declining hook said, for the pusher
 
 A push is refused when it would: delete or move an approval tag; add an approval tag that is not
 on the version it names, or that is not an approval under the vault's rules (not signed by a supervisor's trusted key where signatures are
@@ -37,7 +38,7 @@ from vcs.models import Version
 from vcs.trust import Trust, Verifier, judge
 from vcs.vault import CUES_DIR, parse_approval_tag, version_from_message
 
-__all__ = ["RefUpdate", "check_push", "hook_script", "install_hook", "parse_updates", "quarantine_env"]
+__all__ = ["RefUpdate", "check_push", "hook_script", "install_hook", "parse_updates", "quarantine_env", "refusals_in"]
 
 ZERO = "0" * 40
 MAIN = "refs/heads/main"
@@ -208,6 +209,15 @@ def check_push(repo: Path, updates: list[RefUpdate], env: Mapping[str, str] | No
     """Why the push of ``updates`` into the bare repository ``repo`` is refused: one line per
     reason, [] when it passes. ``env``: the hook's quarantine variables (quarantine_env())."""
     return _Push(repo, updates, env or {}).check()
+
+
+def refusals_in(push_output: str) -> list[str]:
+    """What a server's pre-receive hook said when it declined a push (git shows its lines as
+    ``remote: error: …``): the reasons, or [] when no hook declined it."""
+    if "pre-receive hook declined" not in push_output:
+        return []
+    return [ln.removeprefix("remote: error: ").strip() for ln in push_output.splitlines()
+            if ln.startswith("remote: error: ")] or ["its pre-receive hook declined it"]
 
 
 def hook_script() -> str:
