@@ -57,9 +57,10 @@ def _sshd_binary() -> str | None:
 
 
 @contextmanager
-def running_sshd(d: Path, *, path: str | None = None) -> Iterator[Sshd]:
+def running_sshd(d: Path, *, path: str | None = None, accept_env: str | None = None) -> Iterator[Sshd]:
     """sshd with its keys, config and log in folder ``d``. Skips when sshd is not installed, or
-    when not root and the privilege-separation folder /run/sshd is missing."""
+    when not root and the privilege-separation folder /run/sshd is missing. ``accept_env``: the
+    variables a client may send (``ssh -o SetEnv=...``), as sshd's ``AcceptEnv``."""
     binary = _sshd_binary()
     if binary is None or shutil.which("ssh") is None or shutil.which("ssh-keygen") is None:
         skip_or_fail("sshd/ssh are not installed (apt-get install openssh-server openssh-client; "
@@ -81,7 +82,8 @@ def running_sshd(d: Path, *, path: str | None = None) -> Iterator[Sshd]:
         f"AuthorizedKeysFile {d / 'auth'}\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
         # StrictModes no: the temp folders are not the user's own ~/.ssh; UsePAM no: no PAM stack needed.
         "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n"
-        + (f"SetEnv PATH={path}\n" if path is not None else ""))
+        + (f"SetEnv PATH={path}\n" if path is not None else "")
+        + (f"AcceptEnv {accept_env}\n" if accept_env is not None else ""))
     proc = subprocess.Popen([binary, "-D", "-f", str(d / "cfg"), "-E", str(d / "log")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -67,12 +67,14 @@ def _hostile_vault(vault: Path, sv: Runner, tmp_path: Path) -> str:
     good = json.dumps({"tc": "01:00:01:00", "text": f"{QUIT} review {ESC_TITLE}", "stem": f"[i]x[/i]{CLEAR}",
                        "author": f"Mal{CLEAR}"})
     git(vault, "notes", "--ref=refs/notes/stemvault", "add", "-m", bad_tc + "\n" + good, commit)
-    # An approval tag with hostile fields.
+    # An approval tag with hostile fields; the approver shown is the tagger (git's header), so
+    # that is hostile too.
     meta = {"cue": CUE, "version": "1.1", "by": f"Sup{ESC_TITLE}{QUIT}", "email": "s@x",
             "date": f"2026-01-01{CLEAR}", "message": f"ok {QUIT}{CLEAR}", "commit": commit}
     tag_msg = f"Approved\n\nStemvault-Approval: {json.dumps(meta)}\n"
-    git(vault, "tag", "-a", "--cleanup=verbatim", "-F", "-", f"{CUE}/v1.1/approved", commit,
-        input=tag_msg.encode())
+    subprocess.run(["git", "tag", "-a", "--cleanup=verbatim", "-F", "-", f"{CUE}/v1.1/approved", commit],
+                   cwd=vault, input=tag_msg.encode(), check=True,
+                   env={**os.environ, "GIT_COMMITTER_NAME": f"Sup{ESC_TITLE}{QUIT}", "GIT_COMMITTER_EMAIL": "s@x"})
     # A version-looking commit whose cue trailer is markup and escapes: not a cue name.
     crafted = (f"crafted\n\nStemvault-Cue: [@click=app.quit]9M99[/]{CLEAR}\nStemvault-Version: 1.0\n"
                f"Stemvault-Summary: {json.dumps('crafted cue')}\n")

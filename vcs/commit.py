@@ -48,6 +48,7 @@ from vcs.records import ANALYSIS_DIR, load_record, record_relpath, save_record
 from vcs.review import check_in_span, version_span
 from vcs.source import SourceFile, check_cancel, list_source, read_source
 from vcs.text import visible
+from vcs.trust import require_role
 from vcs.vault import CUES_DIR, Vault
 
 __all__ = ["ChecksRefused", "CommitResult", "SourceFile", "commit_version", "list_source", "parse_note_arg",
@@ -200,6 +201,7 @@ def commit_version(
     git.require_tools(vault.root)
     note_objs = [parse_note_arg(n, vault.config) for n in notes or []]
     who = vault.identity()
+    require_role(vault.config, "composers", who[1], "commit versions")  # [roles] composers, when listed
     source = Path(source).expanduser()
     if allow_errors is not None and not allow_errors.strip():
         raise UsageError("--allow-errors needs a reason, e.g. --allow-errors 'temp mix, stems to follow'")

@@ -31,8 +31,13 @@ KNOWN_KEYS: dict[str, list[str]] = {
     "naming": ["rule", "mix"],
     "loudness": ["integrated_lufs", "tolerance_lu", "true_peak_max_dbtp"],
     "checks": ["null_test_max_db", "tail_margin_db", "dc_max_db"],
-    "roles": ["supervisors"],
+    "roles": ["supervisors", "composers", "editors"],
+    "approvals": ["require_signature", "allowed_signers", "gpg_keys"],
 }
+
+# Where the vault keeps the keys it trusts, unless [approvals] names other files (vault-relative).
+ALLOWED_SIGNERS = ".stemvault/allowed_signers"
+GPG_KEYS = ".stemvault/trusted_keys.asc"
 
 
 def default_config_text(name: str, frame_rate: str) -> str:
@@ -78,9 +83,15 @@ def default_config_text(name: str, frame_rate: str) -> str:
     doc.add("checks", checks)
 
     roles = tomlkit.table()
-    roles.add(tomlkit.comment("who does what (emails); enforced when working with a shared remote"))
+    roles.add(tomlkit.comment("who does what (emails and/or key fingerprints); an empty list: anyone"))
     roles.add("supervisors", tomlkit.array())
     doc.add("roles", roles)
+
+    approvals = tomlkit.table()
+    approvals.add(tomlkit.comment("true: only approvals signed with a supervisor's key the vault trusts count"))
+    approvals.add(tomlkit.comment("(keys: .stemvault/allowed_signers for SSH, .stemvault/trusted_keys.asc for GPG)"))
+    approvals.add("require_signature", False)
+    doc.add("approvals", approvals)
     return tomlkit.dumps(doc)
 
 
@@ -98,6 +109,11 @@ class Config:
     loudness: dict[str, float] = field(default_factory=dict)
     checks: dict[str, float] = field(default_factory=dict)
     supervisors: list[str] = field(default_factory=list)
+    composers: list[str] = field(default_factory=list)
+    editors: list[str] = field(default_factory=list)
+    require_signature: bool = False
+    allowed_signers: str = ALLOWED_SIGNERS  # vault-relative: SSH keys, git's allowed-signers format
+    gpg_keys: str = GPG_KEYS  # vault-relative: ASCII-armoured OpenPGP public keys
 
     @classmethod
     def load(cls, path: Path) -> Config:
@@ -109,15 +125,30 @@ class Config:
                 one line naming the file and the key.
         """
         try:
-            raw = _parse(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise UsageError(f"{path} is missing: run `stemvault init` to create a vault") from None
-        except (ValueError, UnicodeDecodeError) as e:  # what _parse raises
+        except UnicodeDecodeError as e:
+            raise UsageError(f"{path.name} does not parse ({e}): fix the file by hand") from None
+        return cls.parse(text, path)
+
+    @classmethod
+    def parse(cls, text: str, path: Path) -> Config:
+        """The settings in ``text``, the content of ``path`` (named in errors; the server hook
+        reads the file from a branch, not from disk).
+
+        Raises:
+            UsageError: as ``load``.
+        """
+        try:
+            raw = _parse(text)
+        except ValueError as e:  # what _parse raises
             raise UsageError(f"{path.name} does not parse ({e}): fix the file by hand") from None
         v = _Validator(path, raw)
         v.known_keys()
         project, policy, naming = v.table("project"), v.table("policy"), v.table("naming")
         loudness, checks, roles = v.table("loudness"), v.table("checks"), v.table("roles")
+        approvals = v.table("approvals")
         rate_value = project.get("frame_rate", "24")
         if isinstance(rate_value, bool) or not isinstance(rate_value, str | int | float):
             v.fail("project", "frame_rate", rate_value, 'a frame rate in quotes, e.g. frame_rate = "23.976"')
@@ -142,8 +173,17 @@ class Config:
                                    'a list of patterns, e.g. ["*_MIX*"]'),
             loudness=v.numbers(loudness, "loudness"),
             checks=v.numbers(checks, "checks"),
-            supervisors=v.strings(roles, "roles", "supervisors", [], 'a list of emails, e.g. ["sue@example.com"]'),
+            supervisors=v.strings(roles, "roles", "supervisors", [], _WHO),
+            composers=v.strings(roles, "roles", "composers", [], _WHO),
+            editors=v.strings(roles, "roles", "editors", [], _WHO),
+            require_signature=v.value(approvals, "approvals", "require_signature", bool, "true or false", False),
+            allowed_signers=v.vault_path(approvals, "approvals", "allowed_signers", ALLOWED_SIGNERS),
+            gpg_keys=v.vault_path(approvals, "approvals", "gpg_keys", GPG_KEYS),
         )
+
+
+_WHO = 'a list of emails and/or key fingerprints, e.g. ["sue@example.com", "SHA256:…"]'
+
 
 
 class _Validator:
@@ -199,6 +239,14 @@ class _Validator:
         if not isinstance(x, list) or not all(isinstance(i, str) for i in x):
             self.fail(section, key, x, want)
         return list(x)
+
+    def vault_path(self, table: dict[str, Any], section: str, key: str, default: str) -> str:
+        """A file inside the vault, as a relative path with forward slashes."""
+        x = self.value(table, section, key, str, "a path inside the vault in quotes", default)
+        parts = x.replace("\\", "/").split("/")
+        if not x or x.startswith("/") or ":" in parts[0] or ".." in parts:
+            self.fail(section, key, x, f'a path inside the vault, e.g. "{default}"')
+        return x
 
     def numbers(self, table: dict[str, Any], section: str) -> dict[str, float]:
         out: dict[str, float] = {}

@@ -9,6 +9,12 @@ Public surface:
     small typed commands: init, lfs_install_local, add, commit, hash_object, tag_annotated
     notes: notes_list, notes_show, notes_add_blob; refs: for_each_ref (-> Ref); history: log_z
     the index and work tree: unstage, restore_from_head, clean
+    signatures: delete_tag, verify_tag (against given keys only), gpg_trust_keys, gpg_stop
+    a pre-receive hook's reads (through the push's quarantine): object_type, object_size,
+        read_object, new_commits
+
+It is over the ~600-line rule on purpose: it is the one module allowed to start git (and gpg,
+for signatures) — the import contract in pyproject.toml — so every typed helper lives here.
 
 Everything runs with a cleaned environment: stray ``GIT_DIR``/``GIT_INDEX_FILE``/... from the
 caller's shell would point git at another repository; the identity variables are kept because
@@ -17,6 +23,8 @@ they are how a user says who they are.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import shutil
 import subprocess
@@ -29,9 +37,10 @@ from vcs.errors import GitFailed, ToolMissing, UsageError, VaultBusy
 
 __all__ = [
     "LsTreeEntry", "Objects", "Ref", "add", "clean", "clean_env", "commit", "config_get", "current_branch",
-    "for_each_ref", "hash_object", "head", "identity", "init", "lfs_install_local", "lfs_version",
-    "log_z", "ls_tree", "notes_add_blob", "notes_list", "notes_show", "remote_refs_containing", "require_tools",
-    "restore_from_head", "rev_parse", "run", "tag_annotated", "unstage",
+    "delete_tag", "for_each_ref", "gpg_stop", "gpg_trust_keys", "hash_object", "head", "identity", "init", "lfs_install_local", "lfs_version",
+    "log_z", "ls_tree", "new_commits", "notes_add_blob", "notes_list", "notes_show", "object_size", "object_type",
+    "read_object", "remote_refs_containing", "require_tools", "restore_from_head", "rev_parse", "run",
+    "tag_annotated", "unstage", "verify_tag",
 ]
 
 _KEEP = {
@@ -204,9 +213,9 @@ class TreeChange:
     path: str
 
 
-def diff_tree(a: str, b: str, *paths: str, cwd: Path) -> list[TreeChange]:
+def diff_tree(a: str, b: str, *paths: str, cwd: Path, env: Mapping[str, str] | None = None) -> list[TreeChange]:
     """What differs between the trees of commits ``a`` and ``b`` under ``paths`` (no renames)."""
-    recs = list(iter_z(run("diff-tree", "-r", "-z", "--no-renames", a, b, "--", *paths, cwd=cwd).stdout))
+    recs = list(iter_z(run("diff-tree", "-r", "-z", "--no-renames", a, b, "--", *paths, cwd=cwd, env=env).stdout))
     out = []
     for meta, path in zip(recs[::2], recs[1::2], strict=False):
         _, _, old, new, status = meta.lstrip(":").split(" ")[:5]  # ":100644 100644 <old> <new> M"
@@ -288,10 +297,34 @@ def hash_object(data: bytes, *, cwd: Path) -> str:
     return run("hash-object", "-w", "--stdin", cwd=cwd, input=data).stdout.decode().strip()
 
 
-def tag_annotated(name: str, commit: str, message: bytes, *, cwd: Path, sign: bool = False) -> None:
-    """An annotated tag (signed with ``sign``) whose message is ``message``, byte for byte."""
+def tag_annotated(name: str, commit: str, message: bytes, *, cwd: Path, sign: bool = False,
+                  tagger: tuple[str, str] | None = None) -> None:
+    """An annotated tag (signed with ``sign``) whose message is ``message``, byte for byte;
+    ``tagger``: (name, email) recorded as the tagger instead of git's identity."""
+    env = {"GIT_COMMITTER_NAME": tagger[0], "GIT_COMMITTER_EMAIL": tagger[1]} if tagger else None
     run("tag", "--cleanup=verbatim", "-F", "-", "-s" if sign else "-a", name, commit, cwd=cwd,
-        input=message)
+        input=message, env=env)
+
+
+def delete_tag(name: str, *, cwd: Path) -> None:
+    """Delete the tag ``name`` (it must exist)."""
+    run("tag", "-d", name, cwd=cwd)
+
+
+def verify_tag(oid: str, *, cwd: Path, allowed_signers: Path, gnupghome: Path,
+               env: Mapping[str, str] | None = None) -> tuple[bool, str]:
+    """(git verifies the signature of tag object ``oid``, git's raw verification output).
+
+    Only the keys given here count: SSH signatures against the ``allowed_signers`` file, OpenPGP
+    signatures against the keyring in ``gnupghome`` (whatever the user's own git config says);
+    a signer must be fully trusted there (``gpg.minTrustLevel=fully``: an SSH key with a
+    principal in the file, an OpenPGP key with ultimate owner trust). ``env``: extra variables
+    (a pre-receive hook's quarantine).
+    """
+    proc = run("-c", f"gpg.ssh.allowedSignersFile={allowed_signers}", "-c", "gpg.minTrustLevel=fully",
+               "verify-tag", "--raw", oid, cwd=cwd, check=False,
+               env={**(env or {}), "GNUPGHOME": str(gnupghome)})
+    return proc.returncode == 0, (proc.stdout + proc.stderr).decode("utf-8", "replace")
 
 
 def notes_list(ref: str, *, cwd: Path) -> list[tuple[str, str]]:
@@ -309,10 +342,13 @@ def notes_show(ref: str, commit: str, *, cwd: Path) -> bytes:
     return run("notes", f"--ref={ref}", "show", commit, cwd=cwd, check=False).stdout
 
 
-def notes_add_blob(ref: str, commit: str, blob: str, *, cwd: Path) -> None:
+def notes_add_blob(ref: str, commit: str, blob: str, *, cwd: Path, who: tuple[str, str] | None = None) -> None:
     """Make the blob ``blob`` the note on ``commit`` (replacing any): reused verbatim, no
-    message clean-up touches the text."""
-    run("notes", f"--ref={ref}", "add", "-f", "-C", blob, commit, cwd=cwd)
+    message clean-up touches the text. ``who``: (name, email) the notes ref's commit records
+    instead of git's identity."""
+    env = ({"GIT_AUTHOR_NAME": who[0], "GIT_AUTHOR_EMAIL": who[1], "GIT_COMMITTER_NAME": who[0],
+            "GIT_COMMITTER_EMAIL": who[1]} if who else None)
+    run("notes", f"--ref={ref}", "add", "-f", "-C", blob, commit, cwd=cwd, env=env)
 
 
 @dataclass(frozen=True)
@@ -334,7 +370,7 @@ def for_each_ref(prefix: str, *, cwd: Path) -> list[Ref]:
     return out
 
 
-def log_z(fmt: str, *args: str, cwd: Path) -> list[str] | None:
+def log_z(fmt: str, *args: str, cwd: Path, env: Mapping[str, str] | None = None) -> list[str] | None:
     """``git log -z --format=<fmt> *args`` split at NULs (the format's own %x00 included);
     None in a repository with no commit yet.
 
@@ -342,7 +378,7 @@ def log_z(fmt: str, *args: str, cwd: Path) -> list[str] | None:
         GitFailed: when log fails in a repository that has commits.
     """
     cmd = ["log", "-z", f"--format={fmt}", *args]
-    proc = run(*cmd, cwd=cwd, check=False)
+    proc = run(*cmd, cwd=cwd, check=False, env=env)
     if proc.returncode != 0:
         # Asking whether there is a HEAD only when log fails saves a git call on every read.
         if head(cwd) is None:
@@ -525,3 +561,62 @@ def lfs_fetch(remote: str, commit: str, paths: list[str], *, cwd: Path) -> None:
 def lfs_checkout(paths: list[str], *, cwd: Path) -> None:
     """Replace the pointers of ``paths`` in the working folder with their (local) LFS objects."""
     run("-c", "lfs.fetchexclude=", "lfs", "checkout", "--", *paths, cwd=cwd)
+
+
+# ----- a pre-receive hook (vcs.hook): objects read through the push's quarantine ``env`` ------
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+def object_type(rev: str, *, cwd: Path, env: Mapping[str, str] | None = None) -> str | None:
+    """"commit", "tag", "blob", "tree", or None when ``rev`` names nothing."""
+    proc = run("cat-file", "-t", rev, cwd=cwd, env=env, check=False)
+    return proc.stdout.decode().strip() if proc.returncode == 0 else None
+
+
+def object_size(rev: str, *, cwd: Path, env: Mapping[str, str] | None = None) -> int:
+    return int(run("cat-file", "-s", rev, cwd=cwd, env=env).stdout.decode().strip())
+
+
+def read_object(kind: str, rev: str, *, cwd: Path, env: Mapping[str, str] | None = None) -> bytes | None:
+    """The raw content of the ``kind`` object ``rev`` names (``commit``, ``tag``, ``blob``;
+    ``main:stemvault.toml``), or None when there is none."""
+    proc = run("cat-file", kind, rev, cwd=cwd, env=env, check=False)
+    return proc.stdout if proc.returncode == 0 else None
+
+
+def new_commits(tip: str, *, cwd: Path, env: Mapping[str, str] | None = None) -> list[str]:
+    """The commits of ``tip`` that no ref of the repository reaches yet, parents first."""
+    out = run("rev-list", "--topo-order", "--reverse", tip, "--not", "--all", cwd=cwd, env=env).stdout
+    return out.decode().split()
+
+
+# ----- gpg, for verifying OpenPGP signatures against a vault's own keys (vcs.trust) ----------
+
+def _gpg(home: Path, *args: str, input: bytes | None = None) -> str | None:
+    """gpg on the keyring ``home`` (never starting an agent); its stdout, or None on failure."""
+    try:
+        proc = subprocess.run(["gpg", "--homedir", str(home), "--batch", "--quiet", "--no-autostart", *args],
+                              input=input, capture_output=True, timeout=60, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return proc.stdout.decode("utf-8", "replace") if proc.returncode == 0 else None
+
+
+def gpg_trust_keys(home: Path, keys: bytes) -> bool:
+    """Import the armoured public ``keys`` into the keyring at ``home`` and give every primary
+    key in it ultimate owner trust (being in the given keys is what trusts a key); False when
+    gpg cannot import them."""
+    if _gpg(home, "--import", input=keys) is None:
+        return False
+    lines = (_gpg(home, "--list-keys", "--with-colons") or "").splitlines()
+    primaries = [ln.split(":")[9] for prev, ln in itertools.pairwise(lines)
+                 if prev.startswith("pub:") and ln.startswith("fpr:")]
+    return _gpg(home, "--import-ownertrust", input="".join(f"{f}:6:\n" for f in primaries).encode()) is not None
+
+
+def gpg_stop(home: Path) -> None:
+    """Stop the gpg-agent (and other daemons) a keyring at ``home`` started (best effort)."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True, timeout=10,
+                       check=False)

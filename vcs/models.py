@@ -129,10 +129,18 @@ class Approval:
     signed: bool
     commit: str
     files: dict[str, str] = field(default_factory=dict)  # file -> sha256 recorded at approval
+    # Set by vcs.trust.judge against the vault's trusted keys and [roles]; ``by``/``email`` are
+    # the tag's tagger (what git records), never the message text.
+    verified: bool = False  # git verified the signature with a trusted key of a supervisor
+    signer: str = ""  # whose key signed, as the trusted keys name it ("" when unknown)
+    key: str = ""  # the signing key's fingerprint ("" when unsigned or unreadable)
+    why: str = ""  # why it is not verified ("" when verified)
+    counts: bool = True  # an approval under the vault's rules ([approvals], [roles])
 
     def to_dict(self) -> dict[str, Any]:
         return {"by": self.by, "email": self.email, "date": self.date, "message": self.message,
-                "signed": self.signed, "tag": self.tag}
+                "signed": self.signed, "verified": self.verified, "signer": self.signer or None,
+                "key": self.key or None, "why_not_verified": self.why or None, "tag": self.tag}
 
 
 @dataclass
@@ -150,6 +158,9 @@ class Version:
     notes: list[Note] = field(default_factory=list)
     delta: str = ""
     approval: Approval | None = None
+    # An approval tag on this version that does not count under the vault's rules (unsigned
+    # where signatures are required, a key that is not a supervisor's...): its ``why`` says why.
+    void_approval: Approval | None = None
     # {"file": "tempo.mid", "error": None or why it cannot be read}: set by
     # vcs.review.add_bar_beats on versions with a tempo map and notes; None otherwise.
     tempo_map: dict[str, Any] | None = None
@@ -166,4 +177,5 @@ class Version:
             "notes": [n.to_dict() for n in self.notes],
             "tempo_map": self.tempo_map,
             "approved": self.approval.to_dict() if self.approval else None,
+            "void_approval": self.void_approval.to_dict() if self.void_approval else None,
         }

@@ -385,6 +385,10 @@ def push(vault: Vault, remote: str = REMOTE) -> PushReport:
     proc = git.push(remote, *refspecs, cwd=vault.root)
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace") + proc.stdout.decode("utf-8", "replace")
+        from vcs.hook import refusals_in  # the server's guard said why (vcs.hook)
+
+        if refusals := refusals_in(err):
+            raise RemoteError(f"{remote} refused the push: {'; '.join(refusals)}")
         if "[rejected]" in err or "non-fast-forward" in err or "fetch first" in err:
             raise RemoteError(f"{remote} was changed while pushing (someone pushed at the same time): "
                               "run `stemvault pull`, then `stemvault push` again")

@@ -1,8 +1,8 @@
 """Review notes (git notes) and approvals (annotated tags) on existing versions.
 
 Public surface:
-    add_note(vault, version, tc, text, stem=None, at=None) -> Note
-    approve(vault, version, message="", sign=False) -> Approval
+    add_note(vault, version, tc, text, stem=None, at=None, author=None) -> Note
+    approve(vault, version, message="", sign=False, author=None) -> Approval
     version_span(manifest, rate) -> (first, last) Timecode | None
     check_in_span(tc, span, ref)          a note's timecode must lie within the version
     tempo_map_of(vault, version, manifest) -> TempoMap | None   (BadTempoMap when unreadable)
@@ -29,6 +29,7 @@ from vcs.lfs import parse_pointer
 from vcs.manifest import Manifest
 from vcs.models import Approval, Note, Version
 from vcs.text import visible
+from vcs.trust import judge, person, require_role, void_reason
 from vcs.vault import CUES_DIR, NOTES_REF, Vault, approval_tag, parse_approval_tag
 
 __all__ = ["add_bar_beats", "add_note", "approve", "check_in_span", "tempo_map_of", "version_span"]
@@ -147,14 +148,18 @@ def add_bar_beats(vault: Vault, versions: list[Version]) -> None:
 
 
 def add_note(vault: Vault, version: Version, tc: str | None, text: str, *, stem: str | None = None,
-             at: str | None = None) -> Note:
+             at: str | None = None, author: str | None = None) -> Note:
     """Attach a review note to ``version`` at timecode ``tc``, or at the bar|beat ``at`` (from
     the version's tempo map; converted to the frame that holds it at the vault's frame rate).
+    ``author`` (``Name <email>``): who wrote it, else $STEMVAULT_AUTHOR, else git's identity.
 
     Raises:
         UsageError: bad timecode or bar|beat, a position outside the version, no or an
-            unreadable tempo map for ``at``, empty text, or a stem that is not in the version.
+            unreadable tempo map for ``at``, empty text, a stem that is not in the version, a
+            malformed author, or an author in none of the vault's [roles].
     """
+    name, email = person(author, vault.identity)
+    require_role(vault.config, "any", email, "write notes")
     if (tc is None) == (at is None):
         raise UsageError("give the note's place as a timecode or as --at BAR|BEAT (one of them)")
     rate = vault.config.frame_rate
@@ -192,28 +197,42 @@ def add_note(vault: Vault, version: Version, tc: str | None, text: str, *, stem:
             if len(match) != 1:
                 raise UsageError(f"{version.ref} has no stem {stem!r} (stems: {', '.join(files)})")
             stem = match[0]
-    name, email = vault.identity()
     note = Note(tc=str(t), text=text, author=name, email=email, stem=stem, date=_now())
     with vault.writing():
         old = git.notes_show(NOTES_REF, version.commit, cwd=vault.root)
         body = old.rstrip(b"\n") + (b"\n" if old.strip() else b"") + note.to_json_line().encode() + b"\n"
         blob = git.hash_object(body, cwd=vault.root)
         # The blob is reused verbatim: no message clean-up touches the user's text.
-        git.notes_add_blob(NOTES_REF, version.commit, blob, cwd=vault.root)
+        git.notes_add_blob(NOTES_REF, version.commit, blob, cwd=vault.root, who=(name, email))
     return note
 
 
-def approve(vault: Vault, version: Version, *, message: str = "", sign: bool = False) -> Approval:
-    """Approve ``version``: an annotated (optionally signed) tag bound to its files' checksums.
+def approve(vault: Vault, version: Version, *, message: str = "", sign: bool = False,
+            author: str | None = None) -> Approval:
+    """Approve ``version``: an annotated (optionally signed) tag bound to its files' checksums,
+    whose tagger is ``author`` (``Name <email>``), else $STEMVAULT_AUTHOR, else git's identity.
+    The new tag is judged like any other (vcs.trust.judge); one that would not count under the
+    vault's rules is deleted again, and the error says why.
 
     Raises:
-        UsageError: when the version is already approved, or signing is not set up.
+        UsageError: when the version is already approved, signing is not set up, the vault
+            requires a signature and ``sign`` is off, or the approval would not count (not a
+            supervisor, a key the vault does not trust).
     """
     tag = approval_tag(version.cue, str(version.version))
+    if version.void_approval:
+        raise UsageError(f"{version.ref} has an approval tag that does not count ({tag}: "
+                         f"{void_reason(version.void_approval, vault.config)}): delete it "
+                         f"(git tag -d {tag}) and approve again")
     if version.approval or git.rev_parse(f"refs/tags/{tag}", cwd=vault.root):
         raise UsageError(f"{version.ref} is already approved (tag {tag})")
+    name, email = person(author, vault.identity)
+    if vault.config.require_signature and not sign:
+        raise UsageError("this vault requires signed approvals ([approvals] require_signature in "
+                         "stemvault.toml): approve with --sign")
+    if not sign:  # a signed approval is judged by its key (supervisors may be listed by fingerprint)
+        require_role(vault.config, "supervisors", email, "approve")
     manifest = vault.manifest_at(version)
-    name, email = vault.identity()
     meta = {"cue": version.cue, "version": str(version.version), "by": name, "email": email,
             "date": _now(), "message": message, "commit": version.commit}
     lines = [f"Approved {version.cue} v{version.version} by {visible(name)}", ""]
@@ -226,7 +245,8 @@ def approve(vault: Vault, version: Version, *, message: str = "", sign: bool = F
     text = "\n".join(lines) + "\n"
     with vault.writing():
         try:
-            git.tag_annotated(tag, version.commit, text.encode(), cwd=vault.root, sign=sign)
+            git.tag_annotated(tag, version.commit, text.encode(), cwd=vault.root, sign=sign,
+                              tagger=(name, email))
         except GitFailed as e:
             if sign:
                 raise UsageError(
@@ -234,8 +254,13 @@ def approve(vault: Vault, version: Version, *, message: str = "", sign: bool = F
                     f"gpg.format for SSH keys) or approve without --sign ({e.stderr.strip().splitlines()[-1] if e.stderr.strip() else e})"
                 ) from None
             raise
-    oid = git.rev_parse(f"refs/tags/{tag}", cwd=vault.root)
-    assert oid is not None
-    a = parse_approval_tag(tag, vault.objects.read(oid))
-    assert a is not None
+        oid = git.rev_parse(f"refs/tags/{tag}", cwd=vault.root)
+        assert oid is not None
+        raw = vault.objects.read(oid)
+        a = parse_approval_tag(tag, raw)
+        assert a is not None
+        judge(a, oid, raw, vault.verifier())
+        if not a.counts:
+            git.delete_tag(tag, cwd=vault.root)  # an approval that is not one is not left behind
+            raise UsageError(f"not approved: {void_reason(a, vault.config)}")
     return a

@@ -49,6 +49,9 @@ def init_server(path: Path) -> ServerInit:
     except OSError as e:
         raise cannot_write(e, path.parent) from None
     git.init_bare(path)
+    from vcs.hook import install_hook  # the guard on every push (docs/supervisor.md)
+
+    install_hook(path)
     return ServerInit(path, transfer_on_path())
 
 

@@ -30,6 +30,7 @@ from vcs.manifest import MANIFEST_NAME, Manifest, parse_data
 from vcs.models import Approval, Note, Version, note_order, parse_trailers
 from vcs.naming import VersionRef, normalize_cue, parse_ref, parse_version
 from vcs.records import ANALYSIS_DIR
+from vcs.trust import Trust, Verifier, judge
 
 __all__ = ["NOTES_REF", "Vault", "approval_tag"]
 
@@ -172,14 +173,29 @@ class Vault:
             out[commit] = parse_note_blob(self.objects.read(blob))
         return out
 
+    def verifier(self) -> Verifier:
+        """Checks approval signatures against the vault's trusted keys (vcs.trust); a new one
+        when stemvault.toml or the key files changed (a pull), else the same, with its cache."""
+        trust = Trust.of_folder(self.root, self.config)
+        old = self.__dict__.get("_verifier")
+        if old is None or old.trust.stamp != trust.stamp or old.trust.config is not self.config:
+            old = self.__dict__["_verifier"] = Verifier(trust, self.root,
+                                                        cache_dir=self.git_dir / "stemvault" / "verified")
+        return old
+
     def _approvals(self) -> dict[str, Approval]:
+        """Approval tags by the commit they are on, judged (vcs.trust.judge): ``counts`` says
+        whether each is an approval under the vault's rules."""
         out: dict[str, Approval] = {}
+        verifier: Verifier | None = None
         for ref in git.for_each_ref("refs/tags/", cwd=self.root):
             if ref.type != "tag" or not ref.name.endswith("/approved"):
                 continue
-            a = parse_approval_tag(ref.name, self.objects.read(ref.oid))
+            raw = self.objects.read(ref.oid)
+            a = parse_approval_tag(ref.name, raw)
             if a is not None:
-                out.setdefault(a.commit, a)
+                verifier = verifier or self.verifier()
+                out.setdefault(a.commit, judge(a, ref.oid, raw, verifier))
         return out
 
     def versions(self, cue: str | None = None, *, details: bool = True) -> list[Version]:
@@ -205,7 +221,11 @@ class Vault:
                 continue
             v.notes += review.get(commit, [])
             v.notes.sort(key=note_order)  # by timecode, then date
-            v.approval = approvals.get(commit)
+            a = approvals.get(commit)
+            if a is not None and a.counts:
+                v.approval = a
+            else:
+                v.void_approval = a
             versions.append(v)
         return versions
 
@@ -427,13 +447,19 @@ def parse_approval_tag(name: str, raw: bytes) -> Approval | None:
             files[str(d["file"])] = str(d["sha256"])
     except (ValueError, KeyError, TypeError, UsageError):
         return None
+    # Who approved is who git recorded as the tagger (the message text is anyone's to write);
+    # whether that person's key signed it is vcs.trust.judge's question.
+    by, email = str(meta.get("by", "")), str(meta.get("email", ""))
+    tag_name, sep, rest = tagger.partition(" <")
+    if sep and ">" in rest:
+        by, email = tag_name, rest.split(">", 1)[0]
     date = str(meta.get("date", ""))
     if not date and tagger:
         parts = tagger.rsplit(" ", 2)
         with contextlib.suppress(ValueError, IndexError):
             date = _iso(int(parts[1]), parts[2])
     return Approval(tag=name, cue=str(meta.get("cue", "")), version=str(meta.get("version", "")),
-                    by=str(meta.get("by", "")), email=str(meta.get("email", "")), date=date,
+                    by=by, email=email, date=date,
                     message=str(meta.get("message", "")), signed=signed, commit=commit, files=files)
 
 

@@ -45,7 +45,7 @@ class Problem:
     file: str
     version: str
     # raw | missing | unlisted | mismatch | corrupt | lost | approval | modified | manifest | outside
-    # | interrupted | pointer
+    # | interrupted | pointer | signature
     kind: str
     message: str
     commit: str | None = None  # the commit at fault (outside changes, misplaced approval tags)
@@ -130,6 +130,9 @@ def verify(vault: Vault, ref: str | None = None) -> VerifyReport:
         for name in sorted(set(tree) - listed - {MANIFEST_NAME}):
             report.problems.append(Problem(name, v.ref, "unlisted",
                                            f"{name} is in the commit of {v.ref} but not in its manifest"))
+        trust = _trust_problem(v)
+        if trust is not None:
+            report.problems.append(trust)
         if v.approval and (v.approval.cue, v.approval.version) != (v.cue, str(v.version)):
             report.problems.append(_approval_elsewhere(v, manifest))
         elif v.approval:
@@ -207,6 +210,22 @@ def _remote_holder(vault: Vault, commit_of: dict[str, str]) -> Callable[[list[tu
     return holder
 
 
+def _trust_problem(v: Version) -> Problem | None:
+    """An approval tag on ``v`` that does not count under the vault's rules, or whose signature
+    git does not verify against the vault's trusted keys (a signature that fails is never
+    passed over: it was forged, damaged, or made with a key the vault does not know)."""
+    void = v.void_approval
+    if void is not None:
+        return Problem(void.tag, v.ref, "approval",
+                       f"the approval {void.tag} does not count, so {v.ref} is not approved: {void.why}",
+                       commit=v.commit)
+    a = v.approval
+    if a is not None and a.signed and not a.verified:
+        return Problem(a.tag, v.ref, "signature",
+                       f"the approval {a.tag} is signed, not verified: {a.why}", commit=v.commit)
+    return None
+
+
 def _approval_elsewhere(v: Version, manifest: Any) -> Problem:
     """An approval tag on the commit of ``v`` that names another version."""
     a = v.approval
@@ -257,7 +276,8 @@ def _outside(vault: Vault, versions: list[Version], report: VerifyReport) -> Non
             continue
         named = f"{t.cue}@{t.version}"
         on = by_commit.get(t.target)
-        if on is not None and on.approval is not None and on.approval.tag == t.name:
+        mine = on.approval or on.void_approval if on is not None else None
+        if mine is not None and mine.tag == t.name:
             continue  # a version's approval: checked with that version
         redo = f"delete it (`git tag -d {t.name}`) and approve with `stemvault approve {named}`"
         where = (f"on the commit of {on.ref}" if on is not None else

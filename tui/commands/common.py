@@ -11,6 +11,7 @@ from tui.output import plain
 from vcs.manifest import Manifest
 from vcs.models import Version
 from vcs.outside import OutsideChange
+from vcs.trust import signature_words
 from vcs.vault import Vault
 
 
@@ -77,9 +78,14 @@ def echo_version_line(v: Version) -> None:
                    "notes shown without bar|beat")
     if v.approval:
         a = v.approval
-        sig = ", signed" if a.signed else ""
+        sig = f", {signature_words(a)}" if a.signed else ""
         msg = f": {plain(a.message)}" if a.message else ""
-        click.echo(click.style(f"    ✓ approved by {plain(a.by)} on {plain(a.date[:10])}{sig}{msg}", fg="green"))
+        click.echo(click.style(f"    ✓ approved by {plain(a.by)} on {plain(a.date[:10])}{plain(sig)}{msg}",
+                               fg="green" if a.verified or not a.signed else "yellow"))
+    elif v.void_approval:
+        a = v.void_approval
+        click.echo(click.style(f"    ✗ not approved: the approval tag {plain(a.tag)} by {plain(a.by)} on "
+                               f"{plain(a.date[:10])} does not count ({plain(a.why)})", fg="red"))
 
 
 _STYLE = {"error": "red", "warning": "yellow", "info": "cyan"}

@@ -22,8 +22,11 @@ from vcs.review import add_bar_beats, add_note
               help="Place the note by the cue's tempo map (tempo.mid): 17|3, 17|3|240 (ticks, 960 to a "
                    "quarter) or 17.3; instead of TC.")
 @click.option("--stem", help="The stem the note is about (file name, or its role abbreviation).")
+@click.option("--author", metavar="'NAME <EMAIL>'",
+              help="Who wrote the note (default: $STEMVAULT_AUTHOR, else git's user.name and user.email).")
 @click.option("--json", "as_json", is_flag=True, help="Print the note as JSON.")
-def note_cmd(ref: str, words: tuple[str, ...], at: str | None, stem: str | None, as_json: bool) -> int:
+def note_cmd(ref: str, words: tuple[str, ...], at: str | None, stem: str | None, author: str | None,
+             as_json: bool) -> int:
     """Add a review note at timecode TC (or at --at BAR|BEAT) to a version (no new version is made)."""
     want = 1 if at is not None else 2
     if len(words) != want:
@@ -32,7 +35,7 @@ def note_cmd(ref: str, words: tuple[str, ...], at: str | None, stem: str | None,
     tc, text = (None, words[0]) if at is not None else (words[0], words[1])
     vault = open_vault()
     v = vault.resolve(ref)
-    n = add_note(vault, v, tc, text, stem=stem, at=at)
+    n = add_note(vault, v, tc, text, stem=stem, at=at, author=author)
     add_bar_beats(vault, [dataclasses.replace(v, notes=[n])])
     if as_json:
         emit_json({"cue": v.cue, "version": str(v.version), "commit": v.commit, **n.to_dict()})

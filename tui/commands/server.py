@@ -25,7 +25,7 @@ def server_init_cmd(path: Path, link_dir: Path | None) -> int:
     if link_dir is not None:
         check_link(link_dir)  # a link that cannot be made refuses before the repository is made
     rep = init_server(path)
-    click.echo(f"made bare repository {plain(str(rep.path))}")
+    click.echo(f"made bare repository {plain(str(rep.path))} (with stemvault's pre-receive hook)")
     if link_dir is not None:
         link = link_transfer(link_dir)
         click.echo(f"linked {plain(str(link))} -> {plain(str(transfer_script()))}")

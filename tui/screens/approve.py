@@ -88,7 +88,8 @@ class ApproveDialog(ModalScreen[Approval | None]):
         except VaultError as e:
             self.app.call_from_thread(self._error, str(e))
             return
-        facts = _Facts(len(stems), sum(1 for s in stems if s.sha256), gpg, key)
+        # a vault that requires signed approvals ([approvals] require_signature): ticked
+        facts = _Facts(len(stems), sum(1 for s in stems if s.sha256), gpg or self.vault.config.require_signature, key)
         self.app.call_from_thread(self._facts, facts)
 
     def _facts(self, facts: _Facts) -> None:

@@ -35,6 +35,7 @@ from vcs.models import Note, Version
 from vcs.naming import short_name
 from vcs.records import load_record
 from vcs.review import version_span
+from vcs.trust import signature_words
 from vcs.vault import Vault
 
 __all__ = ["DiffPane", "HistoryScreen", "PaneData", "StemRow", "words"]
@@ -273,7 +274,7 @@ class HistoryScreen(Screen[None]):
 
     def row_cells(self, v: Version, delta_width: int) -> list[Text]:
         mark = Text("●", style="bold magenta") if self.marked is v else Text("")
-        ok = Text("✓", style="green") if v.approval else Text("")
+        ok = Text("✓", style="green") if v.approval else Text("✗", style="red") if v.void_approval else Text("")
         line = literal(v.delta or (v.summary.splitlines()[0] if v.summary else ""))
         return [mark, cut(literal(v.version, "bold"), VWIDTHS["ver"]), literal(v.date[:10]),
                 cut(literal(v.author), VWIDTHS["by"]), Text(str(len(v.notes)) if v.notes else ""), ok,
@@ -433,6 +434,14 @@ class HistoryScreen(Screen[None]):
                 line = Text("✓ approved by ", style="green")
                 line.append_text(literal(v.approval.by, "green"))
                 line.append_text(literal(f" {v.approval.date[:10]}"))
+                if v.approval.signed:
+                    line.append_text(literal(f" · {signature_words(v.approval)}",
+                                             "green" if v.approval.verified else "yellow"))
+                rows.append(Static(line, classes="pane-line"))
+            elif v.void_approval:
+                line = Text("✗ not approved: ", style="bold red")
+                line.append_text(literal(f"{v.void_approval.tag} by {v.void_approval.by} does not count "
+                                         f"({v.void_approval.why})", "red"))
                 rows.append(Static(line, classes="pane-line"))
             pane.mount_all(rows)
 

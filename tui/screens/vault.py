@@ -122,7 +122,7 @@ class VaultScreen(Screen[None]):
     def row_cells(self, v: Version, delta_width: int) -> list[Text]:
         """One cue's row. Every cell a Text: a str cell is markup to a DataTable, and all of it
         came from git."""
-        ok = Text("✓", style="green") if v.approval else Text("")
+        ok = Text("✓", style="green") if v.approval else Text("✗", style="red") if v.void_approval else Text("")
         line = literal(v.delta or (v.summary.splitlines()[0] if v.summary else ""))
         if v.cue in self.outside:
             ok = Text(("✓ " if v.approval else "") + "!", style="bold yellow")
