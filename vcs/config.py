@@ -32,6 +32,7 @@ KNOWN_KEYS: dict[str, list[str]] = {
     "loudness": ["integrated_lufs", "tolerance_lu", "true_peak_max_dbtp"],
     "checks": ["null_test_max_db", "tail_margin_db", "dc_max_db"],
     "roles": ["supervisors"],
+    "separate": ["model_repo"],
 }
 
 
@@ -98,6 +99,7 @@ class Config:
     loudness: dict[str, float] = field(default_factory=dict)
     checks: dict[str, float] = field(default_factory=dict)
     supervisors: list[str] = field(default_factory=list)
+    model_repo: str = ""  # [separate] model_repo: the folder of separation weights (stemvault separate)
 
     @classmethod
     def load(cls, path: Path) -> Config:
@@ -118,6 +120,7 @@ class Config:
         v.known_keys()
         project, policy, naming = v.table("project"), v.table("policy"), v.table("naming")
         loudness, checks, roles = v.table("loudness"), v.table("checks"), v.table("roles")
+        separate = v.table("separate")
         rate_value = project.get("frame_rate", "24")
         if isinstance(rate_value, bool) or not isinstance(rate_value, str | int | float):
             v.fail("project", "frame_rate", rate_value, 'a frame rate in quotes, e.g. frame_rate = "23.976"')
@@ -143,6 +146,7 @@ class Config:
             loudness=v.numbers(loudness, "loudness"),
             checks=v.numbers(checks, "checks"),
             supervisors=v.strings(roles, "roles", "supervisors", [], 'a list of emails, e.g. ["sue@example.com"]'),
+            model_repo=v.value(separate, "separate", "model_repo", str, 'a folder in quotes, e.g. "models"', ""),
         )
 
 

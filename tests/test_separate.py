@@ -1,0 +1,303 @@
+"""stemvault separate (issue 16): a tiny ONNX model built here (tests/sepmodel.py), loaded by the
+same code a user's htdemucs.onnx goes through; real git, real git-lfs, real audio."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audio.bwf import write_bwf
+from tests.helpers import git, sha256
+from tests.sepmodel import GAINS_4, write_model
+
+pytest.importorskip("onnxruntime", reason="the separation extra: ./dev test installs it (pip install '.[separate]')")
+pytest.importorskip("onnx", reason="the tests build their model with onnx (the dev extra)")
+
+ROOT = Path(__file__).resolve().parents[1]
+CUE = "1M07"
+SR = 48000
+TREF = 172_800_000  # 01:00:00:00 at 48 kHz
+
+
+def music(seconds: float, sr: int = SR, channels: int = 2) -> np.ndarray:
+    """Three tones with an onset, below 0 dBFS: what the model scales."""
+    t = np.arange(round(seconds * sr)) / sr
+    env = 1 - np.exp(-t * 30)
+    x = 0.3 * np.sin(2 * np.pi * 220 * t) + 0.2 * np.sin(2 * np.pi * 554.37 * t) + 0.1 * np.sin(2 * np.pi * 1760 * t)
+    left, right = x * env, 0.8 * x * env
+    return np.stack([left, right], axis=1)[:, :channels]
+
+
+@pytest.fixture
+def models(tmp_path: Path) -> Path:
+    folder = tmp_path / "models"
+    write_model(folder, "htdemucs")
+    write_model(folder, "htdemucs_6s", gains=(0.3, 0.2, 0.1, 0.1, 0.1, 0.1))
+    return folder
+
+
+@pytest.fixture
+def mix(tmp_path: Path) -> Path:
+    p = tmp_path / "masters" / "arrival master.wav"
+    p.parent.mkdir()
+    write_bwf(p, music(3.7), SR, subtype="PCM_24", time_reference=TREF)
+    return p
+
+
+def ints(path: Path) -> np.ndarray:
+    data, _ = sf.read(str(path), dtype="int32", always_2d=True)
+    return data.astype(np.int64) >> 8
+
+
+def test_a_mix_separates_into_a_committed_version_that_nulls_exactly(vault, sv, models, mix) -> None:
+    r = sv.ok("-C", vault, "separate", mix, "--cue", CUE, "--model-repo", models, "--json")
+    doc = r.json()
+    names = {s: f"{CUE}_{s.upper()}.wav" for s in ("drums", "bass", "other", "vocals")}
+    cue_dir = vault / "cues" / CUE
+    # the model's sources, the residual and the mix, 24-bit at the mix's rate, exact length, start
+    mix_ints = ints(mix)
+    total = np.zeros_like(mix_ints)
+    for name in (*names.values(), f"{CUE}_RESIDUAL.wav"):
+        info = sf.info(str(cue_dir / name))
+        assert (info.samplerate, info.subtype, info.frames, info.channels) == (SR, "PCM_24", len(mix_ints), 2)
+        total += ints(cue_dir / name)
+    assert np.array_equal(total, mix_ints)  # stems + residual == mix, sample for sample
+    # each stem is the mix times the model's gain (resampled 48 -> 44.1 -> 48 kHz: within 1e-3)
+    x, _ = sf.read(str(mix))
+    for g, s in zip(GAINS_4, ("drums", "bass", "other", "vocals"), strict=True):
+        y, _ = sf.read(str(cue_dir / names[s]))
+        assert np.max(np.abs(y[2000:-2000] - g * x[2000:-2000])) < 1e-3
+    # the mix is the set's mix, byte for byte
+    assert sha256(cue_dir / f"{CUE}_MIX.wav") == sha256(mix)
+    # the residual's level is what the model leaves: 1 - sum(gains) of the mix
+    expect = 20 * np.log10(1 - sum(GAINS_4))
+    assert abs(doc["provenance"]["residual_db"] - expect) < 0.2
+    show = sv.ok("-C", vault, "show", f"{CUE}@1.0", "--json").json()
+    prov = show["provenance"]
+    assert prov["kind"] == "separated" and prov["model"] == "htdemucs"
+    assert prov["mix_sha256"] == sha256(mix) and prov["model_sha256"] == sha256(models / "htdemucs.onnx")
+    assert prov["mix_file"] == "arrival master.wav"
+    assert (prov["shifts"], prov["overlap"], prov["segment_s"]) == (0, 0.25, 0.5)
+    assert show["mix"] == f"{CUE}_MIX.wav"
+    assert all(s["start_tc"] == "01:00:00:00" for s in show["stems"])
+    null = doc["version"]["null_test"]  # the vault's own null test, as for any commit: a digital null
+    assert null["ran"] is not False and null["residual_db"] is None, null
+    assert not [f for f in show["findings"] if f["code"].startswith("null")]
+    manifest = (cue_dir / "stemset.toml").read_text()
+    assert "[provenance]" in manifest and 'kind = "separated"' in manifest
+    log = sv.ok("-C", vault, "log", CUE).out
+    assert "separated by demucs (onnx) htdemucs" in log and sha256(mix)[:12] in log and "residual -24." in log
+    assert sv.ok("-C", vault, "log", CUE, "--json").json()[0]["provenance"]["kind"] == "separated"
+    human = sv.ok("-C", vault, "show", CUE).out
+    assert "separated by demucs (onnx) htdemucs" in human
+    # nothing left behind in the vault's staging area
+    assert not list((vault / ".git" / "stemvault" / "incoming").glob("*"))
+
+
+def test_six_sources_mono_44k1_and_the_names(vault, sv, models, tmp_path) -> None:
+    p = tmp_path / "mono.wav"
+    sf.write(p, music(2.0, 44100, 1), 44100, subtype="PCM_16")
+    sv.ok("-C", vault, "separate", p, "--cue", CUE, "--model", "htdemucs_6s", "--model-repo", models)
+    files = sorted(q.name for q in (vault / "cues" / CUE).glob("*.wav"))
+    assert files == sorted(f"{CUE}_{n}.wav" for n in ("DRUMS", "BASS", "OTHER", "VOCALS", "GUITAR", "PIANO",
+                                                      "RESIDUAL", "MIX"))
+    total = sum(ints(vault / "cues" / CUE / f) for f in files if not f.endswith("_MIX.wav"))
+    assert np.array_equal(total, ints(p))
+    assert sf.info(str(vault / "cues" / CUE / f"{CUE}_GUITAR.wav")).channels == 1
+
+
+def test_to_only_writes_files(vault, sv, models, mix, tmp_path) -> None:
+    head = git(vault, "rev-parse", "HEAD")
+    out = tmp_path / "sep"
+    r = sv.ok("-C", vault, "separate", mix, "--cue", CUE, "--model-repo", models, "--to", out)
+    assert "wrote 6 files" in r.out
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"{CUE}_{n}.wav" for n in ("DRUMS", "BASS", "OTHER", "VOCALS", "RESIDUAL", "MIX"))
+    assert git(vault, "rev-parse", "HEAD") == head
+    # a second run would overwrite: refused, nothing written
+    before = {p.name: sha256(p) for p in out.iterdir()}
+    r = sv("-C", vault, "separate", mix, "--cue", CUE, "--model-repo", models, "--to", out)
+    assert r.code == 2 and "already holds" in r.err
+    assert {p.name: sha256(p) for p in out.iterdir()} == before
+
+
+def test_the_model_folder_from_stemvault_toml(vault, sv, models, mix) -> None:
+    import shutil
+
+    shutil.copytree(models, vault / "models")
+    with open(vault / "stemvault.toml", "a") as f:
+        f.write('\n[separate]\nmodel_repo = "models"\n')
+    git(vault, "add", "-A")
+    git(vault, "commit", "-qm", "models in the vault")
+    sv.ok("-C", vault, "separate", mix, "--cue", CUE)
+    assert (vault / "cues" / CUE / f"{CUE}_DRUMS.wav").is_file()
+
+
+def test_missing_weights_say_which_file_goes_where(vault, sv, mix, tmp_path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = sv("-C", vault, "separate", mix, "--cue", CUE, "--model-repo", empty)
+    assert r.code == 2
+    assert r.err.count("\n") == 1 and "put htdemucs.onnx" in r.err and str(empty) in r.err
+    r = sv("-C", vault, "separate", mix, "--cue", CUE)
+    assert r.code == 2 and "--model-repo" in r.err and "model_repo" in r.err
+    (empty / "htdemucs.onnx").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n")
+    r = sv("-C", vault, "separate", mix, "--cue", CUE, "--model-repo", empty)
+    assert r.code == 2 and "git-lfs pointer" in r.err
+    (empty / "htdemucs.onnx").write_bytes(b"\x08\x07not a model")
+    r = sv("-C", vault, "separate", mix, "--cue", CUE, "--model-repo", empty)
+    assert r.code == 2 and "cannot load" in r.err
+    assert sv.ok("-C", vault, "log", "--json").json() == []
+
+
+@pytest.mark.parametrize("case", ["not-audio", "silent", "10ms", "lossy", "5.1", "float-finer"])
+def test_a_mix_that_cannot_be_separated(vault, sv, models, tmp_path, case) -> None:
+    p = tmp_path / "mix.wav"
+    if case == "not-audio":
+        p.write_text("this is a text file\n" * 100)
+    elif case == "silent":
+        sf.write(p, np.zeros((SR * 2, 2)), SR, subtype="PCM_24")
+    elif case == "10ms":
+        sf.write(p, music(0.01), SR, subtype="PCM_24")
+    elif case == "lossy":
+        p = tmp_path / "mix.ogg"
+        sf.write(p, music(2.0), SR, format="OGG", subtype="VORBIS")
+    elif case == "5.1":
+        sf.write(p, np.tile(music(2.0, channels=1), (1, 6)), SR, subtype="PCM_24")
+    elif case == "float-finer":
+        sf.write(p, music(2.0) + 1e-9, SR, subtype="FLOAT")
+    r = sv("-C", vault, "separate", p, "--cue", CUE, "--model-repo", models)
+    assert r.code == 2, r.err
+    want = {"not-audio": "not readable as audio", "silent": "silent", "10ms": "0.010 s long",
+            "lossy": "lossy", "5.1": "6 channels", "float-finer": "finer than 24 bits"}[case]
+    assert want in r.err and r.err.startswith("error: ") and r.err.count("\n") == 1
+    assert sv.ok("-C", vault, "log", "--json").json() == []
+
+
+def test_a_float_mix_on_the_24_bit_grid_separates_exactly(vault, sv, models, tmp_path) -> None:
+    p = tmp_path / "mix.wav"
+    grid = np.round(music(1.5) * 2**23) / 2**23
+    sf.write(p, grid, SR, subtype="FLOAT")
+    sv.ok("-C", vault, "separate", p, "--cue", CUE, "--model-repo", models)
+    d = vault / "cues" / CUE
+    total = sum(ints(d / f"{CUE}_{n}.wav") for n in ("DRUMS", "BASS", "OTHER", "VOCALS", "RESIDUAL"))
+    assert np.array_equal(total, np.round(grid * 2**23).astype(np.int64))
+
+
+def test_clipped_stems_are_kept_in_the_residual(vault, sv, tmp_path) -> None:
+    models = tmp_path / "loud"
+    write_model(models, "htdemucs", gains=(1.5, -0.25, 0.0, -0.25))  # drums over full scale at peaks
+    p = tmp_path / "mix.wav"
+    sf.write(p, music(2.0) * 1.4, SR, subtype="PCM_24")  # peaks ~0.84: 1.5x clips
+    r = sv("-C", vault, "separate", p, "--cue", CUE, "--model-repo", models, "--json",
+           "--allow-errors", "separation clips the drums")
+    assert r.code == 0, r.err
+    doc = r.json()
+    assert doc["clipped_samples"]["drums"] > 0 and doc["provenance"]["clipped_samples"]["drums"] > 0
+    d = vault / "cues" / CUE
+    total = sum(ints(d / f"{CUE}_{n}.wav") for n in ("DRUMS", "BASS", "OTHER", "VOCALS", "RESIDUAL"))
+    assert np.array_equal(total, ints(p))
+
+
+def test_the_streaming_resampler_equals_resample_poly_of_the_whole() -> None:
+    from scipy.signal import resample_poly
+
+    from audio.separate import resample_range
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((30011, 2))
+
+    def get(a: int, b: int) -> np.ndarray:
+        out = np.zeros((b - a, 2))
+        lo, hi = max(a, 0), min(b, len(x))
+        if hi > lo:
+            out[lo - a : hi - a] = x[lo:hi]
+        return out
+
+    for up, down in ((147, 160), (160, 147), (147, 320), (1, 2)):
+        whole = resample_poly(x, up, down, axis=0)
+        for j0, j1 in ((0, 1), (0, 4000), (1234, 9999), (len(whole) - 7, len(whole))):
+            assert np.max(np.abs(resample_range(get, j0, j1, up, down) - whole[j0:j1])) < 1e-9
+
+
+def _hide_onnxruntime(tmp_path: Path) -> dict[str, str]:
+    """An environment whose Python cannot import onnxruntime: a sitecustomize that refuses it
+    (the package stays installed; only this interpreter is told it is not there)."""
+    site = tmp_path / "hide"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import importlib.abc, sys\n"
+        "class _Hide(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'onnxruntime' or name.startswith('onnxruntime.'):\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, _Hide())\n")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
+
+
+def test_without_the_extra_separate_says_how_to_install_it(vault, models, mix, tmp_path, home) -> None:
+    env = _hide_onnxruntime(tmp_path)
+    probe = subprocess.run([sys.executable, "-c", "import onnxruntime"], env=env, capture_output=True, text=True)
+    assert probe.returncode != 0  # the hiding works
+    r = subprocess.run([sys.executable, "-m", "tui.cli", "-C", str(vault), "separate", str(mix), "--cue", CUE,
+                        "--model-repo", str(models)], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == "error: separation needs its optional runtime: pip install 'stemvault[separate]' " \
+                       "(onnxruntime, about 80 MB, no torch)\n"
+    # the rest works without it
+    r = subprocess.run([sys.executable, "-m", "tui.cli", "-C", str(vault), "log"], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+
+
+def test_sigkill_during_separation_leaves_nothing(vault, tmp_path, home) -> None:
+    """A real process killed mid-separation: nothing committed, no file anywhere (the stems are
+    unnamed until complete; the staging folder goes with the next command that writes)."""
+    models = tmp_path / "slow"
+    write_model(models, "htdemucs", segment=44100, work=40)  # slow enough to be caught in the act
+    p = tmp_path / "long.wav"
+    sf.write(p, music(60.0), SR, subtype="PCM_24")
+    out = tmp_path / "out"
+    for target in (["--to", str(out)], []):
+        proc = subprocess.Popen([sys.executable, "-m", "tui.cli", "-C", str(vault), "separate", str(p), "--cue", CUE,
+                                 "--model-repo", str(models), *target],
+                                env={**os.environ, "PYTHONPATH": str(ROOT)}, stderr=subprocess.PIPE, text=True)
+        assert proc.stderr is not None
+        deadline = time.monotonic() + 240
+        for line in proc.stderr:  # wait until it is separating (progress on stderr)
+            if "separating: 1" in line or "separating: 2" in line or time.monotonic() > deadline:
+                break
+        assert proc.poll() is None, "finished before the kill: make the model slower"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        if target:
+            assert not out.exists() or list(out.iterdir()) == []
+    assert subprocess.run(["git", "-C", str(vault), "log", "--oneline"], capture_output=True,
+                          text=True).stdout.count("\n") == 1  # only init's commit
+    assert not (vault / "cues" / CUE).exists() or not any((vault / "cues" / CUE).iterdir())
+    # the next command that writes sweeps the dead process's staging folder
+    subprocess.run([sys.executable, "-m", "tui.cli", "-C", str(vault), "verify"], env={**os.environ,
+                   "PYTHONPATH": str(ROOT)}, capture_output=True, timeout=120)
+    left = list((vault / ".git" / "stemvault" / "incoming").glob("*")) \
+        if (vault / ".git" / "stemvault" / "incoming").exists() else []
+    assert left == []
+
+
+def test_show_json_and_log_json_of_an_ordinary_version_have_no_provenance(vault, sv, tmp_path) -> None:
+    from tests.helpers import write_set
+
+    write_set(tmp_path / "exp", cue=CUE)
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "exp")
+    assert sv.ok("-C", vault, "show", CUE, "--json").json()["provenance"] is None
+    assert "separated" not in sv.ok("-C", vault, "log", CUE).out
+    assert json.loads(sv.ok("-C", vault, "log", "--json").out)[0]["provenance"] is None
