@@ -301,3 +301,25 @@ def test_show_json_and_log_json_of_an_ordinary_version_have_no_provenance(vault,
     assert sv.ok("-C", vault, "show", CUE, "--json").json()["provenance"] is None
     assert "separated" not in sv.ok("-C", vault, "log", CUE).out
     assert json.loads(sv.ok("-C", vault, "log", "--json").out)[0]["provenance"] is None
+
+
+async def test_the_tui_history_says_the_version_was_separated(vault, sv, models, mix) -> None:
+    from tui.app import make_app
+    from tui.screens.history import DiffPane, HistoryScreen
+
+    sv.ok("-C", vault, "separate", mix, "--cue", CUE, "--model-repo", models)
+    app = make_app(vault)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if app.cues == [CUE]:
+                break
+        await pilot.press("enter")
+        for _ in range(300):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, HistoryScreen) and app.screen.pane is not None:
+                break
+        screen = app.screen
+        assert isinstance(screen, HistoryScreen)
+        text = screen.query_one(DiffPane).lines_text()
+        assert "separated by demucs (onnx) htdemucs" in text and sha256(mix)[:12] in text
