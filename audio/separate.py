@@ -252,9 +252,10 @@ def resample_range(get: Callable[[int, int], np.ndarray], j0: int, j1: int, up: 
     m = _margin(up, down)
     s0 = ((j0 * down) // up - m) // down * down
     s1 = -(-(j1 * down) // up) + m
-    y = resample_poly(get(s0, s1), up, down, axis=0)
+    # along the last, contiguous axis: scipy's polyphase filter runs several times faster there
+    y = resample_poly(np.ascontiguousarray(get(s0, s1).T), up, down, axis=-1)
     o0 = s0 * up // down
-    return y[j0 - o0 : j1 - o0]
+    return y[:, j0 - o0 : j1 - o0].T
 
 
 # --- the separation -----------------------------------------------------------------------------
@@ -292,7 +293,7 @@ class _Store:
     read with zeros outside ``[0, total)``, dropped from the front."""
 
     def __init__(self, columns: int, total: int) -> None:
-        self.buf = np.zeros((0, columns), np.float64)
+        self.buf = np.zeros((0, columns), np.float32)
         self.start = 0
         self.total = total
 
@@ -301,10 +302,10 @@ class _Store:
         return self.start + len(self.buf)
 
     def append(self, block: np.ndarray) -> None:
-        self.buf = np.concatenate([self.buf, block]) if len(self.buf) else block.astype(np.float64)
+        self.buf = np.concatenate([self.buf, block]) if len(self.buf) else block.astype(np.float32)
 
     def get(self, a: int, b: int) -> np.ndarray:
-        out = np.zeros((b - a, self.buf.shape[1]), np.float64)
+        out = np.zeros((b - a, self.buf.shape[1]), np.float32)
         lo, hi = max(a, self.start), min(b, self.end, self.total)
         if hi > lo:
             out[lo - a : hi - a] = self.buf[lo - self.start : hi - self.start]
@@ -372,12 +373,12 @@ def separate(path: Path, model: Model, outputs: dict[str, str | Path], *, overla
     src = sf.SoundFile(str(path))  # the model's input: windows, read where the resampler asks
     seq = sf.SoundFile(str(path))  # the mix itself, read in order beside the stems written
 
-    def get_mix(a: int, b: int) -> np.ndarray:
-        out = np.zeros((b - a, 2), np.float64)
+    def get_mix(a: int, b: int) -> np.ndarray:  # float32: what the model takes
+        out = np.zeros((b - a, 2), np.float32)
         lo, hi = max(a, 0), min(b, frames)
         if hi > lo:
             src.seek(lo)
-            x = src.read(hi - lo, dtype="float64", always_2d=True)
+            x = src.read(hi - lo, dtype="float32", always_2d=True)
             out[lo - a : lo - a + len(x)] = x if channels == 2 else np.repeat(x, 2, axis=1)
         return out
 
@@ -392,26 +393,28 @@ def separate(path: Path, model: Model, outputs: dict[str, str | Path], *, overla
             y = resample_range(store.get, done, j1, down_in, up_in).reshape(j1 - done, S, 2)
             if channels == 1:
                 y = y.mean(axis=2, keepdims=True)
-            steps = np.rint(y * full)
-            over = np.abs(steps) > full - 1
+            steps = np.rint(y * np.float32(full))  # float32: exact for integers below 2**24
+            over = np.count_nonzero(np.abs(steps) > full - 1, axis=(0, 2))
             for i, name in enumerate(model.sources):
-                clipped[name] += int(np.count_nonzero(over[:, i]))
-            ints = np.clip(steps, -full, full - 1).astype(np.int64)
-            mix = np.rint(seq.read(j1 - done, dtype="float64", always_2d=True) * full).astype(np.int64)
-            res = mix - ints.sum(axis=1)
-            big = np.abs(res) > full - 1
-            if big.any():
+                clipped[name] += int(over[i])
+            ints = np.clip(steps, -full, full - 1).astype(np.int32)
+            mix = np.rint(seq.read(j1 - done, dtype="float64", always_2d=True) * full).astype(np.int32)
+            res = mix - ints.sum(axis=1, dtype=np.int64)
+            lo, hi = int(res.min()), int(res.max())
+            if lo < -full or hi > full - 1:
+                big = (res < -full) | (res > full - 1)
                 at = (done + int(np.flatnonzero(big.any(axis=1))[0])) / rate
                 raise SeparationError(f"at {at:.3f} s the stems overshoot the mix by more than full scale: the "
                                       f"residual does not fit in {bits} bits; this model does not suit this mix")
             for i, name in enumerate(model.sources):
-                writers[name].write(ints[:, i] / full)
-            writers["residual"].write(res / full)
+                writers[name].write_pcm(ints[:, i])
+            writers["residual"].write_pcm(res)
             if "mix" in writers:
-                writers["mix"].write(mix / full)
-            mix_sq += float(np.sum(mix.astype(np.float64) ** 2))
-            res_sq += float(np.sum(res.astype(np.float64) ** 2))
-            res_peak = max(res_peak, int(np.max(np.abs(res))))
+                writers["mix"].write_pcm(mix)
+            mf, rf = mix.ravel().astype(np.float64), res.ravel().astype(np.float64)
+            mix_sq += float(mf @ mf)
+            res_sq += float(rf @ rf)
+            res_peak = max(res_peak, -lo, hi)
             done = j1
         # what the next window reaches back to stays; the rest is written
         store.drop_before(((done * up_in) // down_in - m_out) // up_in * up_in)

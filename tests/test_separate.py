@@ -323,3 +323,22 @@ async def test_the_tui_history_says_the_version_was_separated(vault, sv, models,
         assert isinstance(screen, HistoryScreen)
         text = screen.query_one(DiffPane).lines_text()
         assert "separated by demucs (onnx) htdemucs" in text and sha256(mix)[:12] in text
+
+
+@pytest.mark.parametrize("bits", [16, 24])
+def test_write_pcm_writes_what_write_writes(tmp_path, bits) -> None:
+    from audio.bwf import BwfStream
+
+    full = 1 << (bits - 1)
+    rng = np.random.default_rng(3)
+    ints_in = rng.integers(-full, full, size=(5000, 2)).astype(np.int32)
+    a, b = BwfStream(tmp_path / "a.wav", SR, 2, subtype=f"PCM_{bits}"), BwfStream(tmp_path / "b.wav", SR, 2,
+                                                                                   subtype=f"PCM_{bits}")
+    a.write_pcm(ints_in[:1234])
+    a.write_pcm(ints_in[1234:])
+    b.write(ints_in / full)
+    a.close()
+    b.close()
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+    with pytest.raises(ValueError, match="outside"):
+        BwfStream(tmp_path / "c.wav", SR, 2, subtype=f"PCM_{bits}").write_pcm(np.full((3, 2), full, np.int32))
