@@ -40,8 +40,8 @@ def write_model(folder: Path, name: str = "htdemucs", *, gains: tuple[float, ...
         for i in range(work):
             nodes.append(helper.make_node("Conv", [prev, "w"], [f"c{i}"], pads=[32, 31]))
             prev = f"c{i}"
-        nodes += [helper.make_node("Unsqueeze", [prev, "axes"], ["c4"]),
-                  helper.make_node("Mul", ["c4", "zero"], ["czero"]),
+        nodes += [helper.make_node("Unsqueeze", [prev, "axes"], ["conv_out"]),
+                  helper.make_node("Mul", ["conv_out", "zero"], ["czero"]),
                   helper.make_node("Add", ["scaled", "czero"], ["stems"])]
         out = "stems"
     else:
