@@ -159,6 +159,16 @@ def test_missing_weights_say_which_file_goes_where(vault, sv, mix, tmp_path) -> 
     assert sv.ok("-C", vault, "log", "--json").json() == []
 
 
+def test_bad_usage_is_refused_before_any_work(vault, sv, models, mix, tmp_path) -> None:
+    for args, want in (((mix, "--cue", CUE, "--overlap", "0.7"), "--overlap 0.7"),
+                       ((tmp_path / "nope.wav", "--cue", CUE), "no such file"),
+                       ((mix, "--cue", "1M07 bad"), "invalid cue name"),
+                       ((mix, "--cue", CUE, "--model", "../htdemucs"), "model name")):
+        r = sv("-C", vault, "separate", *args, "--model-repo", models)
+        assert r.code == 2 and want in r.err and r.err.count("\n") == 1, r.err
+    assert sv.ok("-C", vault, "log", "--json").json() == []
+
+
 @pytest.mark.parametrize("case", ["not-audio", "silent", "10ms", "lossy", "5.1", "float-finer"])
 def test_a_mix_that_cannot_be_separated(vault, sv, models, tmp_path, case) -> None:
     p = tmp_path / "mix.wav"

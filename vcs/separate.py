@@ -181,9 +181,11 @@ def separate_mix(mix: Path, cue: str, *, vault: Vault | None = None, to: Path | 
     cue = normalize_cue(cue)
     if vault is None and to is None:
         raise UsageError("separate writes into a vault, or only to a folder with --to DIR")
+    if not 0.0 <= overlap <= 0.5:
+        raise UsageError(f"--overlap {overlap}: a share of the segment from 0 to 0.5 (Demucs uses 0.25)")
     mix = Path(mix).expanduser()
     if not mix.is_file():
-        raise UsageError(f"{mix}: no such file: name the mix to separate (a WAV, FLAC or AIFF)")
+        raise UsageError(f"{mix}: no such file (or not a file): name the mix to separate (a WAV, FLAC or AIFF)")
     net = load_model(model_folder(vault, model_repo), model)  # first: a missing model says so at once
     facts = check_mix(mix)
     if to is None and vault is not None:
