@@ -66,15 +66,22 @@ _READ = 1 << 18  # frames per block when scanning the mix
 
 @dataclass
 class Model:
-    """An ONNX separation model loaded from a local file.
+    """An ONNX separation model loaded from local files.
 
     Attributes:
-        name: the name asked for (``htdemucs``, ``htdemucs_6s``): the file is ``NAME.onnx``.
-        path: the file.
-        sha256: the file's hash: which weights made the stems.
+        name: the name asked for (``htdemucs``, ``htdemucs_6s``, ``htdemucs_ft``): the file is
+            ``NAME.onnx``, or for a bag of specialists (htdemucs_ft) ``NAME_drums.onnx``,
+            ``NAME_bass.onnx``, ``NAME_other.onnx`` and ``NAME_vocals.onnx``.
+        path: the file (the first specialist's for a bag).
+        sha256: the file's hash (for a bag: of the specialists' hashes, in source order): which
+            weights made the stems.
         sources: the stem of each output row, in order.
         segment: frames (at 44.1 kHz) the model takes at a time.
         runtime: ``onnxruntime X.Y.Z``.
+        files: each file's name and sha256.
+        session: the onnxruntime session (the first specialist's for a bag).
+        rows: for a bag, the row each specialist contributes (its own source), in ``sources``
+            order; empty for one model that gives every source.
     """
 
     name: str
@@ -84,10 +91,19 @@ class Model:
     segment: int
     runtime: str
     session: Any = field(repr=False)
+    files: dict[str, str] = field(default_factory=dict)
+    specialists: tuple[Any, ...] = field(default=(), repr=False)
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        """The model on one segment: ``x`` (2, segment) float32 → (sources, 2, segment) float32."""
-        out = self.session.run(["stems"], {"mix": x[np.newaxis].astype(np.float32, copy=False)})[0]
+        """The model on one segment: ``x`` (2, segment) float32 → (sources, 2, segment) float32.
+
+        A bag runs each specialist and keeps the row of its own source (Demucs's bag weights for
+        htdemucs_ft are one-hot: the same result as the bag)."""
+        feed = {"mix": x[np.newaxis].astype(np.float32, copy=False)}
+        if self.specialists:
+            return np.stack([np.asarray(sess.run(["stems"], feed)[0][0][i], dtype=np.float32)
+                             for i, sess in enumerate(self.specialists)])
+        out = self.session.run(["stems"], feed)[0]
         return np.asarray(out[0], dtype=np.float32)
 
 
@@ -100,7 +116,9 @@ def _sha256(path: Path) -> str:
 
 
 def load_model(folder: Path, name: str) -> Model:
-    """Load ``folder/NAME.onnx`` with onnxruntime (CPU).
+    """Load ``folder/NAME.onnx`` with onnxruntime (CPU) — or, where there is no such file, the
+    bag of four specialists ``folder/NAME_{drums,bass,other,vocals}.onnx`` (htdemucs_ft as
+    demucs-onnx exports it).
 
     Raises:
         SeparationError: onnxruntime is not installed (RUNTIME_HINT), the folder or the file is
@@ -115,28 +133,53 @@ def load_model(folder: Path, name: str) -> Model:
         raise SeparationError(RUNTIME_HINT) from None
     folder = Path(folder).expanduser()
     path = folder / f"{name}.onnx"
-    where = (f"put {name}.onnx (the ONNX export of {name}, e.g. from the demucs-onnx project's "
-             f"models) in {folder}, or name another folder with --model-repo DIR: stemvault never downloads weights")
+    bag = [folder / f"{name}_{s}.onnx" for s in SOURCES_4]
+    what = f"{name}.onnx (the ONNX export of {name}, e.g. from the demucs-onnx project's models)"
+    if name.endswith("_ft"):
+        what = f"{name}.onnx, or the four specialists {', '.join(p.name for p in bag)},"
+    where = f"put {what} in {folder}, or name another folder with --model-repo DIR: stemvault never downloads weights"
     if not folder.is_dir():
         raise SeparationError(f"model folder {folder} does not exist: {where}")
-    if not path.is_file():
+    if path.is_file():
+        paths = [path]
+    elif any(p.is_file() for p in bag):
+        missing = [p.name for p in bag if not p.is_file()]
+        if missing:
+            raise SeparationError(f"{folder} holds some of the specialists of {name} but not "
+                                  f"{', '.join(missing)}: {where}")
+        paths = bag
+    else:
         raise SeparationError(f"no {name}.onnx in {folder}: {where}")
-    with open(path, "rb") as f:
-        head = f.read(64)
-    if head.startswith(b"version https://git-lfs"):
-        raise SeparationError(f"{path} is a git-lfs pointer, not the weights: fetch it first "
-                              "(git lfs pull, or stemvault fetch in the vault that holds it)")
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    try:
-        session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
-    except Exception as e:  # onnxruntime raises its own classes (InvalidProtobuf, Fail, ...)
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise SeparationError(f"cannot load {path} as an ONNX model ({first[:200]}): "
-                              "put a complete export of the model there") from None
-    segment, sources = _contract(session, path)
-    return Model(name=name, path=path, sha256=_sha256(path), sources=sources, segment=segment,
-                 runtime=f"onnxruntime {ort.__version__}", session=session)
+    sessions, files = [], {}
+    segment, sources = 0, SOURCES_4
+    for p in paths:
+        with open(p, "rb") as f:
+            head = f.read(64)
+        if head.startswith(b"version https://git-lfs"):
+            raise SeparationError(f"{p} is a git-lfs pointer, not the weights: fetch it first "
+                                  "(git lfs pull, or stemvault fetch in the vault that holds it)")
+        try:
+            session = ort.InferenceSession(str(p), sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own classes (InvalidProtobuf, Fail, ...)
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise SeparationError(f"cannot load {p} as an ONNX model ({first[:200]}): "
+                                  "put a complete export of the model there") from None
+        seg, src = _contract(session, p)
+        if len(paths) > 1 and (src != SOURCES_4 or (segment and seg != segment)):
+            raise SeparationError(f"{p.name}: a specialist of {name} must give {', '.join(SOURCES_4)} with the "
+                                  f"others' segment; it gives {', '.join(src)} over {seg} frames")
+        segment, sources = seg, src
+        sessions.append(session)
+        files[p.name] = _sha256(p)
+    if len(paths) == 1:
+        sha = files[path.name]
+    else:
+        sha = hashlib.sha256(",".join(files[p.name] for p in paths).encode()).hexdigest()
+    return Model(name=name, path=paths[0], sha256=sha, sources=sources, segment=segment,
+                 runtime=f"onnxruntime {ort.__version__}", session=sessions[0], files=files,
+                 specialists=tuple(sessions) if len(paths) > 1 else ())
 
 
 def _contract(session: Any, path: Path) -> tuple[int, tuple[str, ...]]:

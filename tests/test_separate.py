@@ -115,6 +115,30 @@ def test_six_sources_mono_44k1_and_the_names(vault, sv, models, tmp_path) -> Non
     assert sf.info(str(vault / "cues" / CUE / f"{CUE}_GUITAR.wav")).channels == 1
 
 
+def test_a_bag_of_specialists_htdemucs_ft(vault, sv, mix, tmp_path) -> None:
+    """htdemucs_ft as demucs-onnx exports it: four files, each giving all four rows, of which
+    only its own source's is kept. Each specialist here gives its own source the test gain and
+    the others a gain of 9 (that must not reach any stem)."""
+    import hashlib
+
+    folder = tmp_path / "ft"
+    for i, s in enumerate(("drums", "bass", "other", "vocals")):
+        gains = tuple(GAINS_4[j] if j == i else 9.0 for j in range(4))
+        write_model(folder, f"htdemucs_ft_{s}", gains=gains)
+    r = sv.ok("-C", vault, "separate", mix, "--cue", CUE, "--model", "htdemucs_ft", "--model-repo", folder, "--json")
+    prov = r.json()["provenance"]
+    x, _ = sf.read(str(mix))
+    for g, s in zip(GAINS_4, ("DRUMS", "BASS", "OTHER", "VOCALS"), strict=True):
+        y, _ = sf.read(str(vault / "cues" / CUE / f"{CUE}_{s}.wav"))
+        assert np.max(np.abs(y[2000:-2000] - g * x[2000:-2000])) < 1e-3
+    shas = [sha256(folder / f"htdemucs_ft_{s}.onnx") for s in ("drums", "bass", "other", "vocals")]
+    assert prov["model_sha256"] == hashlib.sha256(",".join(shas).encode()).hexdigest()
+    assert list(prov["model_files_sha256"].values()) == shas
+    (folder / "htdemucs_ft_vocals.onnx").unlink()
+    r = sv("-C", vault, "separate", mix, "--cue", CUE, "--model", "htdemucs_ft", "--model-repo", folder)
+    assert r.code == 2 and "htdemucs_ft_vocals.onnx" in r.err
+
+
 def test_to_only_writes_files(vault, sv, models, mix, tmp_path) -> None:
     head = git(vault, "rev-parse", "HEAD")
     out = tmp_path / "sep"

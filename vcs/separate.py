@@ -258,7 +258,7 @@ def _provenance(net: Model, mix: Path, mix_sha: str, sep: Separation, names: dic
         "kind": "separated",
         "method": "demucs (onnx)",
         "model": net.name,
-        "model_file": net.path.name,
+        "model_file": ", ".join(net.files),
         "model_sha256": net.sha256,
         "runtime": net.runtime,
         "stemvault": version("stemvault"),
@@ -275,6 +275,8 @@ def _provenance(net: Model, mix: Path, mix_sha: str, sep: Separation, names: dic
         "residual_db": sep.residual_db,
         "residual_peak_dbfs": sep.residual_peak_dbfs,
     }
+    if len(net.files) > 1:  # a bag of specialists: each file's hash ("model_sha256" is of these)
+        prov["model_files_sha256"] = dict(net.files)
     clipped = {k: v for k, v in sep.clipped.items() if v}
     if clipped:
         prov["clipped_samples"] = clipped
