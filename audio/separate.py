@@ -153,7 +153,8 @@ def load_model(folder: Path, name: str) -> Model:
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     sessions, files = [], {}
-    segment, sources = 0, SOURCES_4
+    segment = 0
+    sources: tuple[str, ...] = SOURCES_4  # each file's contract replaces it
     for p in paths:
         with open(p, "rb") as f:
             head = f.read(64)
