@@ -101,10 +101,15 @@ class Model:
         htdemucs_ft are one-hot: the same result as the bag)."""
         feed = {"mix": x[np.newaxis].astype(np.float32, copy=False)}
         if self.specialists:
-            return np.stack([np.asarray(sess.run(["stems"], feed)[0][0][i], dtype=np.float32)
-                             for i, sess in enumerate(self.specialists)])
-        out = self.session.run(["stems"], feed)[0]
-        return np.asarray(out[0], dtype=np.float32)
+            out = np.stack([np.asarray(sess.run(["stems"], feed)[0][0][i], dtype=np.float32)
+                            for i, sess in enumerate(self.specialists)])
+        else:
+            out = np.asarray(self.session.run(["stems"], feed)[0][0], dtype=np.float32)
+        want = (len(self.sources), 2, x.shape[-1])
+        if out.shape != want:  # a graph that does not keep its own contract: said, not a crash
+            raise SeparationError(f"{self.path.name} returned stems of shape {out.shape} for a segment of "
+                                  f"{x.shape[-1]} frames, not {want}: it is not a model stemvault can drive")
+        return out
 
 
 def _sha256(path: Path) -> str:

@@ -193,6 +193,31 @@ def test_bad_usage_is_refused_before_any_work(vault, sv, models, mix, tmp_path) 
     assert sv.ok("-C", vault, "log", "--json").json() == []
 
 
+def test_a_model_that_breaks_its_own_contract_is_an_error_not_a_crash(vault, sv, mix, tmp_path) -> None:
+    """Declared (1, 4, 2, n) but gives 100 frames fewer than the segment."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    seg = 22050
+    inits = [numpy_helper.from_array(np.asarray(v, np.int64), n) for n, v in
+             (("starts", [0]), ("ends", [seg - 100]), ("sl_axes", [2]), ("axes", [1]))]
+    inits.append(numpy_helper.from_array(np.full((1, 4, 1, 1), 0.25, np.float32), "gains"))
+    graph = helper.make_graph(
+        [helper.make_node("Slice", ["mix", "starts", "ends", "sl_axes"], ["short"]),
+         helper.make_node("Unsqueeze", ["short", "axes"], ["short4"]),
+         helper.make_node("Mul", ["short4", "gains"], ["stems"])], "broken",
+        [helper.make_tensor_value_info("mix", TensorProto.FLOAT, [1, 2, seg])],
+        [helper.make_tensor_value_info("stems", TensorProto.FLOAT, [1, 4, 2, "n"])], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    (tmp_path / "broken").mkdir()
+    onnx.save(model, str(tmp_path / "broken" / "htdemucs.onnx"))
+    r = sv("-C", vault, "separate", mix, "--cue", CUE, "--model-repo", tmp_path / "broken")
+    assert r.code == 2 and "returned stems of shape (4, 2, 21950)" in r.err, r.err
+    assert sv.ok("-C", vault, "log", "--json").json() == []
+    assert not list((vault / ".git" / "stemvault" / "incoming").rglob("*.wav"))
+
+
 @pytest.mark.parametrize("case", ["not-audio", "silent", "10ms", "lossy", "5.1", "float-finer"])
 def test_a_mix_that_cannot_be_separated(vault, sv, models, tmp_path, case) -> None:
     p = tmp_path / "mix.wav"

@@ -66,14 +66,15 @@ class _Timed:
     """The model's session, each run timed (the model still runs: nothing is replaced)."""
 
     def __init__(self, session: Any) -> None:
-        self.session, self.seconds = session, 0.0
+        self.session, self.seconds, self.cpu = session, 0.0, 0.0
 
     def run(self, *a: Any, **k: Any) -> Any:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         try:
             return self.session.run(*a, **k)
         finally:
             self.seconds += time.perf_counter() - t
+            self.cpu += time.process_time() - c
 
 
 def _step(mix: Path, models: Path, out: Path) -> dict[str, float]:
@@ -85,29 +86,32 @@ def _step(mix: Path, models: Path, out: Path) -> dict[str, float]:
     model.session = timed
     out.mkdir(parents=True, exist_ok=True)
     outputs: dict[str, str | Path] = {n: out / f"{n}.wav" for n in (*model.sources, "residual")}
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     check_mix(mix)
     checked = time.perf_counter() - t
     separate(mix, model, outputs)
-    total = time.perf_counter() - t
+    total, cpu = time.perf_counter() - t, time.process_time() - c
     for p in outputs.values():
         Path(p).unlink()
-    return {"total_s": total, "model_s": timed.seconds, "check_mix_s": checked}
+    return {"total_s": total, "model_s": timed.seconds, "check_mix_s": checked, "total_cpu_s": cpu,
+            "model_cpu_s": timed.cpu}
 
 
 _PEAK = ("import resource, sys; from tui.cli import main; rc = main(sys.argv[1:]); "
-         "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, rc, file=sys.stderr)")
+         "print('PEAK', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+         "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc, file=sys.stderr)")
 
 
-def _cli(*args: str | Path, cwd: Path) -> tuple[float, float]:
-    """`stemvault ARGS` in a fresh process: (seconds, peak RSS in MiB of stemvault's process)."""
+def _cli(*args: str | Path, cwd: Path) -> tuple[float, float, float]:
+    """`stemvault ARGS` in a fresh process: (seconds, peak RSS in MiB of stemvault's process, of
+    the largest of its children: git, git-lfs, the analysis's worker processes)."""
     t = time.perf_counter()
     r = subprocess.run([sys.executable, "-c", _PEAK, *map(str, args)], cwd=cwd, env=ENV,
                        capture_output=True, text=True)
     seconds = time.perf_counter() - t
     line = [x for x in r.stderr.splitlines() if x.startswith("PEAK ")]
-    assert line and line[-1].split()[2] == "0", r.stderr[-2000:]
-    return seconds, int(line[-1].split()[1]) / 1024
+    assert line and line[-1].split()[3] == "0", r.stderr[-2000:]
+    return seconds, int(line[-1].split()[1]) / 1024, int(line[-1].split()[2]) / 1024
 
 
 @pytest.mark.timeout(3600)
@@ -127,9 +131,9 @@ def test_bench_separate(tmp_path: Path) -> None:
         vault = tmp_path / f"vault{int(seconds)}"
         subprocess.run([sys.executable, "-m", "tui.cli", "init", str(vault)], env=ENV, check=True,
                        capture_output=True)
-        to_s, to_peak = _cli("separate", mix, "--cue", "1M07", "--model-repo", models, "--to",
+        to_s, to_peak, _ = _cli("separate", mix, "--cue", "1M07", "--model-repo", models, "--to",
                              tmp_path / f"to{int(seconds)}", cwd=tmp_path)
-        full_s, full_peak = _cli("-C", vault, "separate", mix, "--cue", "1M07", "--model-repo", models,
+        full_s, full_peak, child_peak = _cli("-C", vault, "separate", mix, "--cue", "1M07", "--model-repo", models,
                                  cwd=tmp_path)
         overhead = step["total_s"] - step["model_s"]
         results["sizes"][f"{int(seconds)}s"] = {
@@ -143,6 +147,9 @@ def test_bench_separate(tmp_path: Path) -> None:
             "commit_s_per_min": round((full_s - to_s) / minutes, 3),
             "peak_rss_mib_to_dir": round(to_peak, 1),
             "peak_rss_mib_commit": round(full_peak, 1),
+            "peak_rss_mib_commit_children": round(child_peak, 1),
+            "model_cpu_s_per_min": round(step["model_cpu_s"] / minutes, 3),
+            "overhead_cpu_s_per_min": round((step["total_cpu_s"] - step["model_cpu_s"]) / minutes, 3),
         }
     results["load_avg"] = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else None
     report("separate", results)
