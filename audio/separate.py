@@ -59,6 +59,7 @@ RUNTIME_HINT = ("separation needs its optional runtime: pip install 'stemvault[s
 _FULL = 1 << 23  # 24-bit full scale
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _READ = 1 << 18  # frames per block when scanning the mix
+_MAX_SHIFT = MODEL_RATE // 2  # Demucs's largest shift: 0.5 s
 
 
 # --- the model ----------------------------------------------------------------------------------
@@ -320,7 +321,8 @@ class Separation:
         residual_db: the residual's energy relative to the mix's (dB); None for a digital null.
         residual_peak_dbfs: the residual's largest sample (dBFS); None for a digital null.
         clipped: per stem, samples over 24-bit full scale (clipped; the residual holds the rest).
-        segments: model runs.
+        segments: model runs (all shifts).
+        shifts: runs averaged per sample (0: one run, unshifted).
         overlap: share of each segment overlapping the next.
         segment_s: seconds per model run (at 44.1 kHz).
     """
@@ -333,6 +335,7 @@ class Separation:
     residual_peak_dbfs: float | None
     clipped: dict[str, int]
     segments: int
+    shifts: int
     overlap: float
     segment_s: float
 
@@ -374,7 +377,7 @@ def _weight(segment: int) -> np.ndarray:
 
 
 def separate(path: Path, model: Model, outputs: dict[str, str | Path], *, overlap: float = 0.25,
-             time_reference: int = 0, description: str = "", bits: int = 24,
+             time_reference: int = 0, description: str = "", bits: int = 24, shifts: int = 0,
              progress: Callable[[float], None] | None = None,
              cancel: threading.Event | None = None) -> Separation:
     """Separate the mix at ``path`` with ``model``; write each source and the residual.
@@ -383,7 +386,9 @@ def separate(path: Path, model: Model, outputs: dict[str, str | Path], *, overla
     (BWF of ``bits`` bits — 24, or 16 for a 16-bit mix, so the set has one bit depth — at the
     mix's rate, channels and length, bext TimeReference ``time_reference``); with a ``"mix"``
     entry the mix's own samples are written there too (a bit-exact PCM copy of a FLAC or float
-    mix). Stems are not rescaled: a sample over full scale is clipped (counted in ``clipped``)
+    mix). ``shifts`` > 0 averages that many runs over the mix shifted by evenly spaced offsets
+    within 0.5 s (Demucs's random shifts, made reproducible), at that many times the cost.
+    Stems are not rescaled: a sample over full scale is clipped (counted in ``clipped``)
     and the residual carries the difference, so ``sum(stems) + residual == mix`` exactly in
     integers. Call ``check_mix`` first (a 16-bit mix must be 16-bit PCM).
 
@@ -410,7 +415,12 @@ def separate(path: Path, model: Model, outputs: dict[str, str | Path], *, overla
     total = -(-frames * up_in // down_in)  # the model-rate length
     seg = model.segment
     stride = max(1, seg - int(overlap * seg))
-    offsets = list(range(0, total, stride))
+    if shifts < 0 or shifts > 20:
+        raise SeparationError(f"shifts {shifts}: 0 (none) to 20")
+    # Demucs averages runs on the mix shifted by up to 0.5 s (random shifts); here evenly spaced
+    # ones, so that the same mix gives the same stems
+    delays = [0] if shifts == 0 else [round((k + 1) * _MAX_SHIFT / (shifts + 1)) for k in range(shifts)]
+    n_runs = sum(len(range(-d, total, stride)) for d in delays)
     weight = _weight(seg)
     S = len(model.sources)
     order = [*model.sources, "residual", *(["mix"] if "mix" in outputs else [])]
@@ -472,27 +482,40 @@ def separate(path: Path, model: Model, outputs: dict[str, str | Path], *, overla
         for name in order:
             writers[name] = BwfStream(outputs[name], rate, channels, subtype=f"PCM_{bits}",
                                       time_reference=time_reference, description=description)
-        acc = np.zeros((S, 2, seg), np.float32)
-        wsum = np.zeros(seg, np.float32)
-        base = 0
-        for k, off in enumerate(offsets):
+        # One grid of segments per shift (one, at 0, without shifts), run in step: the segment
+        # that starts first next; what every grid has finished is averaged and goes out.
+        cap = 2 * seg + _MAX_SHIFT + stride
+        acc = [np.zeros((S, 2, cap), np.float32) for _ in delays]
+        wsum = [np.zeros(cap, np.float32) for _ in delays]
+        nxt = [-d for d in delays]
+        emitted = runs = 0
+        while min(nxt) < total:
+            g = nxt.index(min(nxt))
+            off = nxt[g]
             if cancel is not None and cancel.is_set():
                 raise AnalysisCancelled("separation cancelled: nothing written")
-            shift = off - base
-            if shift:
-                _emit(store, acc[:, :, :shift], wsum[:shift])
-                acc = np.concatenate([acc[:, :, shift:], np.zeros((S, 2, shift), np.float32)], axis=2)
-                wsum = np.concatenate([wsum[shift:], np.zeros(shift, np.float32)])
-                base = off
-                write_out(_ready(store.end, down_in, up_in, m_out, frames))
             x = resample_range(get_mix, off, off + seg, up_in, down_in).T.astype(np.float32)
-            n = min(seg, total - off)
             out = model.run(np.ascontiguousarray(x))
-            acc[:, :, :n] += out[:, :, :n] * weight[:n]
-            wsum[:n] += weight[:n]
+            lo, hi = max(off, emitted), min(off + seg, total)
+            if hi > lo:
+                acc[g][:, :, lo - emitted : hi - emitted] += out[:, :, lo - off : hi - off] * weight[lo - off : hi - off]
+                wsum[g][lo - emitted : hi - emitted] += weight[lo - off : hi - off]
+            nxt[g] += stride
+            runs += 1
+            done_to = min(max(min(nxt), 0), total)
+            if done_to > emitted:
+                k = done_to - emitted
+                mean = sum(a[:, :, :k] / w[:k] for a, w in zip(acc, wsum, strict=True)) / len(delays)
+                _emit(store, np.asarray(mean, np.float32))
+                for a, w in zip(acc, wsum, strict=True):
+                    a[:, :, :-k] = a[:, :, k:].copy()
+                    a[:, :, -k:] = 0
+                    w[:-k] = w[k:].copy()
+                    w[-k:] = 0
+                emitted = done_to
+                write_out(_ready(store.end, down_in, up_in, m_out, frames))
             if progress is not None:
-                progress((k + 1) / len(offsets))
-        _emit(store, acc[:, :, : total - base], wsum[: total - base])
+                progress(runs / n_runs)
         write_out(frames)
     finally:
         src.close()
@@ -502,14 +525,14 @@ def separate(path: Path, model: Model, outputs: dict[str, str | Path], *, overla
     rdb = None if res_sq == 0 else round(10 * math.log10(res_sq / mix_sq), 2)
     rpk = None if res_peak == 0 else round(20 * math.log10(res_peak / full), 2)
     return Separation(sources=model.sources, frames=frames, sample_rate=rate, channels=channels,
-                      residual_db=rdb, residual_peak_dbfs=rpk, clipped=clipped, segments=len(offsets),
+                      residual_db=rdb, residual_peak_dbfs=rpk, clipped=clipped, segments=n_runs, shifts=shifts,
                       overlap=overlap, segment_s=round(seg / MODEL_RATE, 4))
 
 
-def _emit(store: _Store, acc: np.ndarray, wsum: np.ndarray) -> None:
-    """Finished samples (every segment that covers them has run): weighted mean, into the store."""
-    S = acc.shape[0]
-    store.append((acc / wsum).transpose(2, 0, 1).reshape(acc.shape[2], S * 2))
+def _emit(store: _Store, stems: np.ndarray) -> None:
+    """Finished samples (every segment that covers them has run), (sources, 2, frames): into the store."""
+    S = stems.shape[0]
+    store.append(stems.transpose(2, 0, 1).reshape(stems.shape[2], S * 2))
 
 
 def _ready(end: int, up: int, down: int, margin: int, frames: int) -> int:

@@ -14,14 +14,22 @@ from pathlib import Path
 
 import numpy as np
 
-GAINS_4 = (0.5, 0.25, 0.125, 0.0625)  # drums, bass, other, vocals: sum 0.9375 -> residual 1/16 of the mix
+GAINS_4 = (0.5, 0.25, 0.125, 0.0625)
+
+
+def RAMP(segment: int) -> np.ndarray:
+    """The gain at each position of a segment of a ``ramp`` model: 1 up to 2."""
+    return (1 + np.arange(segment) / segment).astype(np.float32)  # drums, bass, other, vocals: sum 0.9375 -> residual 1/16 of the mix
 
 
 def write_model(folder: Path, name: str = "htdemucs", *, gains: tuple[float, ...] = GAINS_4,
-                segment: int = 22050, sources: tuple[str, ...] | None = None, work: int = 0) -> Path:
+                segment: int = 22050, sources: tuple[str, ...] | None = None, work: int = 0,
+                ramp: bool = False) -> Path:
     """Write ``folder/NAME.onnx``; ``work`` > 0 adds that many 1-D convolutions of 64 taps per
     source row whose result is multiplied by 0 (compute the model must do, output unchanged):
-    the benchmark's stand-in for a model's cost."""
+    the benchmark's stand-in for a model's cost. ``ramp`` multiplies every source by ``RAMP``
+    of the position in the segment (1 at its start up to 2 at its end): a model whose output
+    depends on where the segment falls, as a real one does (what shifts average out)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -32,6 +40,10 @@ def write_model(folder: Path, name: str = "htdemucs", *, gains: tuple[float, ...
              helper.make_node("Mul", ["mix4", "gains"], ["scaled"])]
     inits = [g, axes]
     out = "scaled"
+    if ramp:
+        inits.append(numpy_helper.from_array(RAMP(segment).reshape(1, 1, 1, segment), "ramp"))
+        nodes[-1] = helper.make_node("Mul", ["mix4", "gains"], ["flat"])
+        nodes.append(helper.make_node("Mul", ["flat", "ramp"], ["scaled"]))
     if work:
         w = numpy_helper.from_array(np.full((2, 2, 64), 1e-3, np.float32), "w")
         zero = numpy_helper.from_array(np.zeros((1, 1, 1, 1), np.float32), "zero")

@@ -106,7 +106,8 @@ def test_a_mix_separates_into_a_committed_version_that_nulls_exactly(vault, sv, 
 def test_six_sources_mono_44k1_and_the_names(vault, sv, models, tmp_path) -> None:
     p = tmp_path / "mono.wav"
     sf.write(p, music(2.0, 44100, 1), 44100, subtype="PCM_16")
-    sv.ok("-C", vault, "separate", p, "--cue", CUE, "--model", "htdemucs_6s", "--model-repo", models)
+    sv.ok("-C", vault, "separate", p, "--cue", CUE, "--model", "htdemucs_6s", "--model-repo", models, "--shifts", "1")
+    assert sv.ok("-C", vault, "show", CUE, "--json").json()["provenance"]["shifts"] == 1
     files = sorted(q.name for q in (vault / "cues" / CUE).glob("*.wav"))
     assert files == sorted(f"{CUE}_{n}.wav" for n in ("DRUMS", "BASS", "OTHER", "VOCALS", "GUITAR", "PIANO",
                                                       "RESIDUAL", "MIX"))
@@ -137,6 +138,47 @@ def test_a_bag_of_specialists_htdemucs_ft(vault, sv, mix, tmp_path) -> None:
     (folder / "htdemucs_ft_vocals.onnx").unlink()
     r = sv("-C", vault, "separate", mix, "--cue", CUE, "--model", "htdemucs_ft", "--model-repo", folder)
     assert r.code == 2 and "htdemucs_ft_vocals.onnx" in r.err
+
+
+@pytest.mark.parametrize("shifts", [0, 2])
+def test_segments_overlap_and_shifts_as_demucs_averages_them(tmp_path, shifts) -> None:
+    """A model whose output depends on the position in its segment (tests/sepmodel.py ramp), at
+    44.1 kHz (no resampling): each stem is the mix times the gain times the ramp averaged the
+    way Demucs's apply_model does it — per grid of segments a weighted mean with the triangle
+    1..L/2..1, then the mean over the shifted grids (offsets (k+1)/(N+1) of 0.5 s)."""
+    from audio.separate import load_model, separate
+    from tests.sepmodel import RAMP
+
+    seg, rate = 4410, 44100
+    write_model(tmp_path / "m", "ramp", segment=seg, ramp=True)
+    model = load_model(tmp_path / "m", "ramp")
+    x = music(1.3, rate)
+    sf.write(tmp_path / "mix.wav", x, rate, subtype="PCM_24")
+    outs = {n: tmp_path / f"{n}.wav" for n in (*model.sources, "residual")}
+    sep = separate(tmp_path / "mix.wav", model, outs, overlap=0.25, shifts=shifts)
+    n, stride = len(x), seg - int(0.25 * seg)
+    half = seg // 2
+    w = np.concatenate([np.arange(1, half + 1), np.arange(seg - half, 0, -1)]).astype(np.float64)
+    r = RAMP(seg).astype(np.float64)
+    delays = [0] if shifts == 0 else [round((k + 1) * (rate // 2) / (shifts + 1)) for k in range(shifts)]
+    gain = np.zeros(n)
+    runs = 0
+    for d in delays:
+        num, den = np.zeros(n), np.zeros(n)
+        for o in range(-d, n, stride):
+            lo, hi = max(o, 0), min(o + seg, n)
+            runs += 1  # a segment wholly before the start runs too (on zeros), as in Demucs
+            if hi > lo:
+                num[lo:hi] += (w * r)[lo - o : hi - o]
+                den[lo:hi] += w[lo - o : hi - o]
+        gain += num / den / len(delays)
+    assert sep.segments == runs and sep.shifts == shifts
+    xq, _ = sf.read(str(tmp_path / "mix.wav"))
+    for g, s in zip(GAINS_4, model.sources, strict=True):
+        y, _ = sf.read(str(outs[s]))
+        assert np.max(np.abs(y - g * xq * gain[:, None])) < 2e-6
+    total = sum(ints(outs[k]) for k in outs)
+    assert np.array_equal(total, ints(tmp_path / "mix.wav"))
 
 
 def test_to_only_writes_files(vault, sv, models, mix, tmp_path) -> None:
@@ -185,6 +227,7 @@ def test_missing_weights_say_which_file_goes_where(vault, sv, mix, tmp_path) -> 
 
 def test_bad_usage_is_refused_before_any_work(vault, sv, models, mix, tmp_path) -> None:
     for args, want in (((mix, "--cue", CUE, "--overlap", "0.7"), "--overlap 0.7"),
+                       ((mix, "--cue", CUE, "--shifts", "21"), "--shifts 21"),
                        ((tmp_path / "nope.wav", "--cue", CUE), "no such file"),
                        ((mix, "--cue", "1M07 bad"), "invalid cue name"),
                        ((mix, "--cue", CUE, "--model", "../htdemucs"), "model name")):

@@ -163,6 +163,7 @@ def _unnamed(folder: Path) -> Iterator[_Unnamed]:
 
 def separate_mix(mix: Path, cue: str, *, vault: Vault | None = None, to: Path | None = None,
                  model: str = DEFAULT_MODEL, model_repo: Path | None = None, overlap: float = 0.25,
+                 shifts: int = 0,
                  summary: str = "", minor: bool = False, allow_errors: str | None = None,
                  progress: Callable[[float], None] | None = None,
                  cancel: threading.Event | None = None) -> SeparateResult:
@@ -183,6 +184,8 @@ def separate_mix(mix: Path, cue: str, *, vault: Vault | None = None, to: Path | 
         raise UsageError("separate writes into a vault, or only to a folder with --to DIR")
     if not 0.0 <= overlap <= 0.5:
         raise UsageError(f"--overlap {overlap}: a share of the segment from 0 to 0.5 (Demucs uses 0.25)")
+    if not 0 <= shifts <= 20:
+        raise UsageError(f"--shifts {shifts}: 0 (one run, the default) to 20 runs averaged")
     mix = Path(mix).expanduser()
     if not mix.is_file():
         raise UsageError(f"{mix}: no such file (or not a file): name the mix to separate (a WAV, FLAC or AIFF)")
@@ -209,7 +212,7 @@ def separate_mix(mix: Path, cue: str, *, vault: Vault | None = None, to: Path | 
         there = sorted(n for n in names.values() if (folder / n).exists())
         if there:
             raise UsageError(f"{folder} already holds {', '.join(there)}: choose an empty folder (nothing was written)")
-        sep = _write(mix, net, folder, names, tref, overlap, facts, keep, progress, cancel)
+        sep = _write(mix, net, folder, names, tref, overlap, shifts, facts, keep, progress, cancel)
         return SeparateResult(files=names, provenance=_provenance(net, mix, mix_sha, sep, names, facts, keep),
                               separation=sep, folder=folder)
     assert vault is not None
@@ -220,7 +223,7 @@ def separate_mix(mix: Path, cue: str, *, vault: Vault | None = None, to: Path | 
     except OSError as e:
         raise cannot_write(e, vault.root) from None
     try:
-        sep = _write(mix, net, folder, names, tref, overlap, facts, keep, progress, cancel)
+        sep = _write(mix, net, folder, names, tref, overlap, shifts, facts, keep, progress, cancel)
         prov = _provenance(net, mix, mix_sha, sep, names, facts, keep)
         from vcs.commit import commit_version
 
@@ -233,13 +236,13 @@ def separate_mix(mix: Path, cue: str, *, vault: Vault | None = None, to: Path | 
 
 
 def _write(mix: Path, net: Model, folder: Path, names: dict[str, str], tref: int, overlap: float,
-           facts: MixFacts, keep: bool, progress: Callable[[float], None] | None,
+           shifts: int, facts: MixFacts, keep: bool, progress: Callable[[float], None] | None,
            cancel: threading.Event | None) -> Separation:
     with _unnamed(folder) as files:
         outputs: dict[str, str | Path] = {n: files.path(names[n]) for n in (*net.sources, "residual")}
         if not keep:
             outputs["mix"] = files.path(names["mix"])
-        sep = separate(mix, net, outputs, overlap=overlap, time_reference=tref,
+        sep = separate(mix, net, outputs, overlap=overlap, shifts=shifts, time_reference=tref,
                        bits=16 if facts.subtype == "PCM_16" else 24,
                        description=f"separated from {mix.name[:200]} by {net.name}", progress=progress,
                        cancel=cancel)
@@ -268,7 +271,7 @@ def _provenance(net: Model, mix: Path, mix_sha: str, sep: Separation, names: dic
         "mix_kept": "bytes" if keep else "samples (re-encoded as PCM)",
         "sources": list(sep.sources),
         "model_rate": 44100,
-        "shifts": 0,
+        "shifts": sep.shifts,
         "overlap": sep.overlap,
         "segment_s": sep.segment_s,
         "residual_file": names["residual"],

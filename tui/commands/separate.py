@@ -55,13 +55,15 @@ def _progress() -> Any:
               help="Only write the files into this folder (no version is made).")
 @click.option("--overlap", type=float, default=0.25, show_default=True,
               help="Share of each model segment that overlaps the next (0 to 0.5).")
+@click.option("--shifts", type=int, default=0, show_default=True,
+              help="Average this many runs over the mix shifted by up to 0.5 s (each costs a run).")
 @click.option("-m", "--message", "summary", default="", help="The version's summary.")
 @click.option("--minor", is_flag=True, help="A tweak: bump the minor version (1.0 → 1.1).")
 @click.option("--allow-errors", metavar="REASON",
               help="Commit although the checks found errors; the reason is recorded with the version.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def separate_cmd(mix: Path, cue: str, model: str, model_repo: Path | None, to: Path | None, overlap: float,
-                 summary: str, minor: bool, allow_errors: str | None, as_json: bool) -> int:
+                 shifts: int, summary: str, minor: bool, allow_errors: str | None, as_json: bool) -> int:
     """Separate MIX into stems (drums, bass, other, vocals [, guitar, piano]) plus a residual that
     makes them null against the mix exactly; commit them with the mix as a new version of CUE."""
     from vcs.errors import VaultError
@@ -75,7 +77,7 @@ def separate_cmd(mix: Path, cue: str, model: str, model_repo: Path | None, to: P
         except VaultError:
             vault = None
     r = separate_mix(mix, cue, vault=vault, to=to, model=model, model_repo=model_repo, overlap=overlap,
-                     summary=summary, minor=minor, allow_errors=allow_errors,
+                     shifts=shifts, summary=summary, minor=minor, allow_errors=allow_errors,
                      progress=None if as_json else _progress())
     if as_json:
         emit_json(result_doc(r))
