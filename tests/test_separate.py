@@ -457,3 +457,33 @@ def test_write_pcm_writes_what_write_writes(tmp_path, bits) -> None:
     assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
     with pytest.raises(ValueError, match="outside"):
         BwfStream(tmp_path / "c.wav", SR, 2, subtype=f"PCM_{bits}").write_pcm(np.full((3, 2), full, np.int32))
+
+
+def test_without_o_tmpfile_the_partial_files_are_named_then_removed(vault, sv, models, mix, tmp_path,
+                                                                     monkeypatch) -> None:
+    """A file system without O_TMPFILE: the files are written under hidden names and renamed when
+    complete; on an error they are removed (a SIGKILL there would leave them: docs say so)."""
+    import errno
+
+    real_open = os.open
+
+    def no_tmpfile(path, flags, *a, **k):  # type: ignore[no-untyped-def]
+        if flags & os.O_TMPFILE == os.O_TMPFILE:
+            raise OSError(errno.EOPNOTSUPP, "not supported")
+        return real_open(path, flags, *a, **k)
+
+    monkeypatch.setattr(os, "open", no_tmpfile)
+    out = tmp_path / "out"
+    sv.ok("-C", vault, "separate", mix, "--cue", CUE, "--model-repo", models, "--to", out)
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"{CUE}_{n}.wav" for n in ("DRUMS", "BASS", "OTHER", "VOCALS", "RESIDUAL", "MIX"))
+    # a failure half-way removes its partial files: a residual that does not fit (two stems at
+    # 1.5x a mix peaking near 0.9: each clips at full scale, their sum is twice full scale)
+    loud = tmp_path / "loud"
+    write_model(loud, "htdemucs", gains=(1.5, 1.5, 0.0, 0.0))
+    hot = music(2.0)
+    sf.write(tmp_path / "hot.wav", hot * (0.9 / np.max(np.abs(hot))), SR, subtype="PCM_24")
+    out2 = tmp_path / "out2"
+    r = sv("-C", vault, "separate", tmp_path / "hot.wav", "--cue", CUE, "--model-repo", loud, "--to", out2)
+    assert r.code == 2 and "does not fit in 24 bits" in r.err, r.err
+    assert list(out2.iterdir()) == []
