@@ -331,37 +331,6 @@ def test_the_streaming_resampler_equals_resample_poly_of_the_whole() -> None:
             assert np.max(np.abs(resample_range(get, j0, j1, up, down) - whole[j0:j1])) < 1e-9
 
 
-def _hide_onnxruntime(tmp_path: Path) -> dict[str, str]:
-    """An environment whose Python cannot import onnxruntime: a sitecustomize that refuses it
-    (the package stays installed; only this interpreter is told it is not there)."""
-    site = tmp_path / "hide"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(
-        "import importlib.abc, sys\n"
-        "class _Hide(importlib.abc.MetaPathFinder):\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name == 'onnxruntime' or name.startswith('onnxruntime.'):\n"
-        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
-        "        return None\n"
-        "sys.meta_path.insert(0, _Hide())\n")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)])}
-
-
-def test_without_the_extra_separate_says_how_to_install_it(vault, models, mix, tmp_path, home) -> None:
-    env = _hide_onnxruntime(tmp_path)
-    probe = subprocess.run([sys.executable, "-c", "import onnxruntime"], env=env, capture_output=True, text=True)
-    assert probe.returncode != 0  # the hiding works
-    r = subprocess.run([sys.executable, "-m", "tui.cli", "-C", str(vault), "separate", str(mix), "--cue", CUE,
-                        "--model-repo", str(models)], env=env, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2, r.stderr
-    assert r.stderr == "error: separation needs its optional runtime: pip install 'stemvault[separate]' " \
-                       "(onnxruntime, about 80 MB, no torch)\n"
-    # the rest works without it
-    r = subprocess.run([sys.executable, "-m", "tui.cli", "-C", str(vault), "log"], env=env,
-                       capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr
-
-
 def test_sigkill_or_ctrl_c_during_separation_leaves_nothing(vault, tmp_path, home) -> None:
     """A real process killed (SIGKILL) or interrupted (SIGINT) mid-separation: nothing committed,
     no file anywhere (the stems are unnamed until complete; the staging folder of a killed
