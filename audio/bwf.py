@@ -15,8 +15,9 @@ Public surface:
     SUBTYPES
         The supported subtypes: ``PCM_16``, ``PCM_24``, ``PCM_32``, ``FLOAT``.
     BwfStream(path, sample_rate, channels, *, subtype, time_reference, description, originator)
-        Write a BWF file block by block (``write``, then ``close``), when the length is known
-        only at the end (a render); the sizes are filled in on ``close``.
+        Write a BWF file block by block (``write``, or ``write_pcm`` for integers, then
+        ``close``), when the length is known only at the end (a render); the sizes are filled in
+        on ``close``.
 
 File layout, in this order: ``RIFF``/``WAVE``, ``fmt `` (``WAVE_FORMAT_EXTENSIBLE`` when there
 are more than 2 channels or more than 16 bits, with the standard channel mask for 1, 2, 6 and
@@ -453,6 +454,35 @@ class BwfStream:
             raise ValueError("the file would pass the 4 GiB RIFF limit (RF64 is not supported)")
         for data in _encoded_blocks(frames, self.bits, self.is_float):
             self._fh.write(data)
+        self.frames += len(frames)
+
+    def write_pcm(self, ints: np.ndarray) -> None:
+        """Append integer samples already on the file's grid (PCM only): (frames, channels), each
+        within the bit depth's range — what a caller that computes in integers (a residual that
+        must sum exactly) has, written without a round trip through floats."""
+        if self.is_float:
+            raise ValueError("write_pcm writes PCM: this file is floating point")
+        frames = np.asarray(ints)
+        if frames.ndim == 1:
+            frames = frames.reshape(-1, 1)
+        if frames.ndim != 2 or frames.shape[1] != self.channels or not np.issubdtype(frames.dtype, np.integer):
+            raise ValueError(f"write_pcm takes integers of shape (frames, {self.channels}), not {frames.dtype} "
+                             f"{frames.shape}")
+        lo, hi = -(1 << (self.bits - 1)), (1 << (self.bits - 1)) - 1
+        if frames.size and (int(frames.min()) < lo or int(frames.max()) > hi):
+            raise ValueError(f"samples outside the {self.bits}-bit range")
+        size = (self.frames + len(frames)) * self.channels * self.bits // 8
+        if self._data_at - 8 + size + 8 > _MAX_RIFF:
+            raise ValueError("the file would pass the 4 GiB RIFF limit (RF64 is not supported)")
+        if self.bits == 16:
+            self._fh.write(frames.astype("<i2").tobytes())
+        elif self.bits == 32:
+            self._fh.write(frames.astype("<i4").tobytes())
+        else:
+            quad = frames.astype("<i4").reshape(-1).view(np.uint8).reshape(-1, 4)
+            packed = np.empty((quad.shape[0], 3), np.uint8)
+            packed[:] = quad[:, :3]
+            self._fh.write(packed.tobytes())
         self.frames += len(frames)
 
     def close(self) -> None:

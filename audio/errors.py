@@ -39,3 +39,9 @@ class AnalysisCancelled(AudioError):
 
 class BadTempoMap(AudioError):
     """A tempo map that cannot be read, or a bar|beat that does not exist in it."""
+
+
+class SeparationError(AudioError):
+    """A separation that cannot run: the optional runtime or the model's weights are missing, the
+    model is not one stemvault can drive, or the mix cannot be separated (lossy, silent, too short,
+    more than two channels, finer than 24 bits)."""

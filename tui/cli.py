@@ -37,6 +37,7 @@ from tui.commands.note import note_cmd
 from tui.commands.play import play_cmd
 from tui.commands.pull import pull_cmd
 from tui.commands.push import push_cmd
+from tui.commands.separate import separate_cmd
 from tui.commands.server import server_cmd
 from tui.commands.show import show_cmd
 from tui.commands.status import status_cmd
@@ -74,7 +75,7 @@ def cli(ctx: click.Context, directory: Path | None) -> int:
 
 for _cmd in (init_cmd, check_cmd, commit_cmd, log_cmd, show_cmd, note_cmd, approve_cmd, verify_cmd, demo_cmd,
              play_cmd, diff_cmd, analyze_cmd, tui_cmd, clone_cmd, fetch_cmd, push_cmd, pull_cmd, status_cmd,
-             server_cmd, hook_cmd):
+             server_cmd, hook_cmd, separate_cmd):
     cli.add_command(_cmd)
 
 

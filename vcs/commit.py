@@ -183,8 +183,12 @@ def commit_version(
     allow_errors: str | None = None,
     progress: Callable[[str, float], None] | None = None,
     cancel: threading.Event | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> CommitResult:
     """Make a new version of ``cue`` from the export folder ``source``.
+
+    ``provenance`` (``stemvault separate``: ``{"kind": "separated", "model": ...}``) is recorded as
+    the manifest's ``[provenance]`` table and the ``Stemvault-Provenance`` trailer.
 
     ``progress`` is called with each file's name and the share of it analyzed (0.0 to 1.0);
     ``cancel``, once set, stops the commit at the next check — between files and blocks of the
@@ -215,7 +219,8 @@ def commit_version(
         raise cannot_write(e, vault.root) from None
     try:
         return _commit(vault, cue, source, staging / "read", summary=summary, note_objs=note_objs, who=who,
-                       minor=minor, mix=mix, allow_errors=allow_errors, progress=progress, cancel=cancel)
+                       minor=minor, mix=mix, allow_errors=allow_errors, progress=progress, cancel=cancel,
+                       provenance=provenance)
     except (OSError, VaultError) as e:
         full = disk_full(vault, e, cue, source)
         if full is None:
@@ -227,8 +232,8 @@ def commit_version(
 
 def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str, note_objs: list[Note],
             who: tuple[str, str], minor: bool, mix: str | None, allow_errors: str | None,
-            progress: Callable[[str, float], None] | None = None, cancel: threading.Event | None = None
-            ) -> CommitResult:
+            progress: Callable[[str, float], None] | None = None, cancel: threading.Event | None = None,
+            provenance: dict[str, Any] | None = None) -> CommitResult:
     preflight(vault, cue)
     files, ignored, report, mix_name, mix_from = read_source(vault, source, cue=cue, mix=mix, copies=copies,
                                                              progress=progress, cancel=cancel)
@@ -304,6 +309,8 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
         manifest = Manifest(cue=cue, version=str(number), frame_rate=vault.config.frame_rate.name,
                             stems=stems, mix=mix_name, mix_from=mix_from,
                             extra={"checks": checks, "finding": [f.to_dict() for f in report.findings]})
+        if provenance:
+            manifest.extra["provenance"] = provenance
         for n in note_objs:  # a --note lies within the new version, as `note` requires
             check_in_span(parse_timecode(n.tc, vault.config.frame_rate),
                           version_span(manifest, vault.config.frame_rate), f"{cue}@{number}")
@@ -326,6 +333,8 @@ def _commit(vault: Vault, cue: str, source: Path, copies: Path, *, summary: str,
                   "unchanged": len(unchanged), "renamed": len(renamed)}
         message = _message(cue, number, change, summary, note_objs, delta, counts,
                            {"errors": len(errors), "warnings": checks["warnings"], "allowed": allow_errors})
+        if provenance:  # how the stems were made (a separation), read back by vcs.vault into Version
+            message += f"Stemvault-Provenance: {json.dumps(provenance, sort_keys=True, ensure_ascii=True)}\n"
         if outside:  # the last paragraph is the trailers: one more records what this version replaced
             message += f"Stemvault-Replaces: {json.dumps(_replaces(outside), ensure_ascii=True)}\n"
         incoming = txn.staging_dir(vault) / "copy"  # this process's: see commit_version

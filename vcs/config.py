@@ -33,6 +33,7 @@ KNOWN_KEYS: dict[str, list[str]] = {
     "checks": ["null_test_max_db", "tail_margin_db", "dc_max_db"],
     "roles": ["supervisors", "composers", "editors"],
     "approvals": ["require_signature", "allowed_signers", "gpg_keys"],
+    "separate": ["model_repo"],
 }
 
 # Where the vault keeps the keys it trusts, unless [approvals] names other files (vault-relative).
@@ -114,6 +115,7 @@ class Config:
     require_signature: bool = False
     allowed_signers: str = ALLOWED_SIGNERS  # vault-relative: SSH keys, git's allowed-signers format
     gpg_keys: str = GPG_KEYS  # vault-relative: ASCII-armoured OpenPGP public keys
+    model_repo: str = ""  # [separate] model_repo: the folder of separation weights (stemvault separate)
 
     @classmethod
     def load(cls, path: Path) -> Config:
@@ -149,6 +151,7 @@ class Config:
         project, policy, naming = v.table("project"), v.table("policy"), v.table("naming")
         loudness, checks, roles = v.table("loudness"), v.table("checks"), v.table("roles")
         approvals = v.table("approvals")
+        separate = v.table("separate")
         rate_value = project.get("frame_rate", "24")
         if isinstance(rate_value, bool) or not isinstance(rate_value, str | int | float):
             v.fail("project", "frame_rate", rate_value, 'a frame rate in quotes, e.g. frame_rate = "23.976"')
@@ -179,6 +182,7 @@ class Config:
             require_signature=v.value(approvals, "approvals", "require_signature", bool, "true or false", False),
             allowed_signers=v.vault_path(approvals, "approvals", "allowed_signers", ALLOWED_SIGNERS),
             gpg_keys=v.vault_path(approvals, "approvals", "gpg_keys", GPG_KEYS),
+            model_repo=v.value(separate, "separate", "model_repo", str, 'a folder in quotes, e.g. "models"', ""),
         )
 
 

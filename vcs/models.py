@@ -164,10 +164,31 @@ class Version:
     # {"file": "tempo.mid", "error": None or why it cannot be read}: set by
     # vcs.review.add_bar_beats on versions with a tempo map and notes; None otherwise.
     tempo_map: dict[str, Any] | None = None
+    # How the stems were made when not exported from a session: {"kind": "separated", "model": ...}
+    # (the Stemvault-Provenance trailer, written by `stemvault separate`); None for an export.
+    provenance: dict[str, Any] | None = None
 
     @property
     def ref(self) -> str:
         return f"{self.cue}@{self.version}"
+
+    def provenance_line(self) -> str | None:
+        """``separated by demucs htdemucs (onnx 1a2b3c4d5e6f) from mix.wav (9f8e7d6c5b4a), residual
+        -31.4 dB`` for a separated version, None for an export. Untrusted text (from git): the
+        caller escapes it where shown."""
+        p = self.provenance
+        if not p or p.get("kind") != "separated":
+            return None
+
+        def s(k: str, n: int = 200) -> str:
+            v = p.get(k)
+            return str(v)[:n] if v is not None else "?"
+
+        res = p.get("residual_db")
+        level = "a digital null" if res is None else \
+            f"residual {res:.1f} dB" if isinstance(res, int | float) and not isinstance(res, bool) else "residual ?"
+        return (f"separated by {s('method', 40)} {s('model', 64)} (weights {s('model_sha256', 12)}) from "
+                f"{s('mix_file')} ({s('mix_sha256', 12)}), {level}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -178,4 +199,5 @@ class Version:
             "tempo_map": self.tempo_map,
             "approved": self.approval.to_dict() if self.approval else None,
             "void_approval": self.void_approval.to_dict() if self.void_approval else None,
+            "provenance": self.provenance,
         }

@@ -114,6 +114,7 @@ ROLE_ABBREVIATIONS: dict[str, str] = {
     "FX": "fx", "SFX": "fx", "EFX": "fx", "DSGN": "fx",
     "HARP": "harp", "HRP": "harp", "CEL": "keys", "ORCH": "orchestra", "AMB": "ambience",
     "OTHER": "other", "MISC": "other",
+    "RESIDUAL": "residual",  # what a separation's stems leave of the mix (stemvault separate)
     "MIX": "mix", "PM": "mix", "PRINTMASTER": "mix", "FULLMIX": "mix", "MASTER": "mix",
 }
 _TOKEN = re.compile(r"[A-Za-z]+")

@@ -395,9 +395,14 @@ def version_from_message(commit: str, author: str, email: str, date: str, body: 
         n.email = n.email or email
         n.date = n.date or date
     change = t.get("Change", ["new"])[0].strip()
+    provenance = None
+    with contextlib.suppress(ValueError):  # damaged: the version is shown without it
+        raw = json.loads(t["Provenance"][0]) if "Provenance" in t else None
+        provenance = raw if isinstance(raw, dict) else None
     return Version(cue=cue, version=number, commit=commit, author=author,
                    email=email, date=date, summary=str(summary),
-                   change="tweak" if change == "tweak" else "new", notes=notes, delta=str(delta))
+                   change="tweak" if change == "tweak" else "new", notes=notes, delta=str(delta),
+                   provenance=provenance)
 
 
 def parse_note_blob(data: bytes) -> list[Note]:

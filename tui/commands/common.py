@@ -66,6 +66,8 @@ def echo_version_line(v: Version) -> None:
                f"{plain(v.author)}  {plain(v.summary.splitlines()[0] if v.summary else '')}")
     if v.delta:
         click.echo(f"    delta: {plain(v.delta)}")
+    if (made := v.provenance_line()) is not None:  # stemvault separate: never taken for an export
+        click.secho(f"    {plain(made)}", fg="magenta")
     for n in v.notes:
         where = f" [{plain(n.stem)}]" if n.stem else ""
         who = f" — {plain(n.author)}" if n.author else ""

@@ -399,6 +399,8 @@ class HistoryScreen(Screen[None]):
             if data.error:
                 rows.append(Static(literal("! " + data.error, "bold red"), classes="pane-line"))
             v = data.version
+            if (made := v.provenance_line()) is not None:  # stemvault separate: never taken for an export
+                rows.append(Static(literal(made, "magenta"), classes="pane-line provenance"))
             for name, f, curve in data.files:
                 stem = short_name(name, v.cue)
                 marks = [s for n, s in zip(v.notes, data.note_s, strict=False)
