@@ -32,6 +32,9 @@ KNOWN_KEYS: dict[str, list[str]] = {
     "loudness": ["integrated_lufs", "tolerance_lu", "true_peak_max_dbtp"],
     "checks": ["null_test_max_db", "tail_margin_db", "dc_max_db"],
     "roles": ["supervisors"],
+    # read by vcs.delivery (stemvault export): the delivery naming rule and the cue sheet's fields
+    "delivery": ["naming", "film", "sync", "sync_mix", "names"],
+    "cuesheet": ["composer", "publisher", "pro", "usage", "cues"],
 }
 
 

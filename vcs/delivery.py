@@ -1,0 +1,835 @@
+"""Delivery: a version exported as the stem package a post house receives (``stemvault export``).
+
+Public surface:
+    DeliverySettings (dataclass), DeliverySettings.load(vault)   [delivery] and [cuesheet] of stemvault.toml
+    delivery_names(settings, version, manifest, title=None) -> {vault file: delivered name}
+    ExportOptions, ExportReport (dataclasses)
+    export(vault, ref, dest, options, progress=None) -> ExportReport
+    export_all_approved(vault, dest, options, progress=None) -> list[ExportReport]
+    approval_record(vault, version, manifest) -> dict | None   (the one place approvals are judged)
+    package_name(version, day) -> "1M03_v4.0_2026-12-02"
+
+The package is built from the version's committed content only: the manifest and the other
+plain files from git objects, the audio from the LFS store by the manifest's sha256 (never the
+working folder, which may hold a stem changed after approval). Every file is copied once, its
+sha256 and md5 computed from the same bytes as they are written (the md5 on a second thread), and
+a copied stem whose sha256 is not the manifest's stops the export. The package is built in a
+hidden folder (or zip) beside the destination, ``.NAME.partial-PID``, and renamed into place when
+complete, so a killed export or a full disk leaves nothing under the final name; a partial left
+by a killed export is removed by the next export of the same name.
+
+Layout of a package (docs/supervisor.md "Delivering"): the stems and the mix, named by the
+delivery naming rule, in the manifest's order; ``stemset.toml`` (the manifest, as committed);
+``DELIVERY.json`` (every file with sha256, md5, size; the approval record; the check results);
+``CHANGELOG.md``, ``CUESHEET.csv``, ``README.txt``; ``loudness_<T>LUFS/`` copies when asked;
+``SHA256SUMS`` and ``MD5SUMS`` over all of these; ``previews/`` (MP3s, outside the checksums).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import errno
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import unicodedata
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from vcs import _testseam, git
+from vcs.config import CONFIG_NAME
+from vcs.errors import CheckFailed, UsageError, VaultError
+from vcs.lfs import POINTER_MAX, object_path, parse_pointer
+from vcs.manifest import MANIFEST_NAME, Manifest, StemEntry
+from vcs.models import Version
+from vcs.naming import short_name
+from vcs.text import visible
+from vcs.vault import CUES_DIR, Vault
+
+__all__ = ["DeliverySettings", "ExportOptions", "ExportReport", "approval_record", "delivery_names",
+           "export", "export_all_approved", "package_name"]
+
+Progress = Callable[[str], None]
+
+SUMS = ("SHA256SUMS", "MD5SUMS")
+DELIVERY_JSON = "DELIVERY.json"
+PREVIEWS_DIR = "previews"
+CUESHEET_COLUMNS = ("cue", "title", "version", "start_tc", "end_tc", "duration", "usage", "composer",
+                    "publisher", "pro")
+DELIVERY_FORMAT = 1
+_SAFE = re.compile(r"^[A-Za-z0-9._ ()-]+$")
+_UNSAFE_CHAR = re.compile(r"[^A-Za-z0-9._ ()-]")
+_CHUNK = 4 << 20
+_DEFAULTS = {"film": "{cue}_v{version}_{stem}", "sync": "{title} ({Role} Stem)",
+             "sync_mix": "{title} (Full Mix)"}
+_PLACEHOLDERS = ("cue", "version", "stem", "role", "Role", "title")
+
+
+# ----- settings and names -----------------------------------------------------------------------
+
+@dataclass
+class DeliverySettings:
+    """``[delivery]`` and ``[cuesheet]`` of stemvault.toml (docs/vault.md), with defaults."""
+
+    naming: str = "film"
+    film: str = _DEFAULTS["film"]
+    sync: str = _DEFAULTS["sync"]
+    sync_mix: str = _DEFAULTS["sync_mix"]
+    names: str = "map"  # "map" (fold to the safe set) or "refuse"
+    cuesheet: dict[str, str] = field(default_factory=dict)  # composer, publisher, pro, usage
+    cues: dict[str, dict[str, str]] = field(default_factory=dict)  # per cue: title, usage, ...
+
+    @classmethod
+    def load(cls, vault: Vault) -> DeliverySettings:
+        """Read the settings (Config.load has already refused unknown keys).
+
+        Raises:
+            UsageError: a value of the wrong type or an unknown naming or names policy.
+        """
+        import tomllib
+
+        path = vault.root / CONFIG_NAME
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        d, c = raw.get("delivery", {}), raw.get("cuesheet", {})
+        s = cls()
+
+        def text(table: dict[str, Any], section: str, key: str, default: str) -> str:
+            x = table.get(key, default)
+            if not isinstance(x, str):
+                raise UsageError(f"{path}: {section}.{key} must be text in quotes, not {x!r}: fix the file by hand")
+            return x
+
+        s.naming = text(d, "delivery", "naming", s.naming)
+        if s.naming not in ("film", "sync"):
+            raise UsageError(f"{path}: delivery.naming must be \"film\" or \"sync\", not {s.naming!r}: "
+                             "fix the file by hand")
+        for key in ("film", "sync", "sync_mix"):
+            pattern = text(d, "delivery", key, getattr(s, key))
+            _check_pattern(pattern, f"{path}: delivery.{key}")
+            setattr(s, key, pattern)
+        s.names = text(d, "delivery", "names", s.names)
+        if s.names not in ("map", "refuse"):
+            raise UsageError(f"{path}: delivery.names must be \"map\" or \"refuse\", not {s.names!r}: "
+                             "fix the file by hand")
+        for key in ("composer", "publisher", "pro", "usage"):
+            if key in c:
+                s.cuesheet[key] = text(c, "cuesheet", key, "")
+        cues = c.get("cues", {})
+        if not isinstance(cues, dict) or not all(isinstance(v, dict) for v in cues.values()):
+            raise UsageError(f"{path}: cuesheet.cues must be tables, e.g. [cuesheet.cues.1M03] with "
+                             "title = \"Arrival\": fix the file by hand")
+        for cue, t in cues.items():
+            s.cues[str(cue).upper()] = {k: text(t, f"cuesheet.cues.{cue}", k, "")
+                                        for k in ("title", *CUESHEET_COLUMNS[6:]) if k in t}
+        return s
+
+    def cue_field(self, cue: str, key: str) -> str:
+        return self.cues.get(cue, {}).get(key) or self.cuesheet.get(key, "")
+
+
+def _check_pattern(pattern: str, where: str) -> None:
+    try:
+        pattern.format(**dict.fromkeys(_PLACEHOLDERS, "x"))
+    except (KeyError, IndexError, ValueError) as e:
+        raise UsageError(f"{where}: {pattern!r} is not a name pattern ({e}); use the placeholders "
+                         f"{', '.join('{' + p + '}' for p in _PLACEHOLDERS)}: fix the file by hand") from None
+
+
+def safe_name(name: str, policy: str, what: str) -> str:
+    """``name`` in the delivery character set ``[A-Za-z0-9._ ()-]``: unchanged when it is in it;
+    else, with ``policy`` "map", accents folded (é → e) and every other character made ``_``;
+    with "refuse", an error. A name that would be empty or hidden (a leading dot) is refused.
+
+    Raises:
+        UsageError: as said.
+    """
+    if not _SAFE.fullmatch(name):
+        if policy == "refuse":
+            bad = sorted(set(_UNSAFE_CHAR.findall(name)))
+            raise UsageError(f"the delivered name of {visible(what)} would be {visible(name)!r}, with characters "
+                             f"outside [A-Za-z0-9._ ()-] ({visible(''.join(bad))!r}): rename it, or set "
+                             "[delivery] names = \"map\" in stemvault.toml")
+        folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+        name = _UNSAFE_CHAR.sub("_", folded if len(folded) >= len(name) // 2 else name)
+    name = name.strip()
+    if not name or name.startswith(".") or name in (".", ".."):
+        raise UsageError(f"the delivered name of {visible(what)} would be {visible(name)!r} (empty or hidden): "
+                         "rename it, or change the [delivery] pattern in stemvault.toml")
+    return name
+
+
+def delivery_names(settings: DeliverySettings, v: Version, manifest: Manifest,
+                   title: str | None = None, naming: str | None = None) -> dict[str, str]:
+    """{vault file name: delivered file name} for every file of the manifest, by the naming rule
+    (``naming`` overrides ``[delivery] naming``). Non-audio files (a tempo map) keep the film
+    pattern. Two files given one name is an error naming both.
+
+    Raises:
+        UsageError: a name outside the safe set (policy "refuse"), an empty name, two files with one name.
+    """
+    rule = naming or settings.naming
+    title = title if title is not None else (settings.cue_field(v.cue, "title") or v.cue)
+    out: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for s in manifest.stems:
+        _base, dot, ext = s.file.rpartition(".")
+        ext = ext if dot else ""
+        short = short_name(s.file, v.cue)
+        role = s.role or short
+        fields = {"cue": v.cue, "version": str(v.version), "stem": short, "role": role,
+                  "Role": role[:1].upper() + role[1:], "title": title}
+        if rule == "sync" and s.kind != "tempo":
+            pattern = settings.sync_mix if s.kind == "mix" or s.file == manifest.mix else settings.sync
+        else:
+            pattern = settings.film
+        name = safe_name(pattern.format(**fields), settings.names, s.file)
+        name = f"{name}.{ext.lower()}" if ext else name
+        name = safe_name(name, settings.names, s.file)
+        key = name.lower()  # a receiver on macOS or Windows: names differing in case collide
+        if key in seen:
+            raise UsageError(f"{seen[key]} and {s.file} would both be delivered as {name!r}: give the "
+                             "[delivery] pattern a {stem} (the file's short name), e.g. "
+                             "sync = \"{title} ({stem} Stem)\"")
+        seen[key] = s.file
+        out[s.file] = name
+    return out
+
+
+def package_name(v: Version, day: dt.date) -> str:
+    """The folder (and zip) name of a package: ``1M03_v4.0_2026-12-02`` (the export's date)."""
+    return f"{v.cue}_v{v.version}_{day.isoformat()}"
+
+
+# ----- the approval record --------------------------------------------------------------------
+
+def approval_record(vault: Vault, v: Version, manifest: Manifest) -> dict[str, Any] | None:
+    """The approval of ``v`` as the package records it, or None when it has none.
+
+    The one place an export judges an approval (the merge with signature verification replaces
+    the ``signature`` field's source here). ``content_matches``: the files the approval recorded
+    are the manifest's (sha256 for sha256); an export refuses when they are not.
+    """
+    a = v.approval
+    if a is None:
+        return None
+    current = {s.file: s.sha256 for s in manifest.stems}
+    differ = sorted({f for f, _ in set(a.files.items()) ^ set(current.items())})
+    return {
+        "tag": a.tag, "cue": a.cue, "version": a.version, "by": a.by, "email": a.email,
+        "date": a.date, "message": a.message, "commit": a.commit,
+        "signed": a.signed,
+        # Whether a signature was checked against a trusted key: not by this export.
+        "signature": "signed, not verified by this export" if a.signed else "unsigned",
+        "files": dict(a.files),
+        "content_matches": not differ and (a.cue, a.version) == (v.cue, str(v.version)),
+        "differs": differ,
+    }
+
+
+# ----- writing: a folder or a zip, hashing as it goes -------------------------------------------
+
+@dataclass
+class Written:
+    path: str  # relative to the package root, "/"-separated
+    size: int
+    sha256: str
+    md5: str
+
+
+class _Sink:
+    """Where the package's files go; every file added is hashed (sha256 + md5) from the bytes
+    written, in the one pass that writes them."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self.pool = pool
+        self.written: list[Written] = []
+
+    def _open(self, rel: str, size: int) -> IO[bytes]:
+        raise NotImplementedError
+
+    def add_stream(self, rel: str, src: IO[bytes], size: int, *, summed: bool = True) -> Written:
+        sha, md5 = hashlib.sha256(), hashlib.md5()
+        n = 0
+        with self._open(rel, size) as out:
+            while True:
+                buf = src.read(_CHUNK)
+                if not buf:
+                    break
+                side = self.pool.submit(md5.update, buf)  # hashlib drops the GIL: a second core
+                sha.update(buf)
+                out.write(buf)
+                side.result()
+                n += len(buf)
+            self._finish(out)
+        w = Written(rel, n, sha.hexdigest(), md5.hexdigest())
+        if summed:
+            self.written.append(w)
+        return w
+
+    def add_bytes(self, rel: str, data: bytes, *, summed: bool = True) -> Written:
+        return self.add_stream(rel, io.BytesIO(data), len(data), summed=summed)
+
+    def add_file(self, rel: str, path: Path, *, summed: bool = True) -> Written:
+        with open(path, "rb", buffering=0) as f:
+            return self.add_stream(rel, f, path.stat().st_size, summed=summed)
+
+    def _finish(self, out: IO[bytes]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class _FolderSink(_Sink):
+    def __init__(self, root: Path, pool: ThreadPoolExecutor) -> None:
+        super().__init__(pool)
+        self.root = root
+
+    def _open(self, rel: str, size: int) -> IO[bytes]:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "xb")
+
+    def _finish(self, out: IO[bytes]) -> None:
+        out.flush()
+        os.fsync(out.fileno())
+
+
+class _ZipSink(_Sink):
+    def __init__(self, path: Path, top: str, pool: ThreadPoolExecutor) -> None:
+        super().__init__(pool)
+        self.top = top
+        self.zf = zipfile.ZipFile(path, "x", compression=zipfile.ZIP_STORED, allowZip64=True)
+        self.stamp = dt.datetime.now().timetuple()[:6]
+
+    def _open(self, rel: str, size: int) -> IO[bytes]:
+        info = zipfile.ZipInfo(f"{self.top}/{rel}", date_time=self.stamp)
+        info.compress_type = zipfile.ZIP_STORED
+        info.file_size = size  # sizes over 2 GiB get zip64 headers from the start
+        info.external_attr = 0o644 << 16
+        return self.zf.open(info, "w")
+
+    def close(self) -> None:
+        self.zf.close()
+        with open(self.zf.filename or "", "rb") as f:
+            os.fsync(f.fileno())
+
+
+# ----- export -----------------------------------------------------------------------------------
+
+@dataclass
+class ExportOptions:
+    zip: bool = False
+    naming: str | None = None  # "film" | "sync"; None: stemvault.toml's
+    title: str | None = None
+    loudness: list[float] = field(default_factory=list)
+    loudness_stems: bool = False
+    ceiling_dbtp: float = -1.0
+    previews: bool = False
+    allow_unapproved: bool = False
+    force: bool = False
+    day: dt.date | None = None  # the date in the package name (default: today)
+
+
+@dataclass
+class ExportReport:
+    version: str
+    path: str
+    files: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    approval: dict[str, Any] | None = None
+    loudness: list[dict[str, Any]] = field(default_factory=list)
+    previews: list[str] = field(default_factory=list)
+    fetched: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "path": self.path, "files": self.files, "warnings": self.warnings,
+                "approval": self.approval, "loudness": self.loudness, "previews": self.previews,
+                "fetched": self.fetched}
+
+
+@dataclass
+class _Source:
+    entry: StemEntry
+    name: str  # delivered name
+    lfs: Path | None  # the LFS object, or None for a plain git blob
+    blob: str | None  # the git blob of a plain file
+
+
+def _sources(vault: Vault, v: Version, manifest: Manifest, names: dict[str, str]) -> list[_Source]:
+    """Where each file of the manifest is in the vault's objects, checked against the manifest."""
+    prefix = f"{CUES_DIR}/{v.cue}/"
+    tree = {e.path[len(prefix):]: e for e in vault.tree(v) if e.type == "blob"}
+    out = []
+    for s in manifest.stems:
+        e = tree.get(s.file)
+        if e is None:
+            raise CheckFailed(f"{s.file} is in the manifest of {v.ref} but not in its commit: the version is "
+                              "damaged (see `stemvault verify`); nothing was exported")
+        ptr = parse_pointer(vault.objects.read(e.oid)) if (e.size or 0) <= POINTER_MAX else None
+        if ptr is not None:
+            if ptr.oid != s.sha256:
+                raise CheckFailed(f"{s.file} of {v.ref}: the commit's LFS pointer ({ptr.oid[:12]}…) is not the "
+                                  f"manifest's sha256 ({s.sha256[:12]}…): see `stemvault verify`; nothing was exported")
+            out.append(_Source(s, names[s.file], object_path(vault.git_dir, ptr.oid), None))
+        else:
+            out.append(_Source(s, names[s.file], None, e.oid))
+    return out
+
+
+def _fetch_missing(vault: Vault, v: Version, sources: list[_Source], progress: Progress,
+                   report: ExportReport) -> None:
+    """Bring the LFS objects this clone lacks from the remote (exactly those), or say how."""
+    from vcs.audiofiles import fetch_hint
+    from vcs.errors import AudioMissing
+
+    missing = [s.entry.file for s in sources if s.lfs is not None and not s.lfs.is_file()]
+    if not missing:
+        return
+    if not git.remotes(cwd=vault.root):
+        raise AudioMissing(f"the audio of {v.ref} is not in this clone ({len(missing)} files: "
+                           f"{', '.join(missing[:4])}) and it has no remote: fetch it with "
+                           f"{fetch_hint(vault, v, missing)}", missing)
+    from vcs.remote import fetch_audio
+
+    total = sum(s.entry.size for s in sources if s.entry.file in missing)
+    progress(f"fetching {len(missing)} files of {v.ref} ({total / 1e6:.1f} MB) from origin…")
+    for i, name in enumerate(missing, 1):
+        fetch_audio(vault, v.ref, [name])
+        progress(f"  {i}/{len(missing)} {visible(name)}")
+        report.fetched.append(name)
+
+
+def _open_source(vault: Vault, s: _Source) -> tuple[IO[bytes], int]:
+    if s.lfs is not None:
+        return open(s.lfs, "rb", buffering=0), s.lfs.stat().st_size
+    assert s.blob is not None
+    data = vault.objects.read(s.blob)
+    return io.BytesIO(data), len(data)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _clear_stale(dest: Path, final_name: str) -> None:
+    """Remove what a killed export of ``final_name`` left (``.NAME.partial-PID`` whose PID is gone)."""
+    for p in dest.glob(f".{final_name}.partial-*"):
+        pid = p.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+
+
+def _disk_error(e: OSError, dest: Path) -> VaultError:
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        free = shutil.disk_usage(dest).free if dest.exists() else 0
+        return VaultError(f"the disk holding {dest} is full ({free / 1e6:.1f} MB free): nothing was delivered "
+                          "(the partial package was removed); free some space or choose another destination")
+    return VaultError(f"cannot write the package in {dest} ({e.strerror or e}): check the folder and its "
+                      "permissions; nothing was delivered")
+
+
+def _prepare_dest(dest: Path, final: Path, force: bool) -> None:
+    if dest.exists() and not dest.is_dir():
+        raise UsageError(f"{dest} is not a folder: give the folder the package goes into")
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot create {dest} ({e.strerror}): check the path and its permissions") from None
+    if (final.exists() or final.is_symlink()) and not force:
+        raise UsageError(f"{final} exists: a delivery is never overwritten; remove it, choose another "
+                         "folder, or pass --force")
+
+
+def _move_into_place(tmp: Path, final: Path, force: bool) -> None:
+    old = None
+    if final.exists() or final.is_symlink():
+        if not force:
+            raise UsageError(f"{final} appeared while exporting: it was left alone; nothing was delivered")
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.rename(final, old)
+    os.rename(tmp, final)
+    if old is not None:
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            old.unlink()
+
+
+def export(vault: Vault, ref: str, dest: Path, options: ExportOptions | None = None,
+           progress: Progress | None = None) -> ExportReport:
+    """Export version ``ref`` as a package in folder ``dest`` (created when missing).
+
+    Raises:
+        UsageError: bad options, a name outside the safe set, the package exists (without force).
+        CheckFailed: the version's content is not what its approval recorded, or the LFS store
+            holds other bytes than the manifest says (nothing is delivered).
+        AudioMissing / RemoteError: audio this clone lacks and cannot fetch.
+        VaultError: the disk is full or cannot be written (nothing left under the final name).
+    """
+    o = options or ExportOptions()
+    say = progress or (lambda _m: None)
+    settings = DeliverySettings.load(vault)
+    v = vault.resolve(ref)
+    manifest = vault.manifest_at(v)
+    report = ExportReport(v.ref, "")
+    approval = approval_record(vault, v, manifest)
+    if approval is not None and not approval["content_matches"]:
+        what = ", ".join(approval["differs"]) or f"it names {approval['cue']}@{approval['version']}"
+        raise CheckFailed(f"{v.ref}'s content is not what its approval {approval['tag']} recorded ({what}): "
+                          "refused; see `stemvault verify`, and approve the version again if it is right")
+    if approval is None and not o.allow_unapproved:
+        report.warnings.append(f"{v.ref} is not approved: delivering it anyway (approve it with "
+                               f"`stemvault approve {v.ref}`, or pass --allow-unapproved)")
+    report.approval = approval
+    names = delivery_names(settings, v, manifest, o.title, o.naming)
+    sources = _sources(vault, v, manifest, names)
+    _fetch_missing(vault, v, sources, say, report)
+    day = o.day or dt.date.today()
+    top = package_name(v, day)
+    dest = dest.expanduser().absolute()
+    final = dest / (top + ".zip" if o.zip else top)
+    _prepare_dest(dest, final, o.force)
+    _clear_stale(dest, final.name)
+    tmp = dest / f".{final.name}.partial-{os.getpid()}"
+    scratch = dest / f".{top}.scratch-{os.getpid()}"
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            if o.zip:
+                sink: _Sink = _ZipSink(tmp, top, pool)
+            else:
+                tmp.mkdir()
+                sink = _FolderSink(tmp, pool)
+            try:
+                _build(vault, v, manifest, sources, settings, sink, scratch, o, report, say)
+            finally:
+                sink.close()
+        _move_into_place(tmp, final, o.force)
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise _disk_error(e, dest) from None
+        raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    report.path = str(final)
+    return report
+
+
+def _build(vault: Vault, v: Version, manifest: Manifest, sources: list[_Source], settings: DeliverySettings,
+           sink: _Sink, scratch: Path, o: ExportOptions, report: ExportReport, say: Progress) -> None:
+    files: list[dict[str, Any]] = []
+    for s in sources:
+        say(f"copying {visible(s.entry.file)} → {visible(s.name)}")
+        src, size = _open_source(vault, s)
+        with src:
+            w = sink.add_stream(s.name, src, size)
+        if s.entry.sha256 and w.sha256 != s.entry.sha256:
+            raise CheckFailed(f"{s.entry.file} of {v.ref}: the bytes in this clone's store (sha256 {w.sha256[:12]}…) "
+                              f"are not the manifest's ({s.entry.sha256[:12]}…): the store is damaged; run "
+                              "`stemvault verify`; nothing was delivered")
+        m = s.entry.measured
+        files.append({"file": s.name, "source": s.entry.file, "kind": s.entry.kind, "role": s.entry.role,
+                      "sha256": w.sha256, "md5": w.md5, "size": w.size,
+                      "integrated_lufs": m.get("integrated_lufs"), "true_peak_dbtp": m.get("true_peak_dbtp"),
+                      "start_tc": m.get("start_tc")})
+        _testseam.pause("export-after-copy")
+    raw = vault.objects.read_rev(f"{v.commit}:{CUES_DIR}/{v.cue}/{MANIFEST_NAME}") or b""
+    w = sink.add_bytes(MANIFEST_NAME, raw)
+    files.append({"file": MANIFEST_NAME, "source": MANIFEST_NAME, "kind": "manifest", "sha256": w.sha256,
+                  "md5": w.md5, "size": w.size})
+    if o.loudness:
+        scratch.mkdir(exist_ok=True)
+        _loudness_copies(v, manifest, sources, sink, scratch, o, report, files, say)
+    history = [x for x in vault.versions(v.cue) if x.version <= v.version]
+    texts = {
+        "CHANGELOG.md": changelog(v, history).encode(),
+        "CUESHEET.csv": cuesheet([(v, manifest)], settings, o.title).encode(),
+        "README.txt": readme(v, manifest, files, report).encode(),
+    }
+    for name, data in texts.items():
+        w = sink.add_bytes(name, data)
+        files.append({"file": name, "kind": "document", "sha256": w.sha256, "md5": w.md5, "size": w.size})
+    checks = manifest.extra.get("checks") if isinstance(manifest.extra.get("checks"), dict) else {}
+    doc = {
+        "stemvault_delivery": DELIVERY_FORMAT, "cue": v.cue, "version": str(v.version), "commit": v.commit,
+        "title": o.title or settings.cue_field(v.cue, "title") or v.cue,
+        "mix": next((f["file"] for f in files if f.get("source") == manifest.mix), None),
+        "exported": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "approval": report.approval,
+        "checks": {"null_test_residual_db": (checks or {}).get("null_test_residual_db"),
+                   "errors": (checks or {}).get("errors"), "warnings": (checks or {}).get("warnings"),
+                   "findings": list(manifest.extra.get("finding", []))},
+        "loudness_copies": report.loudness,
+        "files": files,
+    }
+    sink.add_bytes(DELIVERY_JSON, (json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n").encode())
+    if o.previews:
+        scratch.mkdir(exist_ok=True)
+        _previews(v, manifest, sources, sink, scratch, report, say)
+    # The sums last: over every file above (previews excepted), in the order written.
+    sink.add_bytes("SHA256SUMS", "".join(f"{w.sha256}  {w.path}\n" for w in sink.written).encode(), summed=False)
+    sink.add_bytes("MD5SUMS", "".join(f"{w.md5}  {w.path}\n" for w in list(sink.written)).encode(), summed=False)
+    report.files = files
+
+
+def _target_label(t: float) -> str:
+    return f"{t:g}LUFS"
+
+
+def _with_suffix(name: str, label: str) -> str:
+    base, dot, ext = name.rpartition(".")
+    if not dot:
+        base, ext = name, ""
+    sep = " " if " " in base else "_"
+    return f"{base}{sep}{label}" + (f".{ext}" if ext else "")
+
+
+def _loudness_copies(v: Version, manifest: Manifest, sources: list[_Source], sink: _Sink, scratch: Path,
+                     o: ExportOptions, report: ExportReport, files: list[dict[str, Any]], say: Progress) -> None:
+    from audio.loudness import measure_file
+    from audio.normalize import measure_peak, plan_gain, write_gained
+
+    mix = next((s for s in sources if s.entry.file == manifest.mix and s.lfs is not None), None)
+    if mix is None or mix.lfs is None:
+        raise UsageError(f"{v.ref} has no mix to normalise: --loudness needs the version's mix "
+                         "(commit it with --mix)")
+    gained = [mix] + ([s for s in sources if s is not mix and s.lfs is not None and s.entry.kind != "tempo"]
+                      if o.loudness_stems else [])
+    say(f"measuring {visible(mix.entry.file)}…")
+    base = measure_file(mix.lfs)
+    if base.integrated_lufs is None:
+        raise UsageError(f"{manifest.mix} of {v.ref} has no measurable loudness (silence?): no loudness copies")
+    peak = measure_peak([s.lfs for s in gained if s.lfs is not None]) if o.loudness_stems else base.true_peak_dbtp
+    for target in o.loudness:
+        plan = plan_gain(base.integrated_lufs, peak, target, o.ceiling_dbtp)
+        folder = f"loudness_{_target_label(target)}"
+        entry: dict[str, Any] = {"target_lufs": target, "ceiling_dbtp": o.ceiling_dbtp,
+                                 "gain_db": round(plan.gain_db, 3), "limited_by_ceiling": plan.limited,
+                                 "files": []}
+        if plan.limited:
+            report.warnings.append(
+                f"{_target_label(target)}: the true-peak ceiling ({o.ceiling_dbtp:g} dBTP) stops the gain at "
+                f"{plan.gain_db:+.2f} dB: the copy reaches {plan.expected_lufs:.1f} LUFS, not {target:g} "
+                "(no limiter is applied)")
+        for s in gained:
+            assert s.lfs is not None
+            name = _with_suffix(s.name, _target_label(target))
+            out = scratch / name
+            say(f"writing {folder}/{visible(name)} ({plan.gain_db:+.2f} dB)")
+            tref = s.entry.measured.get("time_reference")
+            write_gained(s.lfs, out, plan.gain_db, time_reference=int(tref or 0),
+                         description=f"stemvault {v.ref} {s.entry.file} at {target:g} LUFS target")
+            got = measure_file(out)  # measured again, from what was written
+            w = sink.add_file(f"{folder}/{name}", out)
+            out.unlink()
+            rec = {"file": f"{folder}/{name}", "source": s.entry.file, "kind": f"loudness-{s.entry.kind}",
+                   "sha256": w.sha256, "md5": w.md5, "size": w.size, "gain_db": round(plan.gain_db, 3),
+                   "integrated_lufs": None if got.integrated_lufs is None else round(got.integrated_lufs, 2),
+                   "true_peak_dbtp": None if got.true_peak_dbtp is None else round(got.true_peak_dbtp, 2)}
+            entry["files"].append(rec)
+            files.append(rec)
+        report.loudness.append(entry)
+
+
+def _previews(v: Version, manifest: Manifest, sources: list[_Source], sink: _Sink, scratch: Path,
+              report: ExportReport, say: Progress) -> None:
+    from audio.normalize import FOLD_DOWN_LAYOUTS, mp3_support, write_preview_mp3
+
+    how = mp3_support()
+    if how is None:
+        report.warnings.append("previews skipped: no MP3 encoder here (libsndfile without MPEG, no ffmpeg)")
+        return
+    chosen = [s for s in sources if s.lfs is not None and (
+        s.entry.file == manifest.mix or int(s.entry.measured.get("channels", 0) or 0) in FOLD_DOWN_LAYOUTS)]
+    for s in chosen:
+        assert s.lfs is not None
+        stereo = int(s.entry.measured.get("channels", 0) or 0) in FOLD_DOWN_LAYOUTS
+        base = s.name.rpartition(".")[0] or s.name
+        name = f"{base}{' ' if ' ' in base else '_'}{'stereo-preview' if stereo else 'preview'}.mp3"
+        out = scratch / name
+        say(f"preview {PREVIEWS_DIR}/{visible(name)} ({how})")
+        write_preview_mp3(s.lfs, out, scratch=scratch)
+        sink.add_file(f"{PREVIEWS_DIR}/{name}", out, summed=False)
+        out.unlink()
+        report.previews.append(f"{PREVIEWS_DIR}/{name}")
+
+
+# ----- the documents ----------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|!])")
+
+
+def _md(text: str | None) -> str:
+    """User text in Markdown as data: control characters escaped, markup characters backslashed."""
+    return _MD_SPECIAL.sub(r"\\\1", visible(text))
+
+
+def changelog(v: Version, history: list[Version]) -> str:
+    """CHANGELOG.md of ``v``'s cue up to ``v`` (``history``: its versions, newest first)."""
+    lines = [f"# {v.cue}: change log up to v{v.version}", ""]
+    for x in history:
+        kind = "tweak" if x.change == "tweak" else "new version"
+        lines.append(f"## v{x.version} ({kind}): {_md(x.date[:10])}, {_md(x.author)}")
+        lines.append("")
+        if x.summary:
+            lines.append(_md(x.summary))
+            lines.append("")
+        if x.delta:
+            lines.append(f"- Delta: {_md(x.delta)}")
+        for n in x.notes:
+            where = f" [{_md(n.stem)}]" if n.stem else ""
+            src = "with the version" if n.source == "commit" else "review"
+            lines.append(f"- Note {_md(n.tc)}{where}: {_md(n.text)} ({_md(n.author)}, {_md((n.date or '')[:10])}, {src})")
+        if x.approval:
+            a = x.approval
+            msg = f": {_md(a.message)}" if a.message else ""
+            lines.append(f"- Approved by {_md(a.by)} on {_md(a.date[:10])}"
+                         f"{' (signed)' if a.signed else ''}{msg}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """A CSV cell a spreadsheet shows as text: a leading = + @ (or - not starting a number) is a
+    formula to Excel and LibreOffice, so it gets a leading apostrophe."""
+    t = visible(text)
+    if t[:1] in ("=", "+", "@") or (t[:1] == "-" and not re.match(r"^-\d", t)):
+        return "'" + t
+    return t
+
+
+def cuesheet(items: list[tuple[Version, Manifest]], settings: DeliverySettings, title: str | None = None) -> str:
+    """CUESHEET.csv: one row per version, the columns of CUESHEET_COLUMNS, empty where unknown."""
+    from audio.errors import BadTimecode
+    from audio.timecode import Timecode, parse_frame_rate
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(CUESHEET_COLUMNS)
+    for v, m in items:
+        ref = next((s for s in m.stems if s.file == m.mix), None) or next(
+            (s for s in m.stems if "sample_rate" in s.measured), None)
+        start = end = duration = ""
+        if ref is not None:
+            mm = ref.measured
+            try:
+                rate = parse_frame_rate(m.frame_rate)
+                sr, frames = int(mm["sample_rate"]), int(mm["frames"])
+                tref = int(mm.get("time_reference") or 0)
+                if mm.get("time_reference") is not None:
+                    start = str(Timecode.from_samples(tref, sr, rate))
+                    end = str(Timecode.from_samples(tref + frames, sr, rate))
+                duration = str(Timecode.from_samples(frames, sr, rate))
+            except (KeyError, ValueError, TypeError, ArithmeticError, BadTimecode):
+                pass  # a fact the manifest lacks or holds damaged: the cell stays empty
+        t = (title if len(items) == 1 and title else None) or settings.cue_field(v.cue, "title")
+        row = [v.cue, t, str(v.version), start, end, duration, settings.cue_field(v.cue, "usage"),
+               settings.cue_field(v.cue, "composer"), settings.cue_field(v.cue, "publisher"),
+               settings.cue_field(v.cue, "pro")]
+        w.writerow([_cell(c) for c in row])
+    return buf.getvalue()
+
+
+def readme(v: Version, manifest: Manifest, files: list[dict[str, Any]], report: ExportReport) -> str:
+    """README.txt for the receiver: what is inside, what sums to the mix, how to check."""
+    stems = [f for f in files if f.get("kind") == "stem" and "/" not in f["file"]]
+    mix = next((f for f in files if f.get("source") == manifest.mix and "/" not in f["file"]), None)
+    lines = [f"Delivery of cue {v.cue}, version {v.version} (stemvault, commit {v.commit[:12]})", ""]
+    a = report.approval
+    if a:
+        lines += [f"Approved by {visible(a['by'])} <{visible(a['email'])}> on {visible(a['date'])} "
+                  f"({visible(a['signature'])})" + (f": {visible(a['message'])}" if a["message"] else ""), ""]
+    else:
+        lines += ["NOT APPROVED: this version had no approval when it was exported.", ""]
+    lines.append("Files:")
+    for f in files:
+        extra = ""
+        if f.get("integrated_lufs") is not None:
+            extra = f"  {f['integrated_lufs']} LUFS, true peak {f.get('true_peak_dbtp')} dBTP"
+        lines.append(f"  {visible(f['file'])}  ({f.get('kind', '')}{', from ' + visible(f['source']) if f.get('source') else ''}){extra}")
+    lines.append("")
+    if mix and stems:
+        lines += [f"The stems ({len(stems)}) sum to the mix {visible(mix['file'])}:"]
+        lines += [f"  {visible(s['file'])}" for s in stems]
+        null = (manifest.extra.get("checks") or {}).get("null_test_residual_db") \
+            if isinstance(manifest.extra.get("checks"), dict) else None
+        if null is not None:
+            lines.append(f"Null test at commit: residual {null} dB below the mix.")
+        lines.append("")
+    lines += [
+        "Other files: stemset.toml (the manifest as committed), DELIVERY.json (every file with its",
+        "sha256, md5 and size, the approval record and the check results), CHANGELOG.md (every",
+        "version up to this one, with notes and approvals), CUESHEET.csv.",
+        "",
+        "To check that everything arrived intact, in this folder:",
+        "  sha256sum -c SHA256SUMS        (macOS: shasum -a 256 -c SHA256SUMS)",
+        "  md5sum -c MD5SUMS              (macOS: md5 -r each file and compare)",
+        "  stemvault verify .             (both, and the files against DELIVERY.json)",
+        "",
+        "previews/ (if present) holds MP3 previews for quick listening: they are not part of the",
+        "delivery and not in the checksums.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+# ----- every approved cue -----------------------------------------------------------------------
+
+def export_all_approved(vault: Vault, dest: Path, options: ExportOptions | None = None,
+                        progress: Progress | None = None) -> tuple[list[ExportReport], list[str], str]:
+    """Every cue's latest approved version as a package in ``dest``, and one CUESHEET.csv for
+    them all; returns (reports, cues without an approved version, the cue sheet's path).
+
+    Raises:
+        UsageError: no cue has an approved version; CUESHEET.csv or a package exists (without force).
+    """
+    o = options or ExportOptions()
+    settings = DeliverySettings.load(vault)
+    chosen: list[Version] = []
+    skipped: list[str] = []
+    for cue in vault.cues():
+        approved = [x for x in vault.versions(cue) if x.approval]
+        if approved:
+            chosen.append(approved[0])
+        else:
+            skipped.append(cue)
+    if not chosen:
+        raise UsageError("no cue has an approved version: approve one with `stemvault approve CUE@VERSION`")
+    dest = dest.expanduser().absolute()
+    sheet = dest / "CUESHEET.csv"
+    if sheet.exists() and not o.force:
+        raise UsageError(f"{sheet} exists: a delivery is never overwritten; remove it, choose another folder, "
+                         "or pass --force")
+    reports = [export(vault, f"{x.cue}@{x.version}", dest, o, progress) for x in chosen]
+    text = cuesheet([(x, vault.manifest_at(x)) for x in chosen], settings)
+    tmp = dest / f".CUESHEET.csv.partial-{os.getpid()}"
+    try:
+        with open(tmp, "x", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, sheet)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise _disk_error(e, dest) from None
+    return reports, skipped, str(sheet)
