@@ -7,8 +7,8 @@ Public surface:
         a 24-bit BWF copy of ``src`` with a constant gain (no limiter, no dither)
     measure_peak(paths) -> float | None      the highest true peak (dBTP) of several files
     FOLD_DOWN_LAYOUTS, fold_down_matrix(channels) -> ndarray | None
-    mp3_support() -> str | None              "soundfile", "ffmpeg" or None (say so)
-    write_preview_mp3(src, dst, *, scratch) -> None   a stereo MP3 (folded down when 5.1 / 7.1)
+    mp3_support() -> str | None              "soundfile" or None (the caller says so)
+    write_preview_mp3(src, dst) -> None   a stereo MP3 (folded down when 5.1 / 7.1)
 
 A loudness copy is a plain gain: every sample times one factor, so stems given the gain of their
 mix still sum to the gained mix (up to the 24-bit quantization). A gain that would push the true
@@ -19,10 +19,7 @@ delivery is a mastering decision, never a side effect of an export.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import shutil
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,12 +125,11 @@ def fold_down_matrix(channels: int) -> np.ndarray | None:
 
 
 def mp3_support() -> str | None:
-    """How an MP3 can be written here: "soundfile" (libsndfile built with MPEG), "ffmpeg" (on
-    PATH), or None."""
+    """How an MP3 can be written here: "soundfile" (libsndfile built with MPEG, 1.1 and later),
+    or None. There is no ffmpeg route: ``audio`` runs no subprocess (the layer contract in
+    pyproject.toml), and the libsndfile the soundfile wheels (0.12 and later) bundle has MPEG."""
     if "MP3" in sf.available_formats():
         return "soundfile"
-    if shutil.which("ffmpeg"):
-        return "ffmpeg"
     return None
 
 
@@ -145,13 +141,13 @@ def _stereo_blocks(f: sf.SoundFile, matrix: np.ndarray | None, scale: float) -> 
         yield x * scale
 
 
-def write_preview_mp3(src: Path, dst: Path, *, scratch: Path) -> None:
+def write_preview_mp3(src: Path, dst: Path) -> None:
     """A stereo MP3 preview of ``src`` (folded down when it is 5.1 or 7.1; scaled down when the
-    fold-down would clip) at ``dst``. ``scratch``: a folder for the ffmpeg route's WAV.
+    fold-down would clip) at ``dst``.
 
     Raises:
         UnreadableAudio: ``src`` cannot be read, or has a channel count with no fold-down.
-        OSError: no MP3 encoder (``mp3_support()`` is None), or ffmpeg failed.
+        OSError: no MP3 encoder (``mp3_support()`` is None).
     """
     how = mp3_support()
     with sf.SoundFile(src) as f:
@@ -164,23 +160,9 @@ def write_preview_mp3(src: Path, dst: Path, *, scratch: Path) -> None:
                 peak = max(peak, float(np.max(np.abs(x))) if len(x) else 0.0)
             f.seek(0)
         scale = 0.98 / peak if peak > 0.98 else 1.0
-        if how == "soundfile":
-            with sf.SoundFile(dst, "w", samplerate=f.samplerate, channels=2, format="MP3",
-                              subtype="MPEG_LAYER_III") as out:
-                for x in _stereo_blocks(f, matrix, scale):
-                    out.write(x)
-            return
         if how is None:
-            raise OSError("no MP3 encoder: this libsndfile has no MPEG support and ffmpeg is not installed")
-        wav = scratch / (dst.stem + ".preview.wav")
-        with sf.SoundFile(wav, "w", samplerate=f.samplerate, channels=2, subtype="PCM_24") as out:
+            raise OSError("no MP3 encoder: this libsndfile was built without MPEG (libsndfile >= 1.1 has it)")
+        with sf.SoundFile(dst, "w", samplerate=f.samplerate, channels=2, format="MP3",
+                          subtype="MPEG_LAYER_III") as out:
             for x in _stereo_blocks(f, matrix, scale):
                 out.write(x)
-    try:
-        done = subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(wav),
-                               "-codec:a", "libmp3lame", "-q:a", "2", str(dst)], capture_output=True)
-        if done.returncode != 0:
-            raise OSError(f"ffmpeg could not write the MP3 ({done.stderr.decode(errors='replace').strip()})")
-    finally:
-        with contextlib.suppress(OSError):
-            wav.unlink()

@@ -180,11 +180,14 @@ def test_verify_names_a_corrupted_file_inside_a_zip(vault: Path, sv: Runner, tmp
     assert [(p["file"], p["kind"]) for p in r.json()["problems"]] == [(f"{CUE}_v1.0_STR.wav", "corrupt")]
 
 
-def test_verify_of_a_folder_that_is_no_delivery_is_bad_usage(sv: Runner, tmp_path: Path, vault: Path) -> None:
-    # a folder without SHA256SUMS is read as a cue reference (the vault's verify): not a delivery
+def test_verify_of_a_path_that_is_no_delivery_is_bad_usage(sv: Runner, tmp_path: Path, vault: Path) -> None:
     (tmp_path / "junk.zip").write_bytes(b"not a zip")
     r = sv("-C", vault, "verify", tmp_path / "junk.zip")
-    assert r.code == 2 and r.err.startswith("error: ")
+    assert r.code == 2 and r.err.startswith("error: ") and "not a readable zip" in r.err
+    (tmp_path / "folder").mkdir()
+    r = sv("-C", vault, "verify", tmp_path / "folder")
+    assert r.code == 2 and "is not a stemvault delivery" in r.err
+    assert sv("-C", vault, "verify").code == 0  # without a path: the vault, as before
 
 
 # ----- change log and cue sheet -------------------------------------------------------------------
@@ -351,6 +354,11 @@ def test_previews_are_mp3_outside_the_checksums_with_a_stereo_fold_down(vault: P
     assert previews == [f"{CUE}_v1.0_FX_stereo-preview.mp3", f"{CUE}_v1.0_MIX_preview.mp3"]
     fold = sf.info(pkg / "previews" / previews[0])
     assert fold.channels == 2 and fold.format == "MP3"
+    # centre at -3 dB in both sides, the left surround in the left only: the left is louder
+    heard = sf.read(pkg / "previews" / previews[0])[0][SR // 2: 3 * SR // 2]
+    rms = np.sqrt(np.mean(heard ** 2, axis=0))
+    centre = 0.2 * np.sqrt(0.5) / np.sqrt(2)  # the tone's RMS after the -3 dB fold
+    assert abs(rms[1] - centre) < 0.1 * centre and rms[0] > 1.3 * rms[1]
     assert "previews/" not in (pkg / "SHA256SUMS").read_text()
     assert sv("verify", pkg).code == 0
 

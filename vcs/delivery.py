@@ -657,7 +657,7 @@ def _previews(v: Version, manifest: Manifest, sources: list[_Source], sink: _Sin
 
     how = mp3_support()
     if how is None:
-        report.warnings.append("previews skipped: no MP3 encoder here (libsndfile without MPEG, no ffmpeg)")
+        report.warnings.append("previews skipped: no MP3 encoder here (this libsndfile was built without MPEG; 1.1 and later have it)")
         return
     chosen = [s for s in sources if s.lfs is not None and (
         s.entry.file == manifest.mix or int(s.entry.measured.get("channels", 0) or 0) in FOLD_DOWN_LAYOUTS)]
@@ -668,7 +668,7 @@ def _previews(v: Version, manifest: Manifest, sources: list[_Source], sink: _Sin
         name = f"{base}{' ' if ' ' in base else '_'}{'stereo-preview' if stereo else 'preview'}.mp3"
         out = scratch / name
         say(f"preview {PREVIEWS_DIR}/{visible(name)} ({how})")
-        write_preview_mp3(s.lfs, out, scratch=scratch)
+        write_preview_mp3(s.lfs, out)
         sink.add_file(f"{PREVIEWS_DIR}/{name}", out, summed=False)
         out.unlink()
         report.previews.append(f"{PREVIEWS_DIR}/{name}")

@@ -45,11 +45,15 @@ def verify_cmd(ref: str | None, as_json: bool) -> int:
 
 
 def _delivery_path(ref: str) -> Path | None:
-    """``ref`` as a delivery's folder or zip, or None when it is not one (a cue reference)."""
+    """``ref`` as a delivery's folder or zip, or None when it is a cue reference. A path (with a
+    ``/``, or a ``.zip``) that exists is a delivery to check (refused with a reason when it is
+    none); a bare name is a cue unless it is a folder holding a package."""
     from vcs.delivery_check import is_delivery
 
     p = Path(ref).expanduser()
-    return p if ("/" in ref or p.exists()) and p.exists() and is_delivery(p) else None
+    if p.exists() and ("/" in ref or ref.lower().endswith(".zip") or is_delivery(p)):
+        return p
+    return None
 
 
 def _verify_delivery(path: Path, as_json: bool) -> int:
