@@ -377,7 +377,7 @@ def test_a_lazy_clone_fetches_exactly_what_the_export_needs(vault: Path, sv: Run
     sv.ok("clone", bare, lazy, "--lazy")
     assert lfs_objects(lazy) == set()
     r = sv.ok("-C", lazy, "export", f"{CUE}@approved", tmp_path / "out")
-    assert "fetching 5 files of 1M03@1.0" in r.err
+    assert "fetching 5 files of 1M03@1.0" in r.err and r.err.count("sha256 checked") == 5
     assert lfs_objects(lazy) == set(shas.values())  # v1.0's objects, none of v2.0's own
     pkg = _package(tmp_path / "out")
     assert _run(["sha256sum", "-c", "SHA256SUMS"], pkg).returncode == 0
@@ -401,6 +401,11 @@ def test_all_approved_exports_each_cues_latest_approved_version_and_one_cue_shee
         ["CUESHEET.csv", f"{CUE}_v1.0_{DAY}", f"2M01_v1.0_{DAY}"])
     rows = list(csv.DictReader(io.StringIO((tmp_path / "reel" / "CUESHEET.csv").read_text())))
     assert [(x["cue"], x["version"]) for x in rows] == [(CUE, "1.0"), ("2M01", "1.0")]
+    # again: refused before anything is written, naming what exists
+    before = sorted(str(p) for p in (tmp_path / "reel").rglob("*"))
+    again = sv("-C", vault, "export", "--all-approved", tmp_path / "reel")
+    assert again.code == 2 and "CUESHEET.csv" in again.err and f"2M01_v1.0_{DAY}" in again.err
+    assert sorted(str(p) for p in (tmp_path / "reel").rglob("*")) == before
 
 
 # ----- safe writes ------------------------------------------------------------------------------

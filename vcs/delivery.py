@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import errno
 import hashlib
@@ -403,10 +404,11 @@ def _fetch_missing(vault: Vault, v: Version, sources: list[_Source], progress: P
 
     total = sum(s.entry.size for s in sources if s.entry.file in missing)
     progress(f"fetching {len(missing)} files of {v.ref} ({total / 1e6:.1f} MB) from origin…")
-    for i, name in enumerate(missing, 1):
-        fetch_audio(vault, v.ref, [name])
-        progress(f"  {i}/{len(missing)} {visible(name)}")
-        report.fetched.append(name)
+    # One transfer for all of them (one connection over SSH), each object checked against its oid.
+    got = fetch_audio(vault, v.ref, missing)
+    for g in got:
+        progress(f"  fetched {visible(g.file)} ({g.size / 1e6:.1f} MB, sha256 checked)")
+        report.fetched.append(g.file)
 
 
 def _open_source(vault: Vault, s: _Source) -> tuple[IO[bytes], int]:
@@ -816,10 +818,14 @@ def export_all_approved(vault: Vault, dest: Path, options: ExportOptions | None 
     if not chosen:
         raise UsageError("no cue has an approved version: approve one with `stemvault approve CUE@VERSION`")
     dest = dest.expanduser().absolute()
+    o = dataclasses.replace(o, day=o.day or dt.date.today())  # one date for every package
+    assert o.day is not None
     sheet = dest / "CUESHEET.csv"
-    if sheet.exists() and not o.force:
-        raise UsageError(f"{sheet} exists: a delivery is never overwritten; remove it, choose another folder, "
-                         "or pass --force")
+    there = [p.name for p in [sheet, *(dest / (package_name(x, o.day) + (".zip" if o.zip else "")) for x in chosen)]
+             if p.exists()]
+    if there and not o.force:
+        raise UsageError(f"{', '.join(there)} exist{'s' if len(there) == 1 else ''} in {dest}: a delivery is never "
+                         "overwritten; remove them, choose another folder, or pass --force")
     reports = [export(vault, f"{x.cue}@{x.version}", dest, o, progress) for x in chosen]
     text = cuesheet([(x, vault.manifest_at(x)) for x in chosen], settings)
     tmp = dest / f".CUESHEET.csv.partial-{os.getpid()}"
