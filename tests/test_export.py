@@ -153,6 +153,7 @@ def test_verify_names_corrupted_missing_and_extra_files(vault: Path, sv: Runner,
     bad.write_bytes(bytes(data))
     (pkg / f"{CUE}_v1.0_PAD.wav").unlink()
     (pkg / "stray.wav").write_bytes(b"RIFF")
+    (pkg / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")  # a receiver opened the folder in Finder: not extra
     r = sv("verify", pkg, "--json")
     assert r.code == 1
     got = {(p["file"], p["kind"]) for p in r.json()["problems"]}

@@ -9,7 +9,8 @@ and hashed with sha256 and md5, compared with ``SHA256SUMS``, ``MD5SUMS`` and ``
 (the package's list of files); the delivered stems are compared with the sha256 the vault's
 manifest (``stemset.toml``, inside the package) recorded. Problems are named by file:
 ``missing`` (listed, not there), ``extra`` (there, not listed; ``previews/`` is outside the
-checksummed set and never extra), ``corrupt`` (other bytes), ``manifest`` (the lists disagree),
+checksummed set, and what file managers leave — ``.DS_Store``, ``._*``, ``Thumbs.db``,
+``desktop.ini`` — is not the sender's: neither is extra), ``corrupt`` (other bytes), ``manifest`` (the lists disagree),
 ``sums`` (a checksum file missing or with a line that does not parse).
 """
 
@@ -87,10 +88,11 @@ class _Package:
             self.zf.close()
 
     def files(self) -> list[str]:
-        """Every file, relative to the package root, "/"-separated."""
+        """Every file, relative to the package root, "/"-separated (in a zip, a file outside the
+        package's folder keeps its full name, with a leading ``../``)."""
         if self.zf is not None:
-            return [n[len(self.prefix):] for n in self.zf.namelist()
-                    if n.startswith(self.prefix) and not n.endswith("/")]
+            return [n[len(self.prefix):] if n.startswith(self.prefix) else f"../{n}"
+                    for n in self.zf.namelist() if not n.endswith("/")]
         return sorted(str(p.relative_to(self.path).as_posix()) for p in self.path.rglob("*")
                       if p.is_file() or (p.is_symlink() and not p.is_dir()))
 
@@ -120,6 +122,13 @@ def is_delivery(path: Path) -> bool:
     if path.is_dir():
         return (path / "SHA256SUMS").is_file() or (path / _DELIVERY).is_file()
     return path.is_file() and zipfile.is_zipfile(path)
+
+
+def _is_litter(rel: str) -> bool:
+    """What file managers drop into a folder they open (Finder's .DS_Store and ._ files,
+    Windows' Thumbs.db and desktop.ini): never part of a delivery, never an extra file."""
+    name = rel.rsplit("/", 1)[-1]
+    return name in (".DS_Store", "Thumbs.db", "desktop.ini") or name.startswith("._")
 
 
 def _safe_rel(rel: str) -> bool:
@@ -214,7 +223,7 @@ def _verify(pkg: _Package, path: Path) -> DeliveryReport:
             which = "MD5SUMS" if rel not in md5 else "SHA256SUMS"
             report.problems.append(DeliveryProblem(rel, "sums", f"{rel} is not in {which}"))
     for rel in sorted(present - set(listed) - set(_SUMS)):
-        if rel.split("/", 1)[0] == _PREVIEWS:
+        if rel.split("/", 1)[0] == _PREVIEWS or _is_litter(rel):
             continue
         report.problems.append(DeliveryProblem(rel, "extra", f"{rel} is in the package but in no checksum "
                                                "list: not part of the delivery"))
