@@ -270,7 +270,6 @@ class _Sink:
                 out.write(buf)
                 side.result()
                 n += len(buf)
-            self._finish(out)
         w = Written(rel, n, sha.hexdigest(), md5.hexdigest())
         if summed:
             self.written.append(w)
@@ -283,26 +282,41 @@ class _Sink:
         with open(path, "rb", buffering=0) as f:
             return self.add_stream(rel, f, path.stat().st_size, summed=summed)
 
-    def _finish(self, out: IO[bytes]) -> None:
-        pass
-
     def close(self) -> None:
         pass
+
+    def abort(self) -> None:
+        """Let go of what is open after a failure (the partial package is removed next)."""
 
 
 class _FolderSink(_Sink):
     def __init__(self, root: Path, pool: ThreadPoolExecutor) -> None:
         super().__init__(pool)
         self.root = root
+        self.paths: list[Path] = []
 
     def _open(self, rel: str, size: int) -> IO[bytes]:
         path = self.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.paths.append(path)
         return open(path, "xb")
 
-    def _finish(self, out: IO[bytes]) -> None:
-        out.flush()
-        os.fsync(out.fileno())
+    def close(self) -> None:
+        """Flush every file and folder to disk before the package is renamed into place. Done
+        once at the end, not per file: the kernel writes the earlier files back while the later
+        ones are copied, so these waits are short."""
+        for path in self.paths:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        for folder in sorted({p.parent for p in self.paths} | {self.root}, key=lambda p: -len(p.parts)):
+            fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 class _ZipSink(_Sink):
@@ -318,6 +332,10 @@ class _ZipSink(_Sink):
         info.file_size = size  # sizes over 2 GiB get zip64 headers from the start
         info.external_attr = 0o644 << 16
         return self.zf.open(info, "w")
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):  # a full disk may refuse the central directory too
+            self.zf.close()
 
     def close(self) -> None:
         self.zf.close()
@@ -523,8 +541,10 @@ def export(vault: Vault, ref: str, dest: Path, options: ExportOptions | None = N
                 sink = _FolderSink(tmp, pool)
             try:
                 _build(vault, v, manifest, sources, settings, sink, scratch, o, report, say)
-            finally:
-                sink.close()
+            except BaseException:
+                sink.abort()
+                raise
+            sink.close()
         _move_into_place(tmp, final, o.force)
     except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
