@@ -447,9 +447,10 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _clear_stale(dest: Path, final_name: str) -> None:
-    """Remove what a killed export of ``final_name`` left (``.NAME.partial-PID`` whose PID is gone)."""
-    for p in dest.glob(f".{final_name}.partial-*"):
+def _clear_stale(dest: Path, final_name: str, top: str) -> None:
+    """Remove what a killed export of ``final_name`` left (``.NAME.partial-PID`` and its scratch
+    folder ``.TOP.scratch-PID``, whose PID is gone)."""
+    for p in [*dest.glob(f".{final_name}.partial-*"), *dest.glob(f".{top}.scratch-*")]:
         pid = p.name.rsplit("-", 1)[-1]
         if pid.isdigit() and not _pid_alive(int(pid)):
             if p.is_dir():
@@ -529,7 +530,7 @@ def export(vault: Vault, ref: str, dest: Path, options: ExportOptions | None = N
     dest = dest.expanduser().absolute()
     final = dest / (top + ".zip" if o.zip else top)
     _prepare_dest(dest, final, o.force)
-    _clear_stale(dest, final.name)
+    _clear_stale(dest, final.name, top)
     tmp = dest / f".{final.name}.partial-{os.getpid()}"
     scratch = dest / f".{top}.scratch-{os.getpid()}"
     try:
