@@ -470,3 +470,38 @@ def test_a_full_disk_leaves_nothing_under_the_final_name(vault: Path, sv: Runner
     r = sv("-C", vault, "export", f"{CUE}@1.0", disk / "out", *(["--zip"] if as_zip else []))
     assert r.code == 2 and r.err.splitlines()[-1].startswith("error: the disk holding")
     assert list((disk / "out").iterdir()) == []  # neither the package nor its partial
+
+
+# ----- bad input ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ["export", f"{CUE}@1.0"],  # no DEST
+    ["export", f"{CUE}@1.0", "OUT", "--loudness", "loud"],
+    ["export", f"{CUE}@1.0", "OUT", "--loudness", "-24,5"],
+    ["export", f"{CUE}@1.0", "OUT", "--loudness-stems"],
+    ["export", f"{CUE}@1.0", "OUT", "--ceiling", "3"],
+    ["export", f"{CUE}@9.0", "OUT"],
+    ["export", "--all-approved", "OUT", "EXTRA"],
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(vault: Path, sv: Runner, tmp_path: Path,
+                                                         args: list[str]) -> None:
+    _first(vault, sv, tmp_path)
+    out = tmp_path / "OUT"
+    r = sv("-C", vault, *[str(out) if a == "OUT" else a for a in args])
+    assert r.code == 2 and r.err.startswith("error: ") and r.err.count("\n") == 1, r.err
+    assert not out.exists()
+
+
+def test_user_text_in_the_documents_is_data(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    _first(vault, sv, tmp_path, approve=False)
+    sv.ok("-C", vault, "note", f"{CUE}@1.0", "00:00:01:00", "clear \x1b[2J <img src=x> `rm -rf`")
+    sv.ok("-C", vault, "approve", f"{CUE}@1.0", "-m", "ok\x07")
+    sv.ok("-C", vault, "export", f"{CUE}@1.0", tmp_path / "out")
+    pkg = _package(tmp_path / "out")
+    for doc in ("CHANGELOG.md", "README.txt", "CUESHEET.csv"):
+        text = (pkg / doc).read_text()
+        assert "\x1b" not in text and "\x07" not in text, doc
+    log = (pkg / "CHANGELOG.md").read_text()
+    assert r"clear \\x1b\[2J \<img src=x\> \`rm -rf\`" in log
+    # the exact text travels in JSON
+    assert json.loads((pkg / "DELIVERY.json").read_text())["approval"]["message"] == "ok\x07"
