@@ -505,3 +505,16 @@ def test_user_text_in_the_documents_is_data(vault: Path, sv: Runner, tmp_path: P
     assert r"clear \\x1b\[2J \<img src=x\> \`rm -rf\`" in log
     # the exact text travels in JSON
     assert json.loads((pkg / "DELIVERY.json").read_text())["approval"]["message"] == "ok\x07"
+
+
+def test_a_damaged_object_in_the_store_stops_the_export(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    shas = _first(vault, sv, tmp_path)
+    oid = shas[f"{CUE}_PERC.wav"]
+    obj = vault / ".git" / "lfs" / "objects" / oid[:2] / oid[2:4] / oid
+    data = bytearray(obj.read_bytes())
+    data[-10] ^= 0xFF  # bit rot in the last samples
+    obj.chmod(0o644)
+    obj.write_bytes(bytes(data))
+    r = sv("-C", vault, "export", f"{CUE}@1.0", tmp_path / "out")
+    assert r.code == 1 and f"{CUE}_PERC.wav" in r.err and "nothing was delivered" in r.err
+    assert list((tmp_path / "out").iterdir()) == []
