@@ -460,11 +460,13 @@ def _clear_stale(dest: Path, final_name: str, top: str) -> None:
                     p.unlink()
 
 
-def _disk_error(e: OSError, dest: Path) -> VaultError:
+def _disk_error(e: OSError, dest: Path, needed: int = 0) -> VaultError:
     if e.errno in (errno.ENOSPC, errno.EDQUOT):
         free = shutil.disk_usage(dest).free if dest.exists() else 0
-        return VaultError(f"the disk holding {dest} is full ({free / 1e6:.1f} MB free): nothing was delivered "
-                          "(the partial package was removed); free some space or choose another destination")
+        need = f"the package needs {needed / 1e6:.1f} MB or more, " if needed else ""
+        return VaultError(f"the disk holding {dest} is full ({need}{free / 1e6:.1f} MB are free): nothing was "
+                          "delivered (the partial package was removed); free some space or choose another "
+                          "destination")
     return VaultError(f"cannot write the package in {dest} ({e.strerror or e}): check the folder and its "
                       "permissions; nothing was delivered")
 
@@ -548,9 +550,12 @@ def export(vault: Vault, ref: str, dest: Path, options: ExportOptions | None = N
             sink.close()
         _move_into_place(tmp, final, o.force)
     except BaseException as e:
-        shutil.rmtree(tmp, ignore_errors=True) if tmp.is_dir() else tmp.unlink(missing_ok=True)
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
         if isinstance(e, OSError):
-            raise _disk_error(e, dest) from None
+            raise _disk_error(e, dest, sum(s.entry.size for s in sources)) from None
         raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
