@@ -1,13 +1,13 @@
 """Delivery: a version exported as the stem package a post house receives (``stemvault export``).
 
 Public surface:
-    DeliverySettings (dataclass), DeliverySettings.load(vault)   [delivery] and [cuesheet] of stemvault.toml
-    delivery_names(settings, version, manifest, title=None) -> {vault file: delivered name}
     ExportOptions, ExportReport (dataclasses)
     export(vault, ref, dest, options, progress=None) -> ExportReport
-    export_all_approved(vault, dest, options, progress=None) -> list[ExportReport]
+    export_all_approved(vault, dest, options, progress=None) -> (reports, skipped cues, cue sheet path)
     approval_record(vault, version, manifest) -> dict | None   (the one place approvals are judged)
-    package_name(version, day) -> "1M03_v4.0_2026-12-02"
+
+The names (``[delivery]`` of stemvault.toml) are vcs.delivery_names'; the documents (change
+log, cue sheet, README) vcs.delivery_docs'.
 
 The package is built from the version's committed content only: the manifest and the other
 plain files from git objects, the audio from the LFS store by the manifest's sha256 (never the
@@ -28,18 +28,13 @@ delivery naming rule, in the manifest's order; ``stemset.toml`` (the manifest, a
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import datetime as dt
 import errno
-import hashlib
 import io
 import json
 import os
-import re
 import shutil
-import unicodedata
-import zipfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -47,167 +42,24 @@ from pathlib import Path
 from typing import IO, Any
 
 from vcs import _testseam, git
-from vcs.config import CONFIG_NAME
+from vcs.delivery_docs import changelog, cuesheet, readme
+from vcs.delivery_names import DeliverySettings, delivery_names, package_name
+from vcs.delivery_write import FolderSink, Sink, ZipSink
 from vcs.errors import CheckFailed, UsageError, VaultError
 from vcs.lfs import POINTER_MAX, object_path, parse_pointer
 from vcs.manifest import MANIFEST_NAME, Manifest, StemEntry
 from vcs.models import Version
-from vcs.naming import short_name
 from vcs.text import visible
 from vcs.vault import CUES_DIR, Vault
 
-__all__ = ["DeliverySettings", "ExportOptions", "ExportReport", "approval_record", "delivery_names",
-           "export", "export_all_approved", "package_name"]
+__all__ = ["ExportOptions", "ExportReport", "approval_record", "export", "export_all_approved"]
 
 Progress = Callable[[str], None]
 
 SUMS = ("SHA256SUMS", "MD5SUMS")
 DELIVERY_JSON = "DELIVERY.json"
 PREVIEWS_DIR = "previews"
-CUESHEET_COLUMNS = ("cue", "title", "version", "start_tc", "end_tc", "duration", "usage", "composer",
-                    "publisher", "pro")
 DELIVERY_FORMAT = 1
-_SAFE = re.compile(r"^[A-Za-z0-9._ ()-]+$")
-_UNSAFE_CHAR = re.compile(r"[^A-Za-z0-9._ ()-]")
-_CHUNK = 4 << 20
-_DEFAULTS = {"film": "{cue}_v{version}_{stem}", "sync": "{title} ({Role} Stem)",
-             "sync_mix": "{title} (Full Mix)"}
-_PLACEHOLDERS = ("cue", "version", "stem", "role", "Role", "title")
-
-
-# ----- settings and names -----------------------------------------------------------------------
-
-@dataclass
-class DeliverySettings:
-    """``[delivery]`` and ``[cuesheet]`` of stemvault.toml (docs/vault.md), with defaults."""
-
-    naming: str = "film"
-    film: str = _DEFAULTS["film"]
-    sync: str = _DEFAULTS["sync"]
-    sync_mix: str = _DEFAULTS["sync_mix"]
-    names: str = "map"  # "map" (fold to the safe set) or "refuse"
-    cuesheet: dict[str, str] = field(default_factory=dict)  # composer, publisher, pro, usage
-    cues: dict[str, dict[str, str]] = field(default_factory=dict)  # per cue: title, usage, ...
-
-    @classmethod
-    def load(cls, vault: Vault) -> DeliverySettings:
-        """Read the settings (Config.load has already refused unknown keys).
-
-        Raises:
-            UsageError: a value of the wrong type or an unknown naming or names policy.
-        """
-        import tomllib
-
-        path = vault.root / CONFIG_NAME
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        d, c = raw.get("delivery", {}), raw.get("cuesheet", {})
-        s = cls()
-
-        def text(table: dict[str, Any], section: str, key: str, default: str) -> str:
-            x = table.get(key, default)
-            if not isinstance(x, str):
-                raise UsageError(f"{path}: {section}.{key} must be text in quotes, not {x!r}: fix the file by hand")
-            return x
-
-        s.naming = text(d, "delivery", "naming", s.naming)
-        if s.naming not in ("film", "sync"):
-            raise UsageError(f"{path}: delivery.naming must be \"film\" or \"sync\", not {s.naming!r}: "
-                             "fix the file by hand")
-        for key in ("film", "sync", "sync_mix"):
-            pattern = text(d, "delivery", key, getattr(s, key))
-            _check_pattern(pattern, f"{path}: delivery.{key}")
-            setattr(s, key, pattern)
-        s.names = text(d, "delivery", "names", s.names)
-        if s.names not in ("map", "refuse"):
-            raise UsageError(f"{path}: delivery.names must be \"map\" or \"refuse\", not {s.names!r}: "
-                             "fix the file by hand")
-        for key in ("composer", "publisher", "pro", "usage"):
-            if key in c:
-                s.cuesheet[key] = text(c, "cuesheet", key, "")
-        cues = c.get("cues", {})
-        if not isinstance(cues, dict) or not all(isinstance(v, dict) for v in cues.values()):
-            raise UsageError(f"{path}: cuesheet.cues must be tables, e.g. [cuesheet.cues.1M03] with "
-                             "title = \"Arrival\": fix the file by hand")
-        for cue, t in cues.items():
-            s.cues[str(cue).upper()] = {k: text(t, f"cuesheet.cues.{cue}", k, "")
-                                        for k in ("title", *CUESHEET_COLUMNS[6:]) if k in t}
-        return s
-
-    def cue_field(self, cue: str, key: str) -> str:
-        return self.cues.get(cue, {}).get(key) or self.cuesheet.get(key, "")
-
-
-def _check_pattern(pattern: str, where: str) -> None:
-    try:
-        pattern.format(**dict.fromkeys(_PLACEHOLDERS, "x"))
-    except (KeyError, IndexError, ValueError) as e:
-        raise UsageError(f"{where}: {pattern!r} is not a name pattern ({e}); use the placeholders "
-                         f"{', '.join('{' + p + '}' for p in _PLACEHOLDERS)}: fix the file by hand") from None
-
-
-def safe_name(name: str, policy: str, what: str) -> str:
-    """``name`` in the delivery character set ``[A-Za-z0-9._ ()-]``: unchanged when it is in it;
-    else, with ``policy`` "map", accents folded (é → e) and every other character made ``_``;
-    with "refuse", an error. A name that would be empty or hidden (a leading dot) is refused.
-
-    Raises:
-        UsageError: as said.
-    """
-    if not _SAFE.fullmatch(name):
-        if policy == "refuse":
-            bad = sorted(set(_UNSAFE_CHAR.findall(name)))
-            raise UsageError(f"the delivered name of {visible(what)} would be {visible(name)!r}, with characters "
-                             f"outside [A-Za-z0-9._ ()-] ({visible(''.join(bad))!r}): rename it, or set "
-                             "[delivery] names = \"map\" in stemvault.toml")
-        folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-        name = _UNSAFE_CHAR.sub("_", folded if len(folded) >= len(name) // 2 else name)
-    name = name.strip()
-    if not name or name.startswith(".") or name in (".", ".."):
-        raise UsageError(f"the delivered name of {visible(what)} would be {visible(name)!r} (empty or hidden): "
-                         "rename it, or change the [delivery] pattern in stemvault.toml")
-    return name
-
-
-def delivery_names(settings: DeliverySettings, v: Version, manifest: Manifest,
-                   title: str | None = None, naming: str | None = None) -> dict[str, str]:
-    """{vault file name: delivered file name} for every file of the manifest, by the naming rule
-    (``naming`` overrides ``[delivery] naming``). Non-audio files (a tempo map) keep the film
-    pattern. Two files given one name is an error naming both.
-
-    Raises:
-        UsageError: a name outside the safe set (policy "refuse"), an empty name, two files with one name.
-    """
-    rule = naming or settings.naming
-    title = title if title is not None else (settings.cue_field(v.cue, "title") or v.cue)
-    out: dict[str, str] = {}
-    seen: dict[str, str] = {}
-    for s in manifest.stems:
-        _base, dot, ext = s.file.rpartition(".")
-        ext = ext if dot else ""
-        short = short_name(s.file, v.cue)
-        role = s.role or short
-        fields = {"cue": v.cue, "version": str(v.version), "stem": short, "role": role,
-                  "Role": role[:1].upper() + role[1:], "title": title}
-        if rule == "sync" and s.kind != "tempo":
-            pattern = settings.sync_mix if s.kind == "mix" or s.file == manifest.mix else settings.sync
-        else:
-            pattern = settings.film
-        name = safe_name(pattern.format(**fields), settings.names, s.file)
-        name = f"{name}.{ext.lower()}" if ext else name
-        name = safe_name(name, settings.names, s.file)
-        key = name.lower()  # a receiver on macOS or Windows: names differing in case collide
-        if key in seen:
-            raise UsageError(f"{seen[key]} and {s.file} would both be delivered as {name!r}: give the "
-                             "[delivery] pattern a {stem} (the file's short name), e.g. "
-                             "sync = \"{title} ({stem} Stem)\"")
-        seen[key] = s.file
-        out[s.file] = name
-    return out
-
-
-def package_name(v: Version, day: dt.date) -> str:
-    """The folder (and zip) name of a package: ``1M03_v4.0_2026-12-02`` (the export's date)."""
-    return f"{v.cue}_v{v.version}_{day.isoformat()}"
 
 
 # ----- the approval record --------------------------------------------------------------------
@@ -234,113 +86,6 @@ def approval_record(vault: Vault, v: Version, manifest: Manifest) -> dict[str, A
         "content_matches": not differ and (a.cue, a.version) == (v.cue, str(v.version)),
         "differs": differ,
     }
-
-
-# ----- writing: a folder or a zip, hashing as it goes -------------------------------------------
-
-@dataclass
-class Written:
-    path: str  # relative to the package root, "/"-separated
-    size: int
-    sha256: str
-    md5: str
-
-
-class _Sink:
-    """Where the package's files go; every file added is hashed (sha256 + md5) from the bytes
-    written, in the one pass that writes them."""
-
-    def __init__(self, pool: ThreadPoolExecutor) -> None:
-        self.pool = pool
-        self.written: list[Written] = []
-
-    def _open(self, rel: str, size: int) -> IO[bytes]:
-        raise NotImplementedError
-
-    def add_stream(self, rel: str, src: IO[bytes], size: int, *, summed: bool = True) -> Written:
-        sha, md5 = hashlib.sha256(), hashlib.md5()
-        n = 0
-        with self._open(rel, size) as out:
-            while True:
-                buf = src.read(_CHUNK)
-                if not buf:
-                    break
-                side = self.pool.submit(md5.update, buf)  # hashlib drops the GIL: a second core
-                sha.update(buf)
-                out.write(buf)
-                side.result()
-                n += len(buf)
-        w = Written(rel, n, sha.hexdigest(), md5.hexdigest())
-        if summed:
-            self.written.append(w)
-        return w
-
-    def add_bytes(self, rel: str, data: bytes, *, summed: bool = True) -> Written:
-        return self.add_stream(rel, io.BytesIO(data), len(data), summed=summed)
-
-    def add_file(self, rel: str, path: Path, *, summed: bool = True) -> Written:
-        with open(path, "rb", buffering=0) as f:
-            return self.add_stream(rel, f, path.stat().st_size, summed=summed)
-
-    def close(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        """Let go of what is open after a failure (the partial package is removed next)."""
-
-
-class _FolderSink(_Sink):
-    def __init__(self, root: Path, pool: ThreadPoolExecutor) -> None:
-        super().__init__(pool)
-        self.root = root
-        self.paths: list[Path] = []
-
-    def _open(self, rel: str, size: int) -> IO[bytes]:
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.paths.append(path)
-        return open(path, "xb")
-
-    def close(self) -> None:
-        """Flush every file and folder to disk before the package is renamed into place. Done
-        once at the end, not per file: the kernel writes the earlier files back while the later
-        ones are copied, so these waits are short."""
-        for path in self.paths:
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        for folder in sorted({p.parent for p in self.paths} | {self.root}, key=lambda p: -len(p.parts)):
-            fd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-
-
-class _ZipSink(_Sink):
-    def __init__(self, path: Path, top: str, pool: ThreadPoolExecutor) -> None:
-        super().__init__(pool)
-        self.top = top
-        self.zf = zipfile.ZipFile(path, "x", compression=zipfile.ZIP_STORED, allowZip64=True)
-        self.stamp = dt.datetime.now().timetuple()[:6]
-
-    def _open(self, rel: str, size: int) -> IO[bytes]:
-        info = zipfile.ZipInfo(f"{self.top}/{rel}", date_time=self.stamp)
-        info.compress_type = zipfile.ZIP_STORED
-        info.file_size = size  # sizes over 2 GiB get zip64 headers from the start
-        info.external_attr = 0o644 << 16
-        return self.zf.open(info, "w")
-
-    def abort(self) -> None:
-        with contextlib.suppress(Exception):  # a full disk may refuse the central directory too
-            self.zf.close()
-
-    def close(self) -> None:
-        self.zf.close()
-        with open(self.zf.filename or "", "rb") as f:
-            os.fsync(f.fileno())
 
 
 # ----- export -----------------------------------------------------------------------------------
@@ -538,10 +283,10 @@ def export(vault: Vault, ref: str, dest: Path, options: ExportOptions | None = N
     try:
         with ThreadPoolExecutor(1) as pool:
             if o.zip:
-                sink: _Sink = _ZipSink(tmp, top, pool)
+                sink: Sink = ZipSink(tmp, top, pool)
             else:
                 tmp.mkdir()
-                sink = _FolderSink(tmp, pool)
+                sink = FolderSink(tmp, pool)
             try:
                 _build(vault, v, manifest, sources, settings, sink, scratch, o, report, say)
             except BaseException:
@@ -564,7 +309,7 @@ def export(vault: Vault, ref: str, dest: Path, options: ExportOptions | None = N
 
 
 def _build(vault: Vault, v: Version, manifest: Manifest, sources: list[_Source], settings: DeliverySettings,
-           sink: _Sink, scratch: Path, o: ExportOptions, report: ExportReport, say: Progress) -> None:
+           sink: Sink, scratch: Path, o: ExportOptions, report: ExportReport, say: Progress) -> None:
     files: list[dict[str, Any]] = []
     for s in sources:
         say(f"copying {visible(s.entry.file)} → {visible(s.name)}")
@@ -592,7 +337,7 @@ def _build(vault: Vault, v: Version, manifest: Manifest, sources: list[_Source],
     texts = {
         "CHANGELOG.md": changelog(v, history).encode(),
         "CUESHEET.csv": cuesheet([(v, manifest)], settings, o.title).encode(),
-        "README.txt": readme(v, manifest, files, report).encode(),
+        "README.txt": readme(v, manifest, files, report.approval).encode(),
     }
     for name, data in texts.items():
         w = sink.add_bytes(name, data)
@@ -632,7 +377,7 @@ def _with_suffix(name: str, label: str) -> str:
     return f"{base}{sep}{label}" + (f".{ext}" if ext else "")
 
 
-def _loudness_copies(v: Version, manifest: Manifest, sources: list[_Source], sink: _Sink, scratch: Path,
+def _loudness_copies(v: Version, manifest: Manifest, sources: list[_Source], sink: Sink, scratch: Path,
                      o: ExportOptions, report: ExportReport, files: list[dict[str, Any]], say: Progress) -> None:
     from audio.loudness import measure_file
     from audio.normalize import measure_peak, plan_gain, write_gained
@@ -679,7 +424,7 @@ def _loudness_copies(v: Version, manifest: Manifest, sources: list[_Source], sin
         report.loudness.append(entry)
 
 
-def _previews(v: Version, manifest: Manifest, sources: list[_Source], sink: _Sink, scratch: Path,
+def _previews(v: Version, manifest: Manifest, sources: list[_Source], sink: Sink, scratch: Path,
               report: ExportReport, say: Progress) -> None:
     from audio.normalize import FOLD_DOWN_LAYOUTS, mp3_support, write_preview_mp3
 
@@ -700,125 +445,6 @@ def _previews(v: Version, manifest: Manifest, sources: list[_Source], sink: _Sin
         sink.add_file(f"{PREVIEWS_DIR}/{name}", out, summed=False)
         out.unlink()
         report.previews.append(f"{PREVIEWS_DIR}/{name}")
-
-
-# ----- the documents ----------------------------------------------------------------------------
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|!])")
-
-
-def _md(text: str | None) -> str:
-    """User text in Markdown as data: control characters escaped, markup characters backslashed."""
-    return _MD_SPECIAL.sub(r"\\\1", visible(text))
-
-
-def changelog(v: Version, history: list[Version]) -> str:
-    """CHANGELOG.md of ``v``'s cue up to ``v`` (``history``: its versions, newest first)."""
-    lines = [f"# {v.cue}: change log up to v{v.version}", ""]
-    for x in history:
-        kind = "tweak" if x.change == "tweak" else "new version"
-        lines.append(f"## v{x.version} ({kind}): {_md(x.date[:10])}, {_md(x.author)}")
-        lines.append("")
-        if x.summary:
-            lines.append(_md(x.summary))
-            lines.append("")
-        if x.delta:
-            lines.append(f"- Delta: {_md(x.delta)}")
-        for n in x.notes:
-            where = f" [{_md(n.stem)}]" if n.stem else ""
-            src = "with the version" if n.source == "commit" else "review"
-            lines.append(f"- Note {_md(n.tc)}{where}: {_md(n.text)} ({_md(n.author)}, {_md((n.date or '')[:10])}, {src})")
-        if x.approval:
-            a = x.approval
-            msg = f": {_md(a.message)}" if a.message else ""
-            lines.append(f"- Approved by {_md(a.by)} on {_md(a.date[:10])}"
-                         f"{' (signed)' if a.signed else ''}{msg}")
-        lines.append("")
-    return "\n".join(lines)
-
-
-def _cell(text: str) -> str:
-    """A CSV cell a spreadsheet shows as text: a leading = + @ (or - not starting a number) is a
-    formula to Excel and LibreOffice, so it gets a leading apostrophe."""
-    t = visible(text)
-    if t[:1] in ("=", "+", "@") or (t[:1] == "-" and not re.match(r"^-\d", t)):
-        return "'" + t
-    return t
-
-
-def cuesheet(items: list[tuple[Version, Manifest]], settings: DeliverySettings, title: str | None = None) -> str:
-    """CUESHEET.csv: one row per version, the columns of CUESHEET_COLUMNS, empty where unknown."""
-    from audio.errors import BadTimecode
-    from audio.timecode import Timecode, parse_frame_rate
-
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(CUESHEET_COLUMNS)
-    for v, m in items:
-        ref = next((s for s in m.stems if s.file == m.mix), None) or next(
-            (s for s in m.stems if "sample_rate" in s.measured), None)
-        start = end = duration = ""
-        if ref is not None:
-            mm = ref.measured
-            try:
-                rate = parse_frame_rate(m.frame_rate)
-                sr, frames = int(mm["sample_rate"]), int(mm["frames"])
-                tref = int(mm.get("time_reference") or 0)
-                if mm.get("time_reference") is not None:
-                    start = str(Timecode.from_samples(tref, sr, rate))
-                    end = str(Timecode.from_samples(tref + frames, sr, rate))
-                duration = str(Timecode.from_samples(frames, sr, rate))
-            except (KeyError, ValueError, TypeError, ArithmeticError, BadTimecode):
-                pass  # a fact the manifest lacks or holds damaged: the cell stays empty
-        t = (title if len(items) == 1 and title else None) or settings.cue_field(v.cue, "title")
-        row = [v.cue, t, str(v.version), start, end, duration, settings.cue_field(v.cue, "usage"),
-               settings.cue_field(v.cue, "composer"), settings.cue_field(v.cue, "publisher"),
-               settings.cue_field(v.cue, "pro")]
-        w.writerow([_cell(c) for c in row])
-    return buf.getvalue()
-
-
-def readme(v: Version, manifest: Manifest, files: list[dict[str, Any]], report: ExportReport) -> str:
-    """README.txt for the receiver: what is inside, what sums to the mix, how to check."""
-    stems = [f for f in files if f.get("kind") == "stem" and "/" not in f["file"]]
-    mix = next((f for f in files if f.get("source") == manifest.mix and "/" not in f["file"]), None)
-    lines = [f"Delivery of cue {v.cue}, version {v.version} (stemvault, commit {v.commit[:12]})", ""]
-    a = report.approval
-    if a:
-        lines += [f"Approved by {visible(a['by'])} <{visible(a['email'])}> on {visible(a['date'])} "
-                  f"({visible(a['signature'])})" + (f": {visible(a['message'])}" if a["message"] else ""), ""]
-    else:
-        lines += ["NOT APPROVED: this version had no approval when it was exported.", ""]
-    lines.append("Files:")
-    for f in files:
-        extra = ""
-        if f.get("integrated_lufs") is not None:
-            extra = f"  {f['integrated_lufs']} LUFS, true peak {f.get('true_peak_dbtp')} dBTP"
-        lines.append(f"  {visible(f['file'])}  ({f.get('kind', '')}{', from ' + visible(f['source']) if f.get('source') else ''}){extra}")
-    lines.append("")
-    if mix and stems:
-        lines += [f"The stems ({len(stems)}) sum to the mix {visible(mix['file'])}:"]
-        lines += [f"  {visible(s['file'])}" for s in stems]
-        null = (manifest.extra.get("checks") or {}).get("null_test_residual_db") \
-            if isinstance(manifest.extra.get("checks"), dict) else None
-        if null is not None:
-            lines.append(f"Null test at commit: residual {null} dB below the mix.")
-        lines.append("")
-    lines += [
-        "Other files: stemset.toml (the manifest as committed), DELIVERY.json (every file with its",
-        "sha256, md5 and size, the approval record and the check results), CHANGELOG.md (every",
-        "version up to this one, with notes and approvals), CUESHEET.csv.",
-        "",
-        "To check that everything arrived intact, in this folder:",
-        "  sha256sum -c SHA256SUMS        (macOS: shasum -a 256 -c SHA256SUMS)",
-        "  md5sum -c MD5SUMS              (macOS: md5 -r each file and compare)",
-        "  stemvault verify .             (both, and the files against DELIVERY.json)",
-        "",
-        "previews/ (if present) holds MP3 previews for quick listening: they are not part of the",
-        "delivery and not in the checksums.",
-        "",
-    ]
-    return "\n".join(lines)
 
 
 # ----- every approved cue -----------------------------------------------------------------------
