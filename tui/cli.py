@@ -29,6 +29,7 @@ from tui.commands.clone import clone_cmd
 from tui.commands.commit import commit_cmd
 from tui.commands.demo import demo_cmd
 from tui.commands.diff import diff_cmd
+from tui.commands.export import export_cmd
 from tui.commands.fetch import fetch_cmd
 from tui.commands.hook import hook_cmd
 from tui.commands.init import init_cmd
@@ -75,7 +76,7 @@ def cli(ctx: click.Context, directory: Path | None) -> int:
 
 for _cmd in (init_cmd, check_cmd, commit_cmd, log_cmd, show_cmd, note_cmd, approve_cmd, verify_cmd, demo_cmd,
              play_cmd, diff_cmd, analyze_cmd, tui_cmd, clone_cmd, fetch_cmd, push_cmd, pull_cmd, status_cmd,
-             server_cmd, hook_cmd, separate_cmd):
+             server_cmd, hook_cmd, separate_cmd, export_cmd):
     cli.add_command(_cmd)
 
 

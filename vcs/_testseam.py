@@ -4,7 +4,8 @@
 dictionary lookup. tests/test_interrupt.py sets:
 
     STEMVAULT_TEST_PAUSE=<point>       the point to stop at (``after-copy``, ``after-add``,
-                                       ``after-commit`` in ``vcs.commit``)
+                                       ``after-commit`` in ``vcs.commit``;
+                                       ``export-after-copy`` in ``vcs.delivery``)
     STEMVAULT_TEST_PAUSE_FILE=<path>   written with the process id once it waits there; creating
                                        ``<path>.go`` lets it go on (no timing guesses)
     STEMVAULT_TEST_PAUSE_S=<seconds>   the longest it waits (default 60)

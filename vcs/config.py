@@ -34,6 +34,9 @@ KNOWN_KEYS: dict[str, list[str]] = {
     "roles": ["supervisors", "composers", "editors"],
     "approvals": ["require_signature", "allowed_signers", "gpg_keys"],
     "separate": ["model_repo"],
+    # read by vcs.delivery (stemvault export): the delivery naming rule and the cue sheet's fields
+    "delivery": ["naming", "film", "sync", "sync_mix", "names"],
+    "cuesheet": ["composer", "publisher", "pro", "usage", "cues"],
 }
 
 # Where the vault keeps the keys it trusts, unless [approvals] names other files (vault-relative).
