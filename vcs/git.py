@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -53,15 +54,68 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+# A transfer's git runs under this small leader (standard library only, no site): when stemvault
+# dies, even by SIGKILL, the kernel sends the leader SIGTERM (PR_SET_PDEATHSIG) and the leader ends
+# every process under it — git, its hooks, git-lfs, ssh — so no transfer goes on (or hangs) alone.
+# Same process group and terminal as stemvault: ssh can still ask for a passphrase, Ctrl-C reaches all.
+_LEADER = r"""
+import ctypes, os, signal, subprocess, sys
+def tree(root):
+    kids = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open("/proc/" + name + "/stat", "rb") as f:
+                    kids.setdefault(int(f.read().rsplit(b")", 1)[1].split()[1]), []).append(int(name))
+            except (OSError, IndexError, ValueError):
+                pass
+    out, todo = [], [root]
+    while todo:
+        for c in kids.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
+def end(signum, frame):
+    for pid in tree(os.getpid()):
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+    os._exit(128 + signum)
+signal.signal(signal.SIGTERM, end)
+signal.signal(signal.SIGHUP, end)
+signal.signal(signal.SIGINT, lambda *a: None)  # the children get Ctrl-C themselves
+try:
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+except Exception:
+    pass
+if os.getppid() != int(sys.argv[1]):  # stemvault died before prctl took effect
+    end(signal.SIGTERM, None)
+code = subprocess.Popen(sys.argv[2:]).wait()
+sys.exit(128 - code if code < 0 else code)
+"""
+
+
+def _transfer_cmd(args: tuple[str, ...]) -> list[str]:
+    """``git *args`` under the leader that ends it when stemvault dies (Linux; elsewhere plain git)."""
+    if not os.path.isdir("/proc/self"):
+        return ["git", *args]
+    return [sys.executable, "-I", "-S", "-c", _LEADER, str(os.getpid()), "git", *args]
+
+
 def run(
     *args: str,
     cwd: str | os.PathLike[str],
     env: Mapping[str, str] | None = None,
     check: bool = True,
     input: bytes | None = None,
+    transfer: bool = False,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ``git *args`` in ``cwd``; raise GitFailed (command, code, stderr) when ``check``."""
-    cmd = ["git", *args]
+    """Run ``git *args`` in ``cwd``; raise GitFailed (command, code, stderr) when ``check``.
+
+    ``transfer``: a command that talks to a remote (clone, fetch, push, git-lfs): it runs under a
+    leader that ends it and everything it started when stemvault dies, however it dies."""
+    cmd = _transfer_cmd(args) if transfer else ["git", *args]
     try:
         proc = subprocess.run(cmd, cwd=cwd, env=clean_env(env), input=input,
                               capture_output=True, check=False)
@@ -469,7 +523,9 @@ def iter_z(data: bytes) -> Iterator[str]:
 
 def clone(url: str, dest: Path, *, cwd: Path, lazy: bool = False) -> None:
     """``git clone url dest``; ``lazy``: no LFS object is downloaded (the pointers are checked out)."""
-    run("clone", "--quiet", "--", url, str(dest), cwd=cwd, env={"GIT_LFS_SKIP_SMUDGE": "1"} if lazy else None)
+    # automultiplex off from the start: git-lfs 3.3 can hang with SSH multiplexing on
+    run("clone", "--quiet", "-c", "lfs.ssh.automultiplex=false", "--", url, str(dest), cwd=cwd,
+        env={"GIT_LFS_SKIP_SMUDGE": "1"} if lazy else None, transfer=True)
 
 
 def config_set(key: str, value: str, *, cwd: Path) -> None:
@@ -482,13 +538,13 @@ def remote_url(name: str, *, cwd: Path) -> str | None:
 
 def fetch(remote: str, *refspecs: str, cwd: Path) -> None:
     """``git fetch --no-tags remote refspecs`` (GitFailed with git's stderr when it fails)."""
-    run("fetch", "--quiet", "--no-tags", remote, *refspecs, cwd=cwd)
+    run("fetch", "--quiet", "--no-tags", remote, *refspecs, cwd=cwd, transfer=True)
 
 
 def push(remote: str, *refspecs: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
     """``git push remote refspecs`` (the LFS pre-push hook uploads the objects); not checked:
     the caller tells a rejection from a failure."""
-    return run("push", "--porcelain", remote, *refspecs, cwd=cwd, check=False)
+    return run("push", "--porcelain", remote, *refspecs, cwd=cwd, check=False, transfer=True)
 
 
 def is_ancestor(a: str, b: str, *, cwd: Path) -> bool:
@@ -502,7 +558,7 @@ def count_between(a: str, b: str, *, cwd: Path) -> tuple[int, int]:
 
 
 def merge_ff_only(ref: str, *, cwd: Path) -> None:
-    run("merge", "--ff-only", "--quiet", ref, cwd=cwd)
+    run("merge", "--ff-only", "--quiet", ref, cwd=cwd, transfer=True)  # smudging downloads audio
 
 
 def update_ref(ref: str, oid: str, *, cwd: Path) -> None:
@@ -519,7 +575,7 @@ def commit_tree(tree: str, *parents: str, message: str, cwd: Path) -> str:
 def lfs_fetch(remote: str, commit: str, paths: list[str], *, cwd: Path) -> None:
     """Download the LFS objects of ``paths`` at ``commit`` (a lazy clone's exclude overridden)."""
     run("-c", "lfs.fetchexclude=", "lfs", "fetch", remote, commit, f"--include={','.join(paths)}",
-        "--exclude=", cwd=cwd)
+        "--exclude=", cwd=cwd, transfer=True)
 
 
 def lfs_checkout(paths: list[str], *, cwd: Path) -> None:

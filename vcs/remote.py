@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vcs import git
-from vcs.errors import GitFailed, RemoteError, UsageError, VaultError, git_advice
+from vcs.errors import GitFailed, RemoteError, UsageError, VaultError, cannot_write, git_advice
 from vcs.lfs import POINTER_MAX, object_path, parse_pointer
 from vcs.models import Version
 from vcs.vault import CUES_DIR, NOTES_REF, Vault
@@ -92,24 +93,54 @@ def clone(url: str, dest: Path | None, *, lazy: bool = False) -> Path:
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise UsageError(f"{dest} exists and is not an empty folder: give a new folder to clone into")
     parent = dest.parent
-    parent.mkdir(parents=True, exist_ok=True)
     try:
-        git.clone(url, dest, cwd=parent, lazy=lazy)
-    except GitFailed as e:
-        raise _unreachable(REMOTE, url, e) from None
-    git.config_set("lfs.ssh.automultiplex", "false", cwd=dest)
-    if lazy:
-        git.config_set("lfs.fetchexclude", "*", cwd=dest)
-    git.lfs_install_local(dest)
-    vault = Vault(dest)
-    _fetch_all(vault, REMOTE, url)
-    _merge_notes(vault, REMOTE)
-    _sync_tags_in(vault, REMOTE)
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise cannot_write(e, parent) from None
+    # The clone is made beside DIR and renamed into place when complete: an interrupted clone
+    # (even SIGKILL) leaves no half-made vault at DIR, and running the same clone again removes
+    # the leftover (it carries a marker naming it ours) and starts over.
+    staging = parent / f".{dest.name}.stemvault-clone"
+    marker = staging / _CLONE_MARKER
+    if staging.exists():
+        if not marker.is_file():
+            raise UsageError(f"{staging} is in the way of the clone: move it away and clone again")
+        shutil.rmtree(staging)
+    try:
+        staging.mkdir()
+        marker.write_text(f"an unfinished `stemvault clone {url}`: safe to delete\n")
+    except OSError as e:
+        raise cannot_write(e, parent) from None
+    work = staging / "vault"
+    try:
+        try:
+            git.clone(url, work, cwd=staging, lazy=lazy)
+        except GitFailed as e:
+            raise _unreachable(REMOTE, url, e) from None
+        git.config_set("lfs.ssh.automultiplex", "false", cwd=work)
+        if lazy:
+            git.config_set("lfs.fetchexclude", "*", cwd=work)
+        git.lfs_install_local(work)
+        vault = Vault(work)
+        try:
+            _fetch_all(vault, REMOTE, url)
+            _merge_notes(vault, REMOTE)
+            _sync_tags_in(vault, REMOTE)
+        finally:
+            vault.close()
+        if dest.exists():
+            dest.rmdir()  # the empty folder the user named
+        work.rename(dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return dest
 
 
+_CLONE_MARKER = "STEMVAULT-CLONE-IN-PROGRESS"
+
+
 def _has_remote_ref(cwd: Path, remote: str, ref: str) -> bool:
-    proc = git.run("ls-remote", "--exit-code", remote, ref, cwd=cwd, check=False)
+    proc = git.run("ls-remote", "--exit-code", remote, ref, cwd=cwd, check=False, transfer=True)
     return proc.returncode == 0
 
 
@@ -293,6 +324,7 @@ def fetch_audio(vault: Vault, ref: str, stems: list[str], *, all_stems: bool = F
             raise VaultError(f"{f} of {v.ref}: the object fetched from {remote} does not match its oid "
                              f"{oid} (removed): the server's copy is damaged; fetch it from another copy")
         out.append(FetchedObject(v.ref, f, oid, size))
+    _drop_partials(vault)
     # smudge the working files that are this version's
     head = git.head(vault.root)
     here = [prefix + g.file for g in out if head and _head_pointer(vault, head, prefix + g.file) == g.oid]
@@ -306,6 +338,22 @@ def fetch_audio(vault: Vault, ref: str, stems: list[str], *, all_stems: bool = F
                           f"{failure or 'the remote does not have it'}; the other files arrived — ask whoever "
                           "committed it to `stemvault push` again")
     return out
+
+
+def _drop_partials(vault: Vault) -> int:
+    """Remove git-lfs's partial downloads (``lfs/incomplete/<oid>…``) of objects this vault now
+    holds whole: what an interrupted transfer left, which git-lfs's SSH transfer never resumes
+    or removes. The number removed."""
+    incomplete = vault.git_dir / "lfs" / "incomplete"
+    removed = 0
+    if not incomplete.is_dir():
+        return 0
+    for p in incomplete.iterdir():
+        oid = p.name[:64]
+        if p.is_file() and object_path(vault.git_dir, oid).is_file():
+            p.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _head_pointer(vault: Vault, head: str, path: str) -> str | None:
@@ -432,6 +480,7 @@ def pull(vault: Vault, remote: str = REMOTE) -> PullReport:
     if behind:
         with vault.writing():
             git.merge_ff_only(f"refs/remotes/{remote}/{branch}", cwd=vault.root)
+        _drop_partials(vault)
     rep.commits = behind
     return rep
 
