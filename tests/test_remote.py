@@ -226,3 +226,76 @@ def test_a_plain_git_pull_in_a_lazy_clone_fetches_no_audio(remote: Path, vault: 
     assert _refs(dest, sv)[0] == f"{CUE}@2.0"
     assert lfs_objects(dest) == set()
     assert git(dest, "status", "--porcelain") == ""
+
+
+def test_status_asks_the_remote_and_names_what_is_not_pushed(remote: Path, vault: Path, sv: Runner,
+                                                             tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    sv.ok("clone", remote, other, "--lazy")
+    st = sv.ok("-C", other, "status", "--json").json()
+    assert st["checked"] and (st["ahead"], st["behind"]) == (0, 0)
+    assert st["versions_not_pushed"] == [] and st["notes_not_pushed"] == [] and st["approvals_not_pushed"] == []
+    assert st["cues"] == [{"version": f"{CUE}@1.0", "local": [], "missing": sorted(_oids(vault, sv, f"{CUE}@1.0")),
+                           "objects_local": 0, "objects_needed": 5}]
+    # the composer pushes a new version: status in the other clone sees it without a pull or fetch
+    write_set(tmp_path / "v2", gains={"STR": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
+    sv.ok("-C", vault, "push")
+    st = sv.ok("-C", other, "status", "--json").json()
+    assert (st["ahead"], st["behind"]) == (0, 1)
+    # here: a version, two notes and an approval not pushed yet
+    write_set(tmp_path / "v3", gains={"BRS": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v3", "-m", "third")
+    sv.ok("-C", vault, "note", f"{CUE}@2.0", "00:00:01:00", "strings fine now")
+    sv.ok("-C", vault, "note", f"{CUE}@2.0", "00:00:01:12", "brass late")
+    sv.ok("-C", vault, "approve", f"{CUE}@2.0", "-m", "ok")
+    st = sv.ok("-C", vault, "status", "--json").json()
+    assert (st["ahead"], st["behind"]) == (1, 0)
+    assert st["versions_not_pushed"] == [f"{CUE}@3.0"]
+    assert st["notes_not_pushed"] == [{"version": f"{CUE}@2.0", "lines": 2}]
+    assert len(st["approvals_not_pushed"]) == 1 and st["approvals_not_pushed"][0].startswith(CUE)
+    assert st["cues"][0]["objects_local"] == st["cues"][0]["objects_needed"] == 5
+    out = sv.ok("-C", vault, "status").out
+    assert f"versions not pushed: {CUE}@3.0" in out and f"{CUE}@2.0 (2 notes)" in out
+    sv.ok("-C", vault, "push")
+    st = sv.ok("-C", vault, "status", "--json").json()
+    assert (st["ahead"], st["notes_not_pushed"], st["approvals_not_pushed"]) == (0, [], [])
+    # a remote that cannot be reached: the answer is as of the last contact, and says so
+    git(vault, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    st = sv.ok("-C", vault, "status", "--json").json()
+    assert not st["checked"] and "cannot reach" in st["error"] and st["ahead"] == 0
+    assert "could not ask origin" in sv.ok("-C", vault, "status").out
+
+
+def test_remote_option_works_with_a_second_remote(remote: Path, vault: Path, sv: Runner, tmp_path: Path) -> None:
+    backup = tmp_path / "backup" / "film.git"
+    backup.parent.mkdir()
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(backup))
+    git(vault, "remote", "add", "backup", str(backup))
+    write_set(tmp_path / "v2", gains={"STR": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
+    assert sv.ok("-C", vault, "status", "--remote", "backup", "--json").json()["versions_not_pushed"] == \
+        [f"{CUE}@2.0", f"{CUE}@1.0"]
+    sv.ok("-C", vault, "note", f"{CUE}@1.0", "00:00:01:00", "for the backup")
+    sv.ok("-C", vault, "push", "--remote", "backup")
+    assert git(backup, "rev-parse", "main") == git(vault, "rev-parse", "HEAD")
+    assert git(remote, "rev-parse", "main") != git(vault, "rev-parse", "HEAD")  # origin untouched
+    oids = _oids(vault, sv, f"{CUE}@2.0")
+    held = {p.name for p in (backup / "lfs" / "objects").rglob("*") if p.is_file()}
+    assert set(oids.values()) <= held
+    st = sv.ok("-C", vault, "status", "--remote", "backup", "--json").json()
+    assert (st["remote"], st["ahead"], st["behind"], st["notes_not_pushed"]) == ("backup", 0, 0, [])
+    assert sv.ok("-C", vault, "status", "--json").json()["ahead"] == 1  # origin still lacks v2
+    # a lazy clone of origin fetches and pulls from the backup by name
+    lazy = tmp_path / "lazy"
+    sv.ok("clone", remote, lazy, "--lazy")
+    git(lazy, "remote", "add", "backup", str(backup))
+    sv.ok("-C", lazy, "pull", "--remote", "backup")
+    assert _refs(lazy, sv)[0] == f"{CUE}@2.0" and _notes(lazy, sv, f"{CUE}@1.0") == ["for the backup"]
+    got = sv.ok("-C", lazy, "fetch", f"{CUE}@2.0", "--stem", "STR", "--remote", "backup", "--json").json()
+    assert [(g["file"], g["oid"]) for g in got] == [("1M03_STR.wav", oids["1M03_STR.wav"])]
+    assert lfs_objects(lazy) == {oids["1M03_STR.wav"]}
+    # an unknown remote name: one line, exit 2
+    for verb in (["push"], ["pull"], ["status"], ["fetch", CUE]):
+        r = sv("-C", lazy, *verb, "--remote", "nosuch")
+        assert r.code == 2 and "no remote named 'nosuch'" in r.err and len(r.err.strip().splitlines()) == 1

@@ -54,7 +54,7 @@ def _require_remote(vault: Vault, remote: str) -> str:
     url = git.remote_url(remote, cwd=vault.root)
     if url is None:
         raise RemoteError(f"this vault has no remote named {remote!r}: clone the vault with "
-                          "`stemvault clone URL`, or add one with `git remote add origin URL`")
+                          f"`stemvault clone URL`, or add one with `git remote add {remote} URL`")
     return url
 
 
@@ -487,26 +487,75 @@ def pull(vault: Vault, remote: str = REMOTE) -> PullReport:
 
 # ----- status ---------------------------------------------------------------------------------
 
-def status(vault: Vault, remote: str = REMOTE) -> dict[str, Any]:
-    """Ahead/behind the remote as of the last push, pull or fetch, and which audio of each cue's
-    latest version is in this clone."""
+def _unpushed_note_lines(vault: Vault, remote: str) -> dict[str, int]:
+    """{annotated commit: number of note lines here that the remote's notes lack}."""
+    theirs = {commit: blob for blob, commit in git.notes_list(_remote_notes(remote), cwd=vault.root)}
+    out: dict[str, int] = {}
+    for blob, commit in git.notes_list(NOTES_REF, cwd=vault.root):
+        if theirs.get(commit) == blob:
+            continue
+        mine = {line.strip() for line in vault.objects.read(blob).splitlines() if line.strip()}
+        there = ({line.strip() for line in vault.objects.read(theirs[commit]).splitlines()}
+                 if commit in theirs else set())
+        if mine - there:
+            out[commit] = len(mine - there)
+    return out
+
+
+def status(vault: Vault, remote: str = REMOTE, *, ask: bool = True) -> dict[str, Any]:
+    """Where this vault stands against ``remote`` and which audio is here.
+
+    With ``ask`` the remote is asked first (a fetch of its branches, tags and notes into
+    tracking refs: the working folder and the local refs are not touched); when it cannot be
+    reached, the answer is as of the last contact and ``checked`` is False with ``error`` saying
+    why. Keys: remote, url, branch, checked, error, ahead, behind (commits), versions_not_pushed
+    (["1M03@4.0", ...]), notes_not_pushed ([{"version", "lines"}]), approvals_not_pushed (tag
+    names), lazy, cues ([{"version", "local", "missing", "objects_local", "objects_needed"}]: the
+    latest version of each cue, its LFS files here and not here).
+
+    Raises:
+        RemoteError: ``remote`` is not a remote of this vault (the default, origin, may be absent).
+    """
     url = git.remote_url(remote, cwd=vault.root)
+    if url is None and remote != REMOTE:
+        _require_remote(vault, remote)
     branch = git.current_branch(vault.root)
     head = git.head(vault.root)
     out: dict[str, Any] = {"remote": remote if url else None, "url": url, "branch": branch,
-                           "ahead": None, "behind": None, "lazy": git.config_get("lfs.fetchexclude",
-                                                                                    cwd=vault.root) == "*",
+                           "checked": False, "error": None, "ahead": None, "behind": None,
+                           "versions_not_pushed": [], "notes_not_pushed": [], "approvals_not_pushed": [],
+                           "lazy": git.config_get("lfs.fetchexclude", cwd=vault.root) == "*",
                            "cues": []}
+    if url and ask:
+        try:
+            _fetch_all(vault, remote, url)
+            out["checked"] = True
+        except RemoteError as e:
+            out["error"] = str(e)
     theirs = git.rev_parse(f"refs/remotes/{remote}/{branch}", cwd=vault.root) if url and branch else None
-    if theirs and head:
-        out["ahead"], out["behind"] = git.count_between(head, theirs, cwd=vault.root)
+    versions = vault.versions(details=False)
+    by_commit = {v.commit: v.ref for v in versions}
+    if url and head:
+        if theirs:
+            out["ahead"], out["behind"] = git.count_between(head, theirs, cwd=vault.root)
+            unpushed = {c.oid for c in git.commits(f"{theirs}..{head}", cwd=vault.root)}
+        else:  # the remote has no such branch yet: everything is to push
+            out["ahead"], out["behind"] = len(git.commits(head, cwd=vault.root)), 0
+            unpushed = set(by_commit)
+        out["versions_not_pushed"] = [v.ref for v in versions if v.commit in unpushed]
+        out["notes_not_pushed"] = [{"version": by_commit.get(c, c[:12]), "lines": n}
+                                   for c, n in sorted(_unpushed_note_lines(vault, remote).items(),
+                                                      key=lambda kv: by_commit.get(kv[0], kv[0]))]
+        out["approvals_not_pushed"] = _tag_conflicts(vault, remote)[0]
     latest: dict[str, Version] = {}
-    for v in vault.versions(details=False):
+    for v in versions:
         latest.setdefault(v.cue, v)
     for cue in sorted(latest):
         v = latest[cue]
         ptrs = _pointers(vault, v)
         local = sorted(f for f, (oid, _) in ptrs.items() if object_path(vault.git_dir, oid).is_file())
-        out["cues"].append({"version": v.ref, "local": local,
-                            "missing": sorted(set(ptrs) - set(local))})
+        needed = {oid for oid, _ in ptrs.values()}
+        out["cues"].append({"version": v.ref, "local": local, "missing": sorted(set(ptrs) - set(local)),
+                            "objects_local": sum(1 for oid in needed if object_path(vault.git_dir, oid).is_file()),
+                            "objects_needed": len(needed)})
     return out
