@@ -93,7 +93,7 @@ def test_a_new_version_pushed_arrives_with_its_audio(remote: Path, vault: Path, 
     sums = write_set(tmp_path / "v2", gains={"STR": 0.5})
     sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
     sv.ok("-C", vault, "push")
-    assert sv.ok("-C", other, "status", "--json").json()["behind"] == 0  # as of its last pull
+    assert sv.ok("-C", other, "status", "--json").json()["behind"] == 1  # status asks the remote
     sv.ok("-C", other, "pull")
     for f, oid in sums.items():
         assert sha256(other / "cues" / CUE / f) == oid
