@@ -299,3 +299,23 @@ def test_remote_option_works_with_a_second_remote(remote: Path, vault: Path, sv:
     for verb in (["push"], ["pull"], ["status"], ["fetch", CUE]):
         r = sv("-C", lazy, *verb, "--remote", "nosuch")
         assert r.code == 2 and "no remote named 'nosuch'" in r.err and len(r.err.strip().splitlines()) == 1
+
+
+def test_fetch_progress_only_on_a_terminal_or_when_asked(remote: Path, vault: Path, sv: Runner,
+                                                       tmp_path: Path) -> None:
+    oids = _oids(vault, sv, f"{CUE}@1.0")
+    sizes = {f: (vault / "cues" / CUE / f).stat().st_size for f in oids}
+    dest = tmp_path / "lazy"
+    sv.ok("clone", remote, dest, "--lazy")
+    # not a terminal (captured): stdout is the JSON alone, stderr stays empty
+    r = sv.ok("-C", dest, "fetch", f"{CUE}@1.0", "--stem", "STR", "--json")
+    assert r.err == "" and [g["file"] for g in r.json()] == ["1M03_STR.wav"]
+    # --progress: objects and bytes on stderr, one line per object arrived, the last one complete
+    r = sv.ok("-C", dest, "fetch", f"{CUE}@1.0", "--all", "--progress", "--json")
+    lines = r.err.strip().splitlines()
+    rest = sum(size for f, size in sizes.items() if f != "1M03_STR.wav")
+    assert lines[-1] == f"fetching {CUE}@1.0: 4/4 objects, {rest / 1e6:.1f} MB of {rest / 1e6:.1f} MB"
+    assert all(line.startswith(f"fetching {CUE}@1.0: ") and "\r" not in line for line in lines)
+    assert len(r.json()) == 5  # stdout is still the JSON document alone
+    # nothing left to fetch: no progress at all
+    assert sv.ok("-C", dest, "fetch", f"{CUE}@1.0", "--all", "--progress").err == ""

@@ -90,3 +90,30 @@ def test_push_lazy_clone_fetch_and_notes_over_ssh(server: tuple[Sshd, Path], vau
     sv.ok("-C", vault, "pull")
     assert _notes(vault, sv, f"{CUE}@2.0") == ["strings still too loud"]
     assert lfs_objects(lazy) == {want}  # pushing a note sent and fetched no audio
+
+
+def test_an_object_missing_on_the_ssh_server_is_named_and_the_others_arrive(
+        server: tuple[Sshd, Path], vault: Path, sv: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sshd, _ = server
+    monkeypatch.setenv("GIT_SSH_COMMAND", sshd.git_ssh_command())
+    bare = tmp_path / "srv" / "film.git"
+    sv.ok("server", "init", bare)
+    url = f"ssh://{sshd.user}@127.0.0.1:{sshd.port}{bare}"
+    made = write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    git(vault, "remote", "add", "origin", url)
+    git(vault, "config", "lfs.ssh.automultiplex", "false")
+    sv.ok("-C", vault, "push")
+    gone = made["1M03_BRS.wav"]
+    (bare / "lfs" / "objects" / gone[:2] / gone[2:4] / gone).unlink()
+
+    lazy = tmp_path / "lazy"
+    sv.ok("clone", url, lazy, "--lazy")
+    r = sv("-C", lazy, "fetch", f"{CUE}@1.0", "--all")
+    assert r.code == 2 and r.err.startswith("error: ") and len(r.err.strip().splitlines()) == 1
+    assert "1M03_BRS.wav" in r.err and f"{CUE}@1.0" in r.err and gone in r.err
+    assert lfs_objects(lazy) == set(made.values()) - {gone}
+    for f, oid in made.items():
+        if f != "1M03_BRS.wav":
+            assert sha256(lazy / "cues" / CUE / f) == oid
+    assert git(lazy, "status", "--porcelain") == ""  # no broken working tree: BRS is still its pointer

@@ -21,8 +21,9 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -572,10 +573,54 @@ def commit_tree(tree: str, *parents: str, message: str, cwd: Path) -> str:
     return run(*args, "-m", message, cwd=cwd).stdout.decode().strip()
 
 
-def lfs_fetch(remote: str, commit: str, paths: list[str], *, cwd: Path) -> None:
-    """Download the LFS objects of ``paths`` at ``commit`` (a lazy clone's exclude overridden)."""
-    run("-c", "lfs.fetchexclude=", "lfs", "fetch", remote, commit, f"--include={','.join(paths)}",
-        "--exclude=", cwd=cwd, transfer=True)
+# git-lfs retries a failed object 8 times by default, with a growing pause: a network blip is worth
+# a retry or two, but an object the server does not have (a 404, final) then costs minutes. Used
+# when the repository (or the user's config) sets no lfs.transfer.maxretries of its own.
+LFS_MAX_RETRIES = 2
+
+
+def run_ticking(*args: str, cwd: Path, tick: Callable[[], None], interval: float = 0.2,
+                env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run the transfer ``git *args`` (under the leader, see ``run``), calling ``tick()`` every
+    ``interval`` seconds while it runs and once at the end; not checked."""
+    cmd = _transfer_cmd(args)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=clean_env(env), stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        try:
+            while True:
+                try:
+                    proc.wait(timeout=interval)
+                    break
+                except subprocess.TimeoutExpired:
+                    tick()
+        except BaseException:
+            proc.terminate()  # the leader ends git-lfs and ssh under it
+            proc.wait()
+            raise
+        tick()
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
+
+
+def lfs_fetch(remote: str, commit: str, paths: list[str], *, cwd: Path,
+              tick: Callable[[], None] | None = None) -> None:
+    """Download the LFS objects of ``paths`` at ``commit`` (a lazy clone's exclude overridden);
+    ``tick`` is called a few times a second while it runs (to show progress).
+
+    Raises:
+        GitFailed: git-lfs failed (some objects may have arrived).
+    """
+    retries = ([] if config_get("lfs.transfer.maxretries", cwd=cwd) is not None
+               else ["-c", f"lfs.transfer.maxretries={LFS_MAX_RETRIES}"])
+    args = [*retries, "-c", "lfs.fetchexclude=", "lfs", "fetch", remote, commit,
+            f"--include={','.join(paths)}", "--exclude="]
+    if tick is None:
+        run(*args, cwd=cwd, transfer=True)
+        return
+    proc = run_ticking(*args, cwd=cwd, tick=tick)
+    if proc.returncode != 0:
+        raise GitFailed(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
 
 
 def lfs_checkout(paths: list[str], *, cwd: Path) -> None:

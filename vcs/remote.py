@@ -16,9 +16,11 @@ sides is reported, never moved.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ from vcs.lfs import POINTER_MAX, object_path, parse_pointer
 from vcs.models import Version
 from vcs.vault import CUES_DIR, NOTES_REF, Vault
 
-__all__ = ["FetchedObject", "PullReport", "PushReport", "clone", "fetch_audio", "merge_note_lines",
+__all__ = ["FetchProgress", "FetchedObject", "PullReport", "PushReport", "clone", "fetch_audio", "merge_note_lines",
            "pull", "push", "status", "sync_notes"]
 
 REMOTE = "origin"
@@ -246,6 +248,30 @@ def _sync_tags_in(vault: Vault, remote: str) -> list[str]:
 # ----- fetch of audio -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class FetchProgress:
+    """How far a fetch is: whole objects arrived, and bytes (of whole and partial objects)."""
+    objects_done: int
+    objects_total: int
+    bytes_done: int
+    bytes_total: int
+
+
+def _progress_of(vault: Vault, want: dict[str, int]) -> FetchProgress:
+    """Progress of downloading ``want`` ({oid: size}), read from the LFS store itself: whole
+    objects in lfs/objects, partial ones in lfs/incomplete (whatever the transfer adapter)."""
+    done = [oid for oid in want if object_path(vault.git_dir, oid).is_file()]
+    partial = 0
+    incomplete = vault.git_dir / "lfs" / "incomplete"
+    if incomplete.is_dir():
+        for p in incomplete.iterdir():
+            oid = p.name[:64]
+            if oid in want and oid not in done:
+                with contextlib.suppress(OSError):  # renamed into place meanwhile
+                    partial += min(p.stat().st_size, want[oid])
+    return FetchProgress(len(done), len(want), sum(want[o] for o in done) + partial, sum(want.values()))
+
+
+@dataclass(frozen=True)
 class FetchedObject:
     version: str
     file: str
@@ -288,10 +314,12 @@ def _pointers(vault: Vault, v: Version) -> dict[str, tuple[str, int]]:
 
 
 def fetch_audio(vault: Vault, ref: str, stems: list[str], *, all_stems: bool = False,
-                remote: str = REMOTE) -> list[FetchedObject]:
+                remote: str = REMOTE,
+                progress: Callable[[FetchProgress], None] | None = None) -> list[FetchedObject]:
     """Download exactly the LFS objects of the chosen stems of version ``ref`` (all of its files
     with ``all_stems``, or no ``stems``), check each against its oid, and put them in the working
-    folder when the working folder holds that version of the file.
+    folder when the working folder holds that version of the file. ``progress`` is called a few
+    times a second while objects arrive (not at all when every object is here already).
 
     Raises:
         UsageError: a stem the version does not have.
@@ -307,8 +335,10 @@ def fetch_audio(vault: Vault, ref: str, stems: list[str], *, all_stems: bool = F
     prefix = f"{CUES_DIR}/{v.cue}/"
     failure = ""
     if want:
+        sizes = {ptrs[f][0]: ptrs[f][1] for f in want}
+        tick = (lambda: progress(_progress_of(vault, sizes))) if progress is not None else None
         try:
-            git.lfs_fetch(remote, v.commit, [prefix + f for f in want], cwd=vault.root)
+            git.lfs_fetch(remote, v.commit, [prefix + f for f in want], cwd=vault.root, tick=tick)
         except GitFailed as e:  # some objects may have arrived: those are checked and kept
             failure = e.stderr.strip().splitlines()[-1] if e.stderr.strip() else str(e)
     out: list[FetchedObject] = []
