@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -319,3 +323,56 @@ def test_fetch_progress_only_on_a_terminal_or_when_asked(remote: Path, vault: Pa
     assert len(r.json()) == 5  # stdout is still the JSON document alone
     # nothing left to fetch: no progress at all
     assert sv.ok("-C", dest, "fetch", f"{CUE}@1.0", "--all", "--progress").err == ""
+
+
+def test_clone_into_an_empty_folder_and_around_a_leftover(remote: Path, vault: Path, sv: Runner,
+                                                          tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    sv.ok("clone", remote, empty, "--lazy")
+    assert _refs(empty, sv) == [f"{CUE}@1.0"] and not (tmp_path / ".empty.stemvault-clone").exists()
+    # what an interrupted clone leaves (its marker inside) is removed by the rerun
+    left = tmp_path / ".copy.stemvault-clone"
+    (left / "vault" / ".git").mkdir(parents=True)
+    (left / "STEMVAULT-CLONE-IN-PROGRESS").write_text("x")
+    sv.ok("clone", remote, tmp_path / "copy", "--lazy")
+    assert not left.exists() and _refs(tmp_path / "copy", sv) == [f"{CUE}@1.0"]
+    # a folder of that name that is not ours is left alone, and the clone refused
+    theirs = tmp_path / ".other.stemvault-clone"
+    theirs.mkdir()
+    (theirs / "keep.txt").write_text("mine")
+    r = sv("clone", remote, tmp_path / "other")
+    assert r.code == 2 and "in the way" in r.err and len(r.err.strip().splitlines()) == 1
+    assert (theirs / "keep.txt").read_text() == "mine" and not (tmp_path / "other").exists()
+
+
+def test_fetch_progress_on_a_terminal_is_one_line_rewritten(remote: Path, vault: Path, sv: Runner,
+                                                            tmp_path: Path) -> None:
+    dest = tmp_path / "lazy"
+    sv.ok("clone", remote, dest, "--lazy")
+    main_fd, tty_fd = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-c", "from tui.cli import entry; entry()", "-C", str(dest),
+                               "fetch", f"{CUE}@1.0", "--json"], stdout=subprocess.PIPE, stderr=tty_fd,
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+                              timeout=300)
+        os.close(tty_fd)
+        tty_fd = -1
+        err = b""
+        while True:
+            try:
+                chunk = os.read(main_fd, 65536)
+            except OSError:  # EIO: the terminal's other side is closed and drained
+                break
+            if not chunk:
+                break
+            err += chunk
+    finally:
+        os.close(main_fd)
+        if tty_fd >= 0:
+            os.close(tty_fd)
+    assert proc.returncode == 0
+    assert len(json.loads(proc.stdout)) == 5  # stdout: the JSON alone
+    text = err.decode()
+    assert text.startswith("\r\x1b[Kfetching 1M03@1.0: ") and "5/5 objects" in text
+    assert text.rstrip("\r\n").count("\n") == 0  # one line, rewritten in place, ended once
