@@ -190,12 +190,31 @@ def _scratch_with_data(git_dir: Path) -> list[Path]:
             and "objects" not in p.relative_to(root).parts] if root.exists() else []
 
 
-def _server_settled(bare: Path) -> None:
-    """Wait (bounded) for the server side to clean up after the cut connection."""
+def _server_processes(*needles: str) -> set[int]:
+    """Live processes whose command line names any of ``needles`` (the server side of a test)."""
+    found = set()
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit() or int(p.name) == os.getpid():
+            continue
+        try:
+            cmdline = (p / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if any(n in cmdline for n in needles):
+            found.add(int(p.name))
+    return _alive(found)
+
+
+def _server_settled(bare: Path, server: Server) -> None:
+    """Wait (bounded) for the server side to end and clean up after the cut connection: no
+    git-lfs-transfer (nor the hold pipe) still running for this repository, nothing in incoming."""
     incoming = bare / "lfs" / "incoming"
+    needles = (str(bare), str(server.dir / "hold.py"))
     deadline = time.monotonic() + 60
-    while incoming.exists() and any(incoming.iterdir()) and time.monotonic() < deadline:
+    while ((incoming.exists() and any(incoming.iterdir())) or _server_processes(*needles)) \
+            and time.monotonic() < deadline:
         time.sleep(0.1)
+    assert not _server_processes(*needles), _describe(_server_processes(*needles))
     assert not incoming.exists() or not any(incoming.iterdir()), list(incoming.iterdir())
 
 
@@ -219,7 +238,7 @@ def test_a_push_killed_mid_transfer_leaves_nothing_half_written_and_a_rerun_comp
         server: Server, shared: tuple[Path, str, dict[str, str]], vault: Path, sv: Runner) -> None:
     bare, _, made = shared
     _kill_mid_transfer(["-C", str(vault), "push"], vault, server, "upload")
-    _server_settled(bare)
+    _server_settled(bare, server)
     assert _store_is_whole(bare) < set(made.values())  # some objects did not arrive
     assert git(bare, "for-each-ref") == ""  # the branch did not land without its audio
     sv.ok("-C", vault, "push")
@@ -237,7 +256,7 @@ def test_a_fetch_killed_mid_transfer_leaves_nothing_half_written_and_a_rerun_com
     _kill_mid_transfer(["-C", str(lazy), "fetch", CUE, "--all"], lazy, server, "download")
     assert _store_is_whole(lazy / ".git") < set(made.values())
     assert git(lazy, "status", "--porcelain") == ""
-    _server_settled(bare)
+    _server_settled(bare, server)
     got = sv.ok("-C", lazy, "fetch", CUE, "--all", "--json").json()
     assert {g["file"]: g["oid"] for g in got} == made
     assert _store_is_whole(lazy / ".git") == set(made.values()) == lfs_objects(lazy)
@@ -254,7 +273,7 @@ def test_a_clone_killed_mid_transfer_leaves_no_vault_and_a_rerun_completes(
     dest = tmp_path / "copy"
     _kill_mid_transfer(["clone", url, str(dest)], tmp_path, server, "download")
     assert not dest.exists() or not any(dest.iterdir())  # no half-made vault where the user asked for one
-    _server_settled(bare)
+    _server_settled(bare, server)
     sv.ok("clone", url, dest)
     assert _store_is_whole(dest / ".git") == set(made.values())
     assert _scratch_with_data(dest / ".git") == []
