@@ -140,9 +140,11 @@ def _describe(pids: set[int]) -> list[str]:
     return out
 
 
-def _kill_mid_transfer(args: list[str], cwd: Path, server: Server, operation: str) -> None:
-    """Run ``stemvault args`` with the ``operation`` held; SIGKILL it once the hold is reached;
-    then every process it started must end by itself (within a generous bound)."""
+def _kill_mid_transfer(args: list[str], cwd: Path, server: Server, operation: str,
+                       sig: signal.Signals = signal.SIGKILL) -> int:
+    """Run ``stemvault args`` with the ``operation`` held; send it ``sig`` (SIGKILL) once the hold
+    is reached; then every process it started must end by itself (within a generous bound).
+    Its exit code (negative: the signal)."""
     marker = server.hold(operation)
     proc = subprocess.Popen([sys.executable, "-c", "from tui.cli import entry; entry()", *args], cwd=cwd,
                             env=_env(server), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -154,17 +156,18 @@ def _kill_mid_transfer(args: list[str], cwd: Path, server: Server, operation: st
             time.sleep(0.05)
         tree = _tree(proc.pid) - {proc.pid}
         assert tree, "stemvault had started no process"
-        proc.kill()
-        proc.wait(timeout=30)
+        proc.send_signal(sig)
+        code = proc.wait(timeout=60)
         deadline = time.monotonic() + 60
         while _alive(tree) and time.monotonic() < deadline:
             time.sleep(0.1)
         left = _alive(tree)
         try:
-            assert not left, f"left behind after SIGKILL: {_describe(left)}"
+            assert not left, f"left behind after {sig.name}: {_describe(left)}"
         finally:
             for pid in left:  # ours: end them so that nothing outlives the test
                 os.kill(pid, signal.SIGKILL)
+        return code
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -281,3 +284,19 @@ def test_a_clone_killed_mid_transfer_leaves_no_vault_and_a_rerun_completes(
         assert sha256(dest / "cues" / CUE / f) == oid
     assert sv.ok("-C", dest, "verify", "--json").json()["ok"]
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no leftovers beside it
+
+
+def test_an_interrupt_sent_to_stemvault_alone_ends_the_transfer_under_it(
+        server: Server, shared: tuple[Path, str, dict[str, str]], vault: Path, sv: Runner, tmp_path: Path) -> None:
+    """SIGINT to stemvault's process only (not the terminal's whole process group): stemvault ends
+    with 130 and takes git, git-lfs and ssh with it."""
+    bare, url, made = shared
+    sv.ok("-C", vault, "push")
+    lazy = tmp_path / "lazy"
+    sv.ok("clone", url, lazy, "--lazy")
+    code = _kill_mid_transfer(["-C", str(lazy), "fetch", CUE, "--all"], lazy, server, "download", signal.SIGINT)
+    assert code == 130
+    assert _store_is_whole(lazy / ".git") < set(made.values())
+    _server_settled(bare, server)
+    sv.ok("-C", lazy, "fetch", CUE, "--all")
+    assert _store_is_whole(lazy / ".git") == set(made.values())

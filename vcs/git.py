@@ -60,7 +60,7 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 # every process under it — git, its hooks, git-lfs, ssh — so no transfer goes on (or hangs) alone.
 # Same process group and terminal as stemvault: ssh can still ask for a passphrase, Ctrl-C reaches all.
 _LEADER = r"""
-import ctypes, os, signal, subprocess, sys
+import ctypes, os, signal, sys
 def tree(root):
     kids = {}
     for name in os.listdir("/proc"):
@@ -92,7 +92,14 @@ except Exception:
     pass
 if os.getppid() != int(sys.argv[1]):  # stemvault died before prctl took effect
     end(signal.SIGTERM, None)
-code = subprocess.Popen(sys.argv[2:]).wait()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    except OSError as e:
+        os.write(2, ("error: cannot run %s: %s\n" % (sys.argv[2], e.strerror)).encode())
+    os._exit(127)
+code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 sys.exit(128 - code if code < 0 else code)
 """
 
@@ -102,6 +109,22 @@ def _transfer_cmd(args: tuple[str, ...]) -> list[str]:
     if not os.path.isdir("/proc/self"):
         return ["git", *args]
     return [sys.executable, "-I", "-S", "-c", _LEADER, str(os.getpid()), "git", *args]
+
+
+def _run_led(cmd: list[str], *, cwd: str | os.PathLike[str], env: dict[str, str],
+             input: bytes | None) -> subprocess.CompletedProcess[bytes]:
+    """subprocess.run for a command under the leader, except that an exception while waiting
+    (KeyboardInterrupt...) ends it with SIGTERM, which the leader passes on to everything under
+    it (subprocess.run's SIGKILL would leave git and git-lfs running)."""
+    with subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.PIPE if input is not None else None,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        try:
+            out, err = proc.communicate(input)
+        except BaseException:
+            proc.terminate()
+            proc.wait()
+            raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def run(
@@ -118,8 +141,11 @@ def run(
     leader that ends it and everything it started when stemvault dies, however it dies."""
     cmd = _transfer_cmd(args) if transfer else ["git", *args]
     try:
-        proc = subprocess.run(cmd, cwd=cwd, env=clean_env(env), input=input,
-                              capture_output=True, check=False)
+        if transfer:
+            proc = _run_led(cmd, cwd=cwd, env=clean_env(env), input=input)
+        else:
+            proc = subprocess.run(cmd, cwd=cwd, env=clean_env(env), input=input,
+                                  capture_output=True, check=False)
     except FileNotFoundError:
         if shutil.which("git") is None:
             raise ToolMissing("git is not installed: install it (apt-get install git)") from None
