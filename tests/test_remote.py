@@ -376,3 +376,10 @@ def test_fetch_progress_on_a_terminal_is_one_line_rewritten(remote: Path, vault:
     text = err.decode()
     assert text.startswith("\r\x1b[Kfetching 1M03@1.0: ") and "5/5 objects" in text
     assert text.rstrip("\r\n").count("\n") == 0  # one line, rewritten in place, ended once
+
+
+def test_clone_of_a_relative_path(remote: Path, vault: Path, sv: Runner, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(remote.parent)
+    sv.ok("clone", "film.git", "sub/copy", "--lazy")
+    assert _refs(remote.parent / "sub" / "copy", sv) == [f"{CUE}@1.0"]

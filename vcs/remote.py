@@ -116,7 +116,7 @@ def clone(url: str, dest: Path | None, *, lazy: bool = False) -> Path:
     work = staging / "vault"
     try:
         try:
-            git.clone(url, work, cwd=staging, lazy=lazy)
+            git.clone(url, work, cwd=Path.cwd(), lazy=lazy)  # a relative URL is relative to here
         except GitFailed as e:
             raise _unreachable(REMOTE, url, e) from None
         git.config_set("lfs.ssh.automultiplex", "false", cwd=work)
