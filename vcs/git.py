@@ -1,7 +1,9 @@
 """The one place where stemvault talks to git and git-lfs.
 
 Public surface:
-    run(*args, cwd, env=None, check=True, input=None) -> CompletedProcess[bytes]
+    run(*args, cwd, env=None, check=True, input=None, transfer=False) -> CompletedProcess[bytes]
+        (``transfer``: under a leader that ends git, git-lfs and ssh when stemvault dies);
+    run_ticking(*args, cwd, tick): a transfer that calls ``tick()`` while it runs (progress)
     clean_env(extra) -> dict; require_tools(); lfs_version()
     Objects(repo_path): reads blobs/commits/tags from the object store (GitPython's persistent
         ``git cat-file --batch``), by oid or by ``<commit>:<path>``, never the LFS content
