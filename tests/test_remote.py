@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import pty
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,7 +97,7 @@ def test_a_new_version_pushed_arrives_with_its_audio(remote: Path, vault: Path, 
     sums = write_set(tmp_path / "v2", gains={"STR": 0.5})
     sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
     sv.ok("-C", vault, "push")
-    assert sv.ok("-C", other, "status", "--json").json()["behind"] == 0  # as of its last pull
+    assert sv.ok("-C", other, "status", "--json").json()["behind"] == 1  # status asks the remote
     sv.ok("-C", other, "pull")
     for f, oid in sums.items():
         assert sha256(other / "cues" / CUE / f) == oid
@@ -226,3 +230,156 @@ def test_a_plain_git_pull_in_a_lazy_clone_fetches_no_audio(remote: Path, vault: 
     assert _refs(dest, sv)[0] == f"{CUE}@2.0"
     assert lfs_objects(dest) == set()
     assert git(dest, "status", "--porcelain") == ""
+
+
+def test_status_asks_the_remote_and_names_what_is_not_pushed(remote: Path, vault: Path, sv: Runner,
+                                                             tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    sv.ok("clone", remote, other, "--lazy")
+    st = sv.ok("-C", other, "status", "--json").json()
+    assert st["checked"] and (st["ahead"], st["behind"]) == (0, 0)
+    assert st["versions_not_pushed"] == [] and st["notes_not_pushed"] == [] and st["approvals_not_pushed"] == []
+    assert st["cues"] == [{"version": f"{CUE}@1.0", "local": [], "missing": sorted(_oids(vault, sv, f"{CUE}@1.0")),
+                           "objects_local": 0, "objects_needed": 5}]
+    # the composer pushes a new version: status in the other clone sees it without a pull or fetch
+    write_set(tmp_path / "v2", gains={"STR": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
+    sv.ok("-C", vault, "push")
+    st = sv.ok("-C", other, "status", "--json").json()
+    assert (st["ahead"], st["behind"]) == (0, 1)
+    # here: a version, two notes and an approval not pushed yet
+    write_set(tmp_path / "v3", gains={"BRS": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v3", "-m", "third")
+    sv.ok("-C", vault, "note", f"{CUE}@2.0", "00:00:01:00", "strings fine now")
+    sv.ok("-C", vault, "note", f"{CUE}@2.0", "00:00:01:12", "brass late")
+    sv.ok("-C", vault, "approve", f"{CUE}@2.0", "-m", "ok")
+    st = sv.ok("-C", vault, "status", "--json").json()
+    assert (st["ahead"], st["behind"]) == (1, 0)
+    assert st["versions_not_pushed"] == [f"{CUE}@3.0"]
+    assert st["notes_not_pushed"] == [{"version": f"{CUE}@2.0", "lines": 2}]
+    assert len(st["approvals_not_pushed"]) == 1 and st["approvals_not_pushed"][0].startswith(CUE)
+    assert st["cues"][0]["objects_local"] == st["cues"][0]["objects_needed"] == 5
+    out = sv.ok("-C", vault, "status").out
+    assert f"versions not pushed: {CUE}@3.0" in out and f"{CUE}@2.0 (2 notes)" in out
+    sv.ok("-C", vault, "push")
+    st = sv.ok("-C", vault, "status", "--json").json()
+    assert (st["ahead"], st["notes_not_pushed"], st["approvals_not_pushed"]) == (0, [], [])
+    # a remote that cannot be reached: the answer is as of the last contact, and says so
+    git(vault, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    st = sv.ok("-C", vault, "status", "--json").json()
+    assert not st["checked"] and "cannot reach" in st["error"] and st["ahead"] == 0
+    assert "could not ask origin" in sv.ok("-C", vault, "status").out
+
+
+def test_remote_option_works_with_a_second_remote(remote: Path, vault: Path, sv: Runner, tmp_path: Path) -> None:
+    backup = tmp_path / "backup" / "film.git"
+    backup.parent.mkdir()
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(backup))
+    git(vault, "remote", "add", "backup", str(backup))
+    write_set(tmp_path / "v2", gains={"STR": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
+    assert sv.ok("-C", vault, "status", "--remote", "backup", "--json").json()["versions_not_pushed"] == \
+        [f"{CUE}@2.0", f"{CUE}@1.0"]
+    sv.ok("-C", vault, "note", f"{CUE}@1.0", "00:00:01:00", "for the backup")
+    sv.ok("-C", vault, "push", "--remote", "backup")
+    assert git(backup, "rev-parse", "main") == git(vault, "rev-parse", "HEAD")
+    assert git(remote, "rev-parse", "main") != git(vault, "rev-parse", "HEAD")  # origin untouched
+    oids = _oids(vault, sv, f"{CUE}@2.0")
+    held = {p.name for p in (backup / "lfs" / "objects").rglob("*") if p.is_file()}
+    assert set(oids.values()) <= held
+    st = sv.ok("-C", vault, "status", "--remote", "backup", "--json").json()
+    assert (st["remote"], st["ahead"], st["behind"], st["notes_not_pushed"]) == ("backup", 0, 0, [])
+    assert sv.ok("-C", vault, "status", "--json").json()["ahead"] == 1  # origin still lacks v2
+    # a lazy clone of origin fetches and pulls from the backup by name
+    lazy = tmp_path / "lazy"
+    sv.ok("clone", remote, lazy, "--lazy")
+    git(lazy, "remote", "add", "backup", str(backup))
+    sv.ok("-C", lazy, "pull", "--remote", "backup")
+    assert _refs(lazy, sv)[0] == f"{CUE}@2.0" and _notes(lazy, sv, f"{CUE}@1.0") == ["for the backup"]
+    got = sv.ok("-C", lazy, "fetch", f"{CUE}@2.0", "--stem", "STR", "--remote", "backup", "--json").json()
+    assert [(g["file"], g["oid"]) for g in got] == [("1M03_STR.wav", oids["1M03_STR.wav"])]
+    assert lfs_objects(lazy) == {oids["1M03_STR.wav"]}
+    # an unknown remote name: one line, exit 2
+    for verb in (["push"], ["pull"], ["status"], ["fetch", CUE]):
+        r = sv("-C", lazy, *verb, "--remote", "nosuch")
+        assert r.code == 2 and "no remote named 'nosuch'" in r.err and len(r.err.strip().splitlines()) == 1
+
+
+def test_fetch_progress_only_on_a_terminal_or_when_asked(remote: Path, vault: Path, sv: Runner,
+                                                       tmp_path: Path) -> None:
+    oids = _oids(vault, sv, f"{CUE}@1.0")
+    sizes = {f: (vault / "cues" / CUE / f).stat().st_size for f in oids}
+    dest = tmp_path / "lazy"
+    sv.ok("clone", remote, dest, "--lazy")
+    # not a terminal (captured): stdout is the JSON alone, stderr stays empty
+    r = sv.ok("-C", dest, "fetch", f"{CUE}@1.0", "--stem", "STR", "--json")
+    assert r.err == "" and [g["file"] for g in r.json()] == ["1M03_STR.wav"]
+    # --progress: objects and bytes on stderr, one line per object arrived, the last one complete
+    r = sv.ok("-C", dest, "fetch", f"{CUE}@1.0", "--all", "--progress", "--json")
+    lines = r.err.strip().splitlines()
+    rest = sum(size for f, size in sizes.items() if f != "1M03_STR.wav")
+    assert lines[-1] == f"fetching {CUE}@1.0: 4/4 objects, {rest / 1e6:.1f} MB of {rest / 1e6:.1f} MB"
+    assert all(line.startswith(f"fetching {CUE}@1.0: ") and "\r" not in line for line in lines)
+    assert len(r.json()) == 5  # stdout is still the JSON document alone
+    # nothing left to fetch: no progress at all
+    assert sv.ok("-C", dest, "fetch", f"{CUE}@1.0", "--all", "--progress").err == ""
+
+
+def test_clone_into_an_empty_folder_and_around_a_leftover(remote: Path, vault: Path, sv: Runner,
+                                                          tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    sv.ok("clone", remote, empty, "--lazy")
+    assert _refs(empty, sv) == [f"{CUE}@1.0"] and not (tmp_path / ".empty.stemvault-clone").exists()
+    # what an interrupted clone leaves (its marker inside) is removed by the rerun
+    left = tmp_path / ".copy.stemvault-clone"
+    (left / "vault" / ".git").mkdir(parents=True)
+    (left / "STEMVAULT-CLONE-IN-PROGRESS").write_text("x")
+    sv.ok("clone", remote, tmp_path / "copy", "--lazy")
+    assert not left.exists() and _refs(tmp_path / "copy", sv) == [f"{CUE}@1.0"]
+    # a folder of that name that is not ours is left alone, and the clone refused
+    theirs = tmp_path / ".other.stemvault-clone"
+    theirs.mkdir()
+    (theirs / "keep.txt").write_text("mine")
+    r = sv("clone", remote, tmp_path / "other")
+    assert r.code == 2 and "in the way" in r.err and len(r.err.strip().splitlines()) == 1
+    assert (theirs / "keep.txt").read_text() == "mine" and not (tmp_path / "other").exists()
+
+
+def test_fetch_progress_on_a_terminal_is_one_line_rewritten(remote: Path, vault: Path, sv: Runner,
+                                                            tmp_path: Path) -> None:
+    dest = tmp_path / "lazy"
+    sv.ok("clone", remote, dest, "--lazy")
+    main_fd, tty_fd = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-c", "from tui.cli import entry; entry()", "-C", str(dest),
+                               "fetch", f"{CUE}@1.0", "--json"], stdout=subprocess.PIPE, stderr=tty_fd,
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+                              timeout=300)
+        os.close(tty_fd)
+        tty_fd = -1
+        err = b""
+        while True:
+            try:
+                chunk = os.read(main_fd, 65536)
+            except OSError:  # EIO: the terminal's other side is closed and drained
+                break
+            if not chunk:
+                break
+            err += chunk
+    finally:
+        os.close(main_fd)
+        if tty_fd >= 0:
+            os.close(tty_fd)
+    assert proc.returncode == 0
+    assert len(json.loads(proc.stdout)) == 5  # stdout: the JSON alone
+    text = err.decode()
+    assert text.startswith("\r\x1b[Kfetching 1M03@1.0: ") and "5/5 objects" in text
+    assert text.rstrip("\r\n").count("\n") == 0  # one line, rewritten in place, ended once
+
+
+def test_clone_of_a_relative_path(remote: Path, vault: Path, sv: Runner, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(remote.parent)
+    sv.ok("clone", "film.git", "sub/copy", "--lazy")
+    assert _refs(remote.parent / "sub" / "copy", sv) == [f"{CUE}@1.0"]

@@ -1,7 +1,10 @@
-"""The one place where stemvault talks to git and git-lfs.
+"""The one place where stemvault talks to git and git-lfs (over the ~600-line rule: every git
+invocation lives here by contract — import-linter — so the module grows with the verbs).
 
 Public surface:
-    run(*args, cwd, env=None, check=True, input=None) -> CompletedProcess[bytes]
+    run(*args, cwd, env=None, check=True, input=None, transfer=False) -> CompletedProcess[bytes]
+        (``transfer``: under a leader that ends git, git-lfs and ssh when stemvault dies);
+    run_ticking(*args, cwd, tick): a transfer that calls ``tick()`` while it runs (progress)
     clean_env(extra) -> dict; require_tools(); lfs_version()
     Objects(repo_path): reads blobs/commits/tags from the object store (GitPython's persistent
         ``git cat-file --batch``), by oid or by ``<commit>:<path>``, never the LFS content
@@ -28,8 +31,10 @@ import itertools
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,18 +67,53 @@ def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+# A transfer's git runs under vcs/_leader.py (see there): when stemvault dies, even by SIGKILL,
+# the leader ends git, its hooks, git-lfs and ssh, so no transfer goes on (or hangs) alone.
+_LEADER = Path(__file__).with_name("_leader.py")
+
+
+def _transfer_cmd(args: tuple[str, ...]) -> list[str]:
+    """``git *args`` under the leader that ends it when stemvault dies (Linux; elsewhere plain git)."""
+    if not os.path.isdir("/proc/self"):
+        return ["git", *args]
+    return [sys.executable, "-I", "-S", str(_LEADER), str(os.getpid()), "git", *args]
+
+
+def _run_led(cmd: list[str], *, cwd: str | os.PathLike[str], env: dict[str, str],
+             input: bytes | None) -> subprocess.CompletedProcess[bytes]:
+    """subprocess.run for a command under the leader, except that an exception while waiting
+    (KeyboardInterrupt...) ends it with SIGTERM, which the leader passes on to everything under
+    it (subprocess.run's SIGKILL would leave git and git-lfs running)."""
+    with subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.PIPE if input is not None else None,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        try:
+            out, err = proc.communicate(input)
+        except BaseException:
+            proc.terminate()
+            proc.wait()
+            raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
 def run(
     *args: str,
     cwd: str | os.PathLike[str],
     env: Mapping[str, str] | None = None,
     check: bool = True,
     input: bytes | None = None,
+    transfer: bool = False,
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run ``git *args`` in ``cwd``; raise GitFailed (command, code, stderr) when ``check``."""
-    cmd = ["git", *args]
+    """Run ``git *args`` in ``cwd``; raise GitFailed (command, code, stderr) when ``check``.
+
+    ``transfer``: a command that talks to a remote (clone, fetch, push, git-lfs): it runs under a
+    leader that ends it and everything it started when stemvault dies, however it dies."""
+    cmd = _transfer_cmd(args) if transfer else ["git", *args]
     try:
-        proc = subprocess.run(cmd, cwd=cwd, env=clean_env(env), input=input,
-                              capture_output=True, check=False)
+        if transfer:
+            proc = _run_led(cmd, cwd=cwd, env=clean_env(env), input=input)
+        else:
+            proc = subprocess.run(cmd, cwd=cwd, env=clean_env(env), input=input,
+                                  capture_output=True, check=False)
     except FileNotFoundError:
         if shutil.which("git") is None:
             raise ToolMissing("git is not installed: install it (apt-get install git)") from None
@@ -505,7 +545,9 @@ def iter_z(data: bytes) -> Iterator[str]:
 
 def clone(url: str, dest: Path, *, cwd: Path, lazy: bool = False) -> None:
     """``git clone url dest``; ``lazy``: no LFS object is downloaded (the pointers are checked out)."""
-    run("clone", "--quiet", "--", url, str(dest), cwd=cwd, env={"GIT_LFS_SKIP_SMUDGE": "1"} if lazy else None)
+    # automultiplex off from the start: git-lfs 3.3 can hang with SSH multiplexing on
+    run("clone", "--quiet", "-c", "lfs.ssh.automultiplex=false", "--", url, str(dest), cwd=cwd,
+        env={"GIT_LFS_SKIP_SMUDGE": "1"} if lazy else None, transfer=True)
 
 
 def config_set(key: str, value: str, *, cwd: Path) -> None:
@@ -518,13 +560,13 @@ def remote_url(name: str, *, cwd: Path) -> str | None:
 
 def fetch(remote: str, *refspecs: str, cwd: Path) -> None:
     """``git fetch --no-tags remote refspecs`` (GitFailed with git's stderr when it fails)."""
-    run("fetch", "--quiet", "--no-tags", remote, *refspecs, cwd=cwd)
+    run("fetch", "--quiet", "--no-tags", remote, *refspecs, cwd=cwd, transfer=True)
 
 
 def push(remote: str, *refspecs: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
     """``git push remote refspecs`` (the LFS pre-push hook uploads the objects); not checked:
     the caller tells a rejection from a failure."""
-    return run("push", "--porcelain", remote, *refspecs, cwd=cwd, check=False)
+    return run("push", "--porcelain", remote, *refspecs, cwd=cwd, check=False, transfer=True)
 
 
 def is_ancestor(a: str, b: str, *, cwd: Path) -> bool:
@@ -538,7 +580,7 @@ def count_between(a: str, b: str, *, cwd: Path) -> tuple[int, int]:
 
 
 def merge_ff_only(ref: str, *, cwd: Path) -> None:
-    run("merge", "--ff-only", "--quiet", ref, cwd=cwd)
+    run("merge", "--ff-only", "--quiet", ref, cwd=cwd, transfer=True)  # smudging downloads audio
 
 
 def update_ref(ref: str, oid: str, *, cwd: Path) -> None:
@@ -552,10 +594,54 @@ def commit_tree(tree: str, *parents: str, message: str, cwd: Path) -> str:
     return run(*args, "-m", message, cwd=cwd).stdout.decode().strip()
 
 
-def lfs_fetch(remote: str, commit: str, paths: list[str], *, cwd: Path) -> None:
-    """Download the LFS objects of ``paths`` at ``commit`` (a lazy clone's exclude overridden)."""
-    run("-c", "lfs.fetchexclude=", "lfs", "fetch", remote, commit, f"--include={','.join(paths)}",
-        "--exclude=", cwd=cwd)
+# git-lfs retries a failed object 8 times by default, with a growing pause: a network blip is worth
+# a retry or two, but an object the server does not have (a 404, final) then costs minutes. Used
+# when the repository (or the user's config) sets no lfs.transfer.maxretries of its own.
+LFS_MAX_RETRIES = 2
+
+
+def run_ticking(*args: str, cwd: Path, tick: Callable[[], None], interval: float = 0.2,
+                env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    """Run the transfer ``git *args`` (under the leader, see ``run``), calling ``tick()`` every
+    ``interval`` seconds while it runs and once at the end; not checked."""
+    cmd = _transfer_cmd(args)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=clean_env(env), stdin=subprocess.DEVNULL, stdout=out, stderr=err)
+        try:
+            while True:
+                try:
+                    proc.wait(timeout=interval)
+                    break
+                except subprocess.TimeoutExpired:
+                    tick()
+        except BaseException:
+            proc.terminate()  # the leader ends git-lfs and ssh under it
+            proc.wait()
+            raise
+        tick()
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(cmd, proc.returncode, out.read(), err.read())
+
+
+def lfs_fetch(remote: str, commit: str, paths: list[str], *, cwd: Path,
+              tick: Callable[[], None] | None = None) -> None:
+    """Download the LFS objects of ``paths`` at ``commit`` (a lazy clone's exclude overridden);
+    ``tick`` is called a few times a second while it runs (to show progress).
+
+    Raises:
+        GitFailed: git-lfs failed (some objects may have arrived).
+    """
+    retries = ([] if config_get("lfs.transfer.maxretries", cwd=cwd) is not None
+               else ["-c", f"lfs.transfer.maxretries={LFS_MAX_RETRIES}"])
+    args = [*retries, "-c", "lfs.fetchexclude=", "lfs", "fetch", remote, commit,
+            f"--include={','.join(paths)}", "--exclude="]
+    if tick is None:
+        run(*args, cwd=cwd, transfer=True)
+        return
+    proc = run_ticking(*args, cwd=cwd, tick=tick)
+    if proc.returncode != 0:
+        raise GitFailed(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
 
 
 def lfs_checkout(paths: list[str], *, cwd: Path) -> None:

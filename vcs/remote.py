@@ -16,19 +16,22 @@ sides is reported, never moved.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vcs import git
-from vcs.errors import GitFailed, RemoteError, UsageError, VaultError, git_advice
+from vcs.errors import GitFailed, RemoteError, UsageError, VaultError, cannot_write, git_advice
 from vcs.lfs import POINTER_MAX, object_path, parse_pointer
 from vcs.models import Version
 from vcs.vault import CUES_DIR, NOTES_REF, Vault
 
-__all__ = ["FetchedObject", "PullReport", "PushReport", "clone", "fetch_audio", "merge_note_lines",
+__all__ = ["FetchProgress", "FetchedObject", "PullReport", "PushReport", "clone", "fetch_audio", "merge_note_lines",
            "pull", "push", "status", "sync_notes"]
 
 REMOTE = "origin"
@@ -53,7 +56,7 @@ def _require_remote(vault: Vault, remote: str) -> str:
     url = git.remote_url(remote, cwd=vault.root)
     if url is None:
         raise RemoteError(f"this vault has no remote named {remote!r}: clone the vault with "
-                          "`stemvault clone URL`, or add one with `git remote add origin URL`")
+                          f"`stemvault clone URL`, or add one with `git remote add {remote} URL`")
     return url
 
 
@@ -92,24 +95,54 @@ def clone(url: str, dest: Path | None, *, lazy: bool = False) -> Path:
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise UsageError(f"{dest} exists and is not an empty folder: give a new folder to clone into")
     parent = dest.parent
-    parent.mkdir(parents=True, exist_ok=True)
     try:
-        git.clone(url, dest, cwd=parent, lazy=lazy)
-    except GitFailed as e:
-        raise _unreachable(REMOTE, url, e) from None
-    git.config_set("lfs.ssh.automultiplex", "false", cwd=dest)
-    if lazy:
-        git.config_set("lfs.fetchexclude", "*", cwd=dest)
-    git.lfs_install_local(dest)
-    vault = Vault(dest)
-    _fetch_all(vault, REMOTE, url)
-    _merge_notes(vault, REMOTE)
-    _sync_tags_in(vault, REMOTE)
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise cannot_write(e, parent) from None
+    # The clone is made beside DIR and renamed into place when complete: an interrupted clone
+    # (even SIGKILL) leaves no half-made vault at DIR, and running the same clone again removes
+    # the leftover (it carries a marker naming it ours) and starts over.
+    staging = parent / f".{dest.name}.stemvault-clone"
+    marker = staging / _CLONE_MARKER
+    if staging.exists():
+        if not marker.is_file():
+            raise UsageError(f"{staging} is in the way of the clone: move it away and clone again")
+        shutil.rmtree(staging)
+    try:
+        staging.mkdir()
+        marker.write_text(f"an unfinished `stemvault clone {url}`: safe to delete\n")
+    except OSError as e:
+        raise cannot_write(e, parent) from None
+    work = staging / "vault"
+    try:
+        try:
+            git.clone(url, work, cwd=Path.cwd(), lazy=lazy)  # a relative URL is relative to here
+        except GitFailed as e:
+            raise _unreachable(REMOTE, url, e) from None
+        git.config_set("lfs.ssh.automultiplex", "false", cwd=work)
+        if lazy:
+            git.config_set("lfs.fetchexclude", "*", cwd=work)
+        git.lfs_install_local(work)
+        vault = Vault(work)
+        try:
+            _fetch_all(vault, REMOTE, url)
+            _merge_notes(vault, REMOTE)
+            _sync_tags_in(vault, REMOTE)
+        finally:
+            vault.close()
+        if dest.exists():
+            dest.rmdir()  # the empty folder the user named
+        work.rename(dest)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return dest
 
 
+_CLONE_MARKER = "STEMVAULT-CLONE-IN-PROGRESS"
+
+
 def _has_remote_ref(cwd: Path, remote: str, ref: str) -> bool:
-    proc = git.run("ls-remote", "--exit-code", remote, ref, cwd=cwd, check=False)
+    proc = git.run("ls-remote", "--exit-code", remote, ref, cwd=cwd, check=False, transfer=True)
     return proc.returncode == 0
 
 
@@ -215,6 +248,30 @@ def _sync_tags_in(vault: Vault, remote: str) -> list[str]:
 # ----- fetch of audio -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class FetchProgress:
+    """How far a fetch is: whole objects arrived, and bytes (of whole and partial objects)."""
+    objects_done: int
+    objects_total: int
+    bytes_done: int
+    bytes_total: int
+
+
+def _progress_of(vault: Vault, want: dict[str, int]) -> FetchProgress:
+    """Progress of downloading ``want`` ({oid: size}), read from the LFS store itself: whole
+    objects in lfs/objects, partial ones in lfs/incomplete (whatever the transfer adapter)."""
+    done = [oid for oid in want if object_path(vault.git_dir, oid).is_file()]
+    partial = 0
+    incomplete = vault.git_dir / "lfs" / "incomplete"
+    if incomplete.is_dir():
+        for p in incomplete.iterdir():
+            oid = p.name[:64]
+            if oid in want and oid not in done:
+                with contextlib.suppress(OSError):  # renamed into place meanwhile
+                    partial += min(p.stat().st_size, want[oid])
+    return FetchProgress(len(done), len(want), sum(want[o] for o in done) + partial, sum(want.values()))
+
+
+@dataclass(frozen=True)
 class FetchedObject:
     version: str
     file: str
@@ -257,10 +314,12 @@ def _pointers(vault: Vault, v: Version) -> dict[str, tuple[str, int]]:
 
 
 def fetch_audio(vault: Vault, ref: str, stems: list[str], *, all_stems: bool = False,
-                remote: str = REMOTE) -> list[FetchedObject]:
+                remote: str = REMOTE,
+                progress: Callable[[FetchProgress], None] | None = None) -> list[FetchedObject]:
     """Download exactly the LFS objects of the chosen stems of version ``ref`` (all of its files
     with ``all_stems``, or no ``stems``), check each against its oid, and put them in the working
-    folder when the working folder holds that version of the file.
+    folder when the working folder holds that version of the file. ``progress`` is called a few
+    times a second while objects arrive (not at all when every object is here already).
 
     Raises:
         UsageError: a stem the version does not have.
@@ -276,8 +335,10 @@ def fetch_audio(vault: Vault, ref: str, stems: list[str], *, all_stems: bool = F
     prefix = f"{CUES_DIR}/{v.cue}/"
     failure = ""
     if want:
+        sizes = {ptrs[f][0]: ptrs[f][1] for f in want}
+        tick = (lambda: progress(_progress_of(vault, sizes))) if progress is not None else None
         try:
-            git.lfs_fetch(remote, v.commit, [prefix + f for f in want], cwd=vault.root)
+            git.lfs_fetch(remote, v.commit, [prefix + f for f in want], cwd=vault.root, tick=tick)
         except GitFailed as e:  # some objects may have arrived: those are checked and kept
             failure = e.stderr.strip().splitlines()[-1] if e.stderr.strip() else str(e)
     out: list[FetchedObject] = []
@@ -293,6 +354,7 @@ def fetch_audio(vault: Vault, ref: str, stems: list[str], *, all_stems: bool = F
             raise VaultError(f"{f} of {v.ref}: the object fetched from {remote} does not match its oid "
                              f"{oid} (removed): the server's copy is damaged; fetch it from another copy")
         out.append(FetchedObject(v.ref, f, oid, size))
+    _drop_partials(vault)
     # smudge the working files that are this version's
     head = git.head(vault.root)
     here = [prefix + g.file for g in out if head and _head_pointer(vault, head, prefix + g.file) == g.oid]
@@ -306,6 +368,22 @@ def fetch_audio(vault: Vault, ref: str, stems: list[str], *, all_stems: bool = F
                           f"{failure or 'the remote does not have it'}; the other files arrived — ask whoever "
                           "committed it to `stemvault push` again")
     return out
+
+
+def _drop_partials(vault: Vault) -> int:
+    """Remove git-lfs's partial downloads (``lfs/incomplete/<oid>…``) of objects this vault now
+    holds whole: what an interrupted transfer left, which git-lfs's SSH transfer never resumes
+    or removes. The number removed."""
+    incomplete = vault.git_dir / "lfs" / "incomplete"
+    removed = 0
+    if not incomplete.is_dir():
+        return 0
+    for p in incomplete.iterdir():
+        oid = p.name[:64]
+        if p.is_file() and object_path(vault.git_dir, oid).is_file():
+            p.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _head_pointer(vault: Vault, head: str, path: str) -> str | None:
@@ -436,32 +514,82 @@ def pull(vault: Vault, remote: str = REMOTE) -> PullReport:
     if behind:
         with vault.writing():
             git.merge_ff_only(f"refs/remotes/{remote}/{branch}", cwd=vault.root)
+        _drop_partials(vault)
     rep.commits = behind
     return rep
 
 
 # ----- status ---------------------------------------------------------------------------------
 
-def status(vault: Vault, remote: str = REMOTE) -> dict[str, Any]:
-    """Ahead/behind the remote as of the last push, pull or fetch, and which audio of each cue's
-    latest version is in this clone."""
+def _unpushed_note_lines(vault: Vault, remote: str) -> dict[str, int]:
+    """{annotated commit: number of note lines here that the remote's notes lack}."""
+    theirs = {commit: blob for blob, commit in git.notes_list(_remote_notes(remote), cwd=vault.root)}
+    out: dict[str, int] = {}
+    for blob, commit in git.notes_list(NOTES_REF, cwd=vault.root):
+        if theirs.get(commit) == blob:
+            continue
+        mine = {line.strip() for line in vault.objects.read(blob).splitlines() if line.strip()}
+        there = ({line.strip() for line in vault.objects.read(theirs[commit]).splitlines()}
+                 if commit in theirs else set())
+        if mine - there:
+            out[commit] = len(mine - there)
+    return out
+
+
+def status(vault: Vault, remote: str = REMOTE, *, ask: bool = True) -> dict[str, Any]:
+    """Where this vault stands against ``remote`` and which audio is here.
+
+    With ``ask`` the remote is asked first (a fetch of its branches, tags and notes into
+    tracking refs: the working folder and the local refs are not touched); when it cannot be
+    reached, the answer is as of the last contact and ``checked`` is False with ``error`` saying
+    why. Keys: remote, url, branch, checked, error, ahead, behind (commits), versions_not_pushed
+    (["1M03@4.0", ...]), notes_not_pushed ([{"version", "lines"}]), approvals_not_pushed (tag
+    names), lazy, cues ([{"version", "local", "missing", "objects_local", "objects_needed"}]: the
+    latest version of each cue, its LFS files here and not here).
+
+    Raises:
+        RemoteError: ``remote`` is not a remote of this vault (the default, origin, may be absent).
+    """
     url = git.remote_url(remote, cwd=vault.root)
+    if url is None and remote != REMOTE:
+        _require_remote(vault, remote)
     branch = git.current_branch(vault.root)
     head = git.head(vault.root)
     out: dict[str, Any] = {"remote": remote if url else None, "url": url, "branch": branch,
-                           "ahead": None, "behind": None, "lazy": git.config_get("lfs.fetchexclude",
-                                                                                    cwd=vault.root) == "*",
+                           "checked": False, "error": None, "ahead": None, "behind": None,
+                           "versions_not_pushed": [], "notes_not_pushed": [], "approvals_not_pushed": [],
+                           "lazy": git.config_get("lfs.fetchexclude", cwd=vault.root) == "*",
                            "cues": []}
+    if url and ask:
+        try:
+            _fetch_all(vault, remote, url)
+            out["checked"] = True
+        except RemoteError as e:
+            out["error"] = str(e)
     theirs = git.rev_parse(f"refs/remotes/{remote}/{branch}", cwd=vault.root) if url and branch else None
-    if theirs and head:
-        out["ahead"], out["behind"] = git.count_between(head, theirs, cwd=vault.root)
+    versions = vault.versions(details=False)
+    by_commit = {v.commit: v.ref for v in versions}
+    if url and head:
+        if theirs:
+            out["ahead"], out["behind"] = git.count_between(head, theirs, cwd=vault.root)
+            unpushed = {c.oid for c in git.commits(f"{theirs}..{head}", cwd=vault.root)}
+        else:  # the remote has no such branch yet: everything is to push
+            out["ahead"], out["behind"] = len(git.commits(head, cwd=vault.root)), 0
+            unpushed = set(by_commit)
+        out["versions_not_pushed"] = [v.ref for v in versions if v.commit in unpushed]
+        out["notes_not_pushed"] = [{"version": by_commit.get(c, c[:12]), "lines": n}
+                                   for c, n in sorted(_unpushed_note_lines(vault, remote).items(),
+                                                      key=lambda kv: by_commit.get(kv[0], kv[0]))]
+        out["approvals_not_pushed"] = _tag_conflicts(vault, remote)[0]
     latest: dict[str, Version] = {}
-    for v in vault.versions(details=False):
+    for v in versions:
         latest.setdefault(v.cue, v)
     for cue in sorted(latest):
         v = latest[cue]
         ptrs = _pointers(vault, v)
         local = sorted(f for f, (oid, _) in ptrs.items() if object_path(vault.git_dir, oid).is_file())
-        out["cues"].append({"version": v.ref, "local": local,
-                            "missing": sorted(set(ptrs) - set(local))})
+        needed = {oid for oid, _ in ptrs.values()}
+        out["cues"].append({"version": v.ref, "local": local, "missing": sorted(set(ptrs) - set(local)),
+                            "objects_local": sum(1 for oid in needed if object_path(vault.git_dir, oid).is_file()),
+                            "objects_needed": len(needed)})
     return out
