@@ -36,13 +36,14 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import os
+import resource
 import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
@@ -51,7 +52,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.bench.common import ROLES, SR, _music_block, median, report, timed
+from tests.bench.common import ROLES, SR, _music_block, median, report
 from tests.sshd import Sshd, running_sshd
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -221,6 +222,64 @@ def _lfs_objects(git_dir: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and len(p.name) == 64) if root.exists() else []
 
 
+def _sshd_pid(d: Path) -> int | None:
+    """The listening sshd started with ``d``/cfg (its reaped children's CPU is the server side's)."""
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if str(d / "cfg") in (proc / "cmdline").read_bytes().decode(errors="replace"):
+                    return int(proc.name)
+            except OSError:
+                continue
+    return None
+
+
+class Meter:
+    """Wall time and CPU seconds of one step: on the client (this process's waited-for children:
+    git, git-lfs, ssh, scp, stemvault) and on the server (sshd's and its finished sessions'
+    children: the transfer program, git upload-pack, scp -f)."""
+
+    def __init__(self, sshd_pid: int | None) -> None:
+        self.pid = sshd_pid
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def _server(self) -> float:
+        if self.pid is None:
+            return float("nan")
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(x) for x in fields[11:15]) / self.tick  # utime stime cutime cstime
+
+    def __call__(self, fn: Callable[[], object]) -> dict[str, float]:
+        c0, s0, t0 = _children_cpu(), self._server(), time.perf_counter()
+        fn()
+        t1 = time.perf_counter()
+        time.sleep(0.2)  # let sshd reap the session that just ended
+        return {"wall": t1 - t0, "client_cpu": _children_cpu() - c0, "server_cpu": self._server() - s0}
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _medians(rows: dict[str, list[dict[str, float]]]) -> dict[str, float]:
+    return {k: median([r["wall"] for r in v]) for k, v in rows.items()}
+
+
+def _summary(rows: dict[str, list[dict[str, float]]]) -> dict[str, object]:
+    return {"median_s": {k: round(v, 2) for k, v in _medians(rows).items()},
+            "median_cpu_s": {k: {"client": round(median([r["client_cpu"] for r in v]), 2),
+                                 "server": round(median([r["server_cpu"] for r in v]), 2)} for k, v in rows.items()},
+            "runs_s": {k: [round(r["wall"], 2) for r in v] for k, v in rows.items()}}
+
+
+def _version_oids(clone: Path, ref: str, env: dict[str, str]) -> set[str]:
+    import json
+
+    shown = json.loads(_sv("-C", clone, "show", ref, "--json", cwd=clone, env=env).stdout)
+    return {st["sha256"] for st in shown["stems"]}
+
+
 def _load() -> float:
     return round(os.getloadavg()[0], 2)
 
@@ -249,7 +308,8 @@ def test_bench_remote(tmp_path_factory: pytest.TempPathFactory) -> None:
     env["GIT_CONFIG_COUNT"] = "1"
     env["GIT_CONFIG_KEY_0"] = "lfs.ssh.automultiplex"
     env["GIT_CONFIG_VALUE_0"] = "false"
-    with _server(tmp_path_factory.mktemp("sshd")) as sshd:
+    sshd_dir = tmp_path_factory.mktemp("sshd")
+    with _server(sshd_dir) as sshd:
         env["GIT_SSH_COMMAND"] = sshd.git_ssh_command()
         t_build = time.perf_counter()
         bare = _server_repo(sshd, env)
@@ -313,35 +373,56 @@ def test_bench_remote(tmp_path_factory: pytest.TempPathFactory) -> None:
             "loadavg_before_after": load, "one_fetch_through_the_relay": one_fetch}
 
         # --- lazy clone vs full git clone, interleaved, straight to sshd
+        meter = Meter(_sshd_pid(sshd_dir))
         url = _url(sshd, bare)
-        rows: dict[str, list[float]] = {"stemvault_clone_lazy": [], "git_clone_full": []}
+        rows: dict[str, list[dict[str, float]]] = {"stemvault_clone_lazy": [], "git_clone_full": []}
         load = [_load()]
         smudged = 0
         for i in range(REPS):
             d = scratch / f"lazy{i}"
-            rows["stemvault_clone_lazy"].append(timed(partial(_sv, "clone", url, d, "--lazy", cwd=scratch, env=env)))
+            rows["stemvault_clone_lazy"].append(meter(partial(_sv, "clone", url, d, "--lazy", cwd=scratch, env=env)))
             shutil.rmtree(d)
             d = scratch / f"full{i}"
-            rows["git_clone_full"].append(timed(partial(_run, "git", "clone", "--quiet", url, d, cwd=scratch, env=env)))
+            rows["git_clone_full"].append(meter(partial(_run, "git", "clone", "--quiet", url, d, cwd=scratch, env=env)))
             smudged = len(_lfs_objects(d / ".git"))
             assert smudged == CUES * STEMS  # every cue's latest version came down, nothing more
             shutil.rmtree(d)
         load.append(_load())
-        med = {k: round(median(v), 2) for k, v in rows.items()}
-        out["clone"] = {"median_s": med, "runs_s": {k: [round(x, 2) for x in v] for k, v in rows.items()},
-                        "ratio_lazy_vs_full": round(med["stemvault_clone_lazy"] / med["git_clone_full"], 3),
-                        "full_clone_lfs_objects": smudged, "loadavg_before_after": load}
+        med = _medians(rows)
+        out["clone"] = {**_summary(rows), "loadavg_before_after": load, "full_clone_lfs_objects": smudged,
+                        "ratio_lazy_vs_full": round(med["stemvault_clone_lazy"] / med["git_clone_full"], 3)}
 
         # --- fetch of every version's audio vs scp of the same object files, interleaved
-        rows = {"stemvault_fetch_all_versions": [], "git_lfs_fetch_all": [], "scp": []}
         base = scratch / "fetch-base"
         _sv("clone", url, base, "--lazy", cwd=scratch, env=env)
-        # one remote argument naming every file: the classic protocol sends them all over one
-        # connection (one argument per file would open one connection each); -T: scp does not
-        # check the names that come back against the one argument (they are the same files)
-        remote_paths = [f"{sshd.user}@127.0.0.1:" + " ".join(str(p) for p in objects)]
         scp = ["scp", "-O", "-T", "-q", *sshd.ssh_options().replace("-p ", "-P ", 1).split()]
+
+        def scp_args(files: list[Path]) -> list[str]:
+            # one remote argument naming every file: the classic protocol sends them all over one
+            # connection (one argument per file would open one connection each); -T: scp does not
+            # check the names that come back against the one argument (they are the same files)
+            return [*scp, f"{sshd.user}@127.0.0.1:" + " ".join(str(p) for p in files)]
+
+        # one version (its 12 objects): one `stemvault fetch --all`, one scp
+        one_cue, one_ver = versions[0]
+        one = [o for o in objects if o.name in _version_oids(base, f"{one_cue}@{one_ver}", env)]
+        one_bytes = sum(p.stat().st_size for p in one)
+        rows = {"stemvault_fetch_one_version": [], "scp_one_version": [],
+                "stemvault_fetch_all_versions": [], "git_lfs_fetch_all": [], "scp_all": []}
         load = [_load()]
+        for i in range(REPS):
+            d = scratch / f"one{i}"
+            shutil.copytree(base, d, symlinks=True)
+            rows["stemvault_fetch_one_version"].append(meter(partial(
+                _sv, "-C", d, "fetch", f"{one_cue}@{one_ver}", "--all", cwd=d, env=env)))
+            assert len(_lfs_objects(d / ".git")) == len(one)
+            shutil.rmtree(d)
+            d = scratch / f"scp-one{i}"
+            d.mkdir()
+            rows["scp_one_version"].append(meter(partial(_run, *scp_args(one), d, cwd=scratch, env=env)))
+            assert sum(p.stat().st_size for p in d.iterdir()) == one_bytes
+            shutil.rmtree(d)
+
         for i in range(REPS):
             d = scratch / f"fetch{i}"
             shutil.copytree(base, d, symlinks=True)
@@ -350,31 +431,34 @@ def test_bench_remote(tmp_path_factory: pytest.TempPathFactory) -> None:
                 for cue, ver in versions:
                     _sv("-C", d, "fetch", f"{cue}@{ver}", "--all", cwd=d, env=env)
 
-            rows["stemvault_fetch_all_versions"].append(timed(fetch_all))
-            got = _lfs_objects(d / ".git")
-            assert {p.name for p in got} == {p.name for p in objects}
+            rows["stemvault_fetch_all_versions"].append(meter(fetch_all))
+            assert {p.name for p in _lfs_objects(d / ".git")} == {p.name for p in objects}
             shutil.rmtree(d)
 
             d = scratch / f"scp{i}"
             d.mkdir()
-            rows["scp"].append(timed(partial(_run, *scp, *remote_paths, d, cwd=scratch, env=env)))
+            rows["scp_all"].append(meter(partial(_run, *scp_args(objects), d, cwd=scratch, env=env)))
             assert sum(p.stat().st_size for p in d.iterdir()) == audio
             shutil.rmtree(d)
 
             d = scratch / f"lfsall{i}"
             shutil.copytree(base, d, symlinks=True)
-            rows["git_lfs_fetch_all"].append(timed(partial(
+            rows["git_lfs_fetch_all"].append(meter(partial(
                 _run, "git", "-c", "lfs.fetchexclude=", "lfs", "fetch", "--all", "origin", cwd=d, env=env)))
             assert len(_lfs_objects(d / ".git")) == len(objects)
             shutil.rmtree(d)
         load.append(_load())
-        med = {k: round(median(v), 2) for k, v in rows.items()}
-        mbps = {k: round(audio / v / 1e6, 1) for k, v in med.items()}
+        med = _medians(rows)
+        size_of = {k: one_bytes if "one_version" in k else audio for k in rows}
         out["fetch"] = {
-            "objects": len(objects), "bytes": audio, "fetch_calls": len(versions), "median_s": med,
-            "MB_per_s": mbps, "runs_s": {k: [round(x, 2) for x in v] for k, v in rows.items()},
-            "ratio_stemvault_fetch_vs_scp": round(med["scp"] / med["stemvault_fetch_all_versions"], 3),
-            "ratio_git_lfs_fetch_all_vs_scp": round(med["scp"] / med["git_lfs_fetch_all"], 3),
+            "objects": len(objects), "bytes": audio, "fetch_calls": len(versions),
+            "one_version": {"version": f"{one_cue}@{one_ver}", "objects": len(one), "bytes": one_bytes},
+            **_summary(rows),
+            "MB_per_s": {k: round(size_of[k] / v / 1e6, 1) for k, v in med.items()},
+            "ratio_vs_scp": {
+                "stemvault_fetch_one_version": round(med["scp_one_version"] / med["stemvault_fetch_one_version"], 3),
+                "stemvault_fetch_all_versions": round(med["scp_all"] / med["stemvault_fetch_all_versions"], 3),
+                "git_lfs_fetch_all": round(med["scp_all"] / med["git_lfs_fetch_all"], 3)},
             "target_vs_scp": 0.8, "loadavg_before_after": load}
         shutil.rmtree(scratch, ignore_errors=True)
     report("remote", out)
