@@ -320,6 +320,7 @@ def test_bench_remote(tmp_path_factory: pytest.TempPathFactory) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir()
         out: dict[str, object] = {
+            "stems": STEMS, "seconds": SECONDS, "reps": REPS,  # this bench's, not common.py's
             "vault": {"cues": CUES, "versions_per_cue": VERSIONS, "stems": STEMS, "seconds": SECONDS,
                       "format": "stereo 48 kHz 24-bit WAV", "lfs_objects": len(objects), "audio_bytes": audio,
                       "built_this_run_s": round(built_now, 1),
@@ -353,6 +354,7 @@ def test_bench_remote(tmp_path_factory: pytest.TempPathFactory) -> None:
         assert _lfs_objects(lazy / ".git") == []  # nothing fetched audio
         total = relay.total()
         log_diff_conns = relay.connections - clone_conns
+        lazy_size = _du(lazy)  # the whole clone: .git (history, records, caches) and the pointers
         # what one `fetch CUE@VER --all` costs in connections and bytes (not part of the fraction)
         before, conns = relay.total(), relay.connections
         cue, ver = versions[-1]
@@ -368,9 +370,10 @@ def test_bench_remote(tmp_path_factory: pytest.TempPathFactory) -> None:
             "diff_pairs": pairs,
             "total_bytes": total, "audio_bytes": audio,
             "fraction_of_audio_pct": round(100 * total / audio, 3), "target_pct": 1.0,
-            "lazy_clone_git_dir_bytes": _du(lazy / ".git"),
+            "lazy_clone_on_disk_bytes": lazy_size,
             "lazy_clone_s_via_relay": round(t_clone, 1), "log_and_diffs_s": round(t_diffs, 1),
             "loadavg_before_after": load, "one_fetch_through_the_relay": one_fetch}
+        report("remote", out)  # each part as it is done: a full run takes long
 
         # --- lazy clone vs full git clone, interleaved, straight to sshd
         meter = Meter(_sshd_pid(sshd_dir))
@@ -391,6 +394,7 @@ def test_bench_remote(tmp_path_factory: pytest.TempPathFactory) -> None:
         med = _medians(rows)
         out["clone"] = {**_summary(rows), "loadavg_before_after": load, "full_clone_lfs_objects": smudged,
                         "ratio_lazy_vs_full": round(med["stemvault_clone_lazy"] / med["git_clone_full"], 3)}
+        report("remote", out)
 
         # --- fetch of every version's audio vs scp of the same object files, interleaved
         base = scratch / "fetch-base"
