@@ -443,7 +443,8 @@ def _part_fetch(sshd: Sshd, url: str, scratch: Path, env: dict[str, str], meter:
         return d
 
     one_cue, one_ver = versions[0]  # a cue's latest version: its files are also checked out
-    one = [o for o in objects if o.name in _version_oids(base, f"{one_cue}@{one_ver}", env)]
+    wanted = _version_oids(base, f"{one_cue}@{one_ver}", env)
+    one = [o for o in objects if o.name in wanted]
     one_bytes = sum(p.stat().st_size for p in one)
     rows: dict[str, list[dict[str, float]]] = {
         "stemvault_fetch_one_version": [], "scp_one_version": [],
