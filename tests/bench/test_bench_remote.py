@@ -26,9 +26,14 @@ Measured:
   arrives, checked; the latest versions are also checked out) vs one `scp -O` of the same object
   files from the server's lfs/objects (same count and bytes), and `git lfs fetch --all` (one
   git-lfs run for everything: the transfer program without the per-version start-up),
-  interleaved, medians. `scp -O`: the classic scp protocol, because the test sshd has no sftp
-  subsystem (OpenSSH 9's scp uses sftp by default); same ssh options and cipher as git's ssh.
-The 1-min load average is recorded before and after each part: the machine may be shared.
+  interleaved, medians of STEMVAULT_BENCH_REMOTE_FETCH_REPS (= _REPS); one version's 12 objects
+  likewise (one `stemvault fetch --all` vs one scp). `scp -O`: the classic scp protocol, because
+  the test sshd has no sftp subsystem (OpenSSH 9's scp uses sftp by default); same ssh options
+  and cipher as git's ssh.
+Each step's wall time and CPU seconds, on the client (this process's finished children) and on the
+server (sshd's finished sessions), are reported; so is the 1-min load average: the machine may be
+shared. STEMVAULT_BENCH_REMOTE_PARTS (bytes,clone,fetch) picks the parts to run; the others keep
+their figures from tests/bench/out/remote.json.
 """
 
 from __future__ import annotations
