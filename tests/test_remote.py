@@ -383,3 +383,23 @@ def test_clone_of_a_relative_path(remote: Path, vault: Path, sv: Runner, tmp_pat
     monkeypatch.chdir(remote.parent)
     sv.ok("clone", "film.git", "sub/copy", "--lazy")
     assert _refs(remote.parent / "sub" / "copy", sv) == [f"{CUE}@1.0"]
+
+
+def test_a_damaged_object_on_the_remote_is_refused_and_not_kept(remote: Path, vault: Path, sv: Runner,
+                                                                 tmp_path: Path) -> None:
+    """The server's copy of one object has the right size and the wrong bytes: fetch names it,
+    keeps nothing of it, and the other files arrive whole (what was fetched is checked by sha256)."""
+    dest = tmp_path / "lazy"
+    sv.ok("clone", remote, dest, "--lazy")
+    oids = _oids(vault, sv, f"{CUE}@1.0")
+    bad = oids["1M03_BRS.wav"]
+    obj = remote / "lfs/objects" / bad[:2] / bad[2:4] / bad
+    data = bytearray(obj.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    obj.unlink()  # a new file: the vault's own copy may be a hard link to this one
+    obj.write_bytes(bytes(data))
+    r = sv("-C", dest, "fetch", f"{CUE}@1.0", "--all")
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1, r.err
+    assert "1M03_BRS.wav" in r.err and bad in r.err and "damaged" in r.err and "does not match" in r.err
+    assert lfs_objects(dest) == set(oids.values()) - {bad}
+    assert git(dest, "status", "--porcelain") == ""
