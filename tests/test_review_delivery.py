@@ -1,0 +1,97 @@
+"""Acceptance review of issues 13 and 15 as a user tries them: what a delivery's documents say
+about approvals that are signed but not verified or that do not count, `verify PATH` on a folder
+holding symbolic links, and a DEST that is no folder name."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+from tests.helpers import CUE, Runner, write_set
+from tests.test_trust import CARL, SUE, as_person, set_config, sign_with_ssh, ssh_key, trust_ssh
+
+DAY = time.strftime("%Y-%m-%d")
+
+
+def _package(dest: Path, version: str = "1.0") -> Path:
+    return dest / f"{CUE}_v{version}_{DAY}"
+
+
+def _exported(vault: Path, sv: Runner, tmp_path: Path) -> Path:
+    write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first pass")
+    sv.ok("-C", vault, "approve", f"{CUE}@1.0", "-m", "good to go")
+    sv.ok("-C", vault, "export", f"{CUE}@1.0", tmp_path / "out")
+    return _package(tmp_path / "out")
+
+
+def test_changelog_says_signed_not_verified_for_an_untrusted_key(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    key, _pub, _fp = ssh_key(tmp_path, "carl")  # Carl's own key, in no allowed signers
+    set_config(vault, roles={"supervisors": [SUE[1]]})
+    _, sue_pub, _ = ssh_key(tmp_path, "sue")
+    trust_ssh(vault, (SUE[1], sue_pub))
+    as_person(vault, SUE)  # Carl poses as Sue: the name counts (no signatures required), the key does not
+    sign_with_ssh(vault, key)
+    sv.ok("-C", vault, "approve", f"{CUE}@1.0", "--sign", "-m", "ok")
+    sv.ok("-C", vault, "export", f"{CUE}@1.0", tmp_path / "out")
+    log = (_package(tmp_path / "out") / "CHANGELOG.md").read_text()
+    line = next(x for x in log.splitlines() if x.startswith("- Approved by"))
+    assert "signed, not verified" in line and "(signed)" not in line
+    assert CARL[0] not in line
+
+
+def test_a_void_approval_is_named_in_the_changelog_and_readme(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    sv.ok("-C", vault, "approve", f"{CUE}@1.0", "-m", "fine")  # unsigned
+    set_config(vault, approvals={"require_signature": True})
+    sv.ok("-C", vault, "export", f"{CUE}@1.0", tmp_path / "out", "--allow-unapproved")
+    pkg = _package(tmp_path / "out")
+    log = (pkg / "CHANGELOG.md").read_text()
+    assert "- Approved by" not in log
+    assert f"- Approval {CUE}/v1.0/approved does not count: not signed" in log.replace("\\", "")
+    readme = (pkg / "README.txt").read_text()
+    assert "had no approval" not in readme
+    assert f"NOT APPROVED: its approval {CUE}/v1.0/approved does not count (not signed" in readme
+
+
+def test_verify_does_not_follow_a_symlink_out_of_the_package(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    pkg = _exported(vault, sv, tmp_path)
+    outside = tmp_path / "secret.txt"
+    outside.write_bytes(b"not the sender's\n")
+    (pkg / "link.wav").symlink_to(outside)
+    digest = hashlib.sha256(outside.read_bytes()).hexdigest()
+    md5 = hashlib.md5(outside.read_bytes()).hexdigest()
+    with open(pkg / "SHA256SUMS", "a") as f:
+        f.write(f"{digest}  link.wav\n")
+    with open(pkg / "MD5SUMS", "a") as f:
+        f.write(f"{md5}  link.wav\n")
+    r = sv("verify", pkg, "--json")
+    assert r.code == 1
+    probs = r.json()["problems"]
+    assert [p["file"] for p in probs] == ["link.wav"]
+    assert "symbolic link" in probs[0]["message"]
+
+
+def test_verify_names_a_dangling_symlink_without_a_traceback(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    pkg = _exported(vault, sv, tmp_path)
+    (pkg / "gone.wav").symlink_to(tmp_path / "nowhere.wav")
+    with open(pkg / "SHA256SUMS", "a") as f:
+        f.write(f"{'0' * 64}  gone.wav\n")
+    r = sv("verify", pkg)
+    assert r.code == 1, r.err
+    assert "gone.wav" in r.out and "Traceback" not in r.err and "unexpected" not in r.err
+
+
+def test_an_empty_dest_is_bad_usage_and_writes_nothing(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first pass")
+    before = sorted(p.name for p in vault.iterdir())
+    r = sv("-C", vault, "export", f"{CUE}@1.0", "")
+    assert r.code == 2 and r.err.startswith("error: ") and r.err.count("\n") == 1
+    r = sv("-C", vault, "export", "--all-approved", "")
+    assert r.code == 2 and r.err.startswith("error: ") and r.err.count("\n") == 1
+    assert sorted(p.name for p in vault.iterdir()) == before
