@@ -107,3 +107,13 @@ def test_cue_at_approved_names_the_approval_that_does_not_count(vault: Path, sv:
     assert r.code == 2 and r.err.count("\n") == 1 and not (tmp_path / "out").exists()
     assert "approved yet" not in r.err  # there is an approval: it does not count, and the line says why
     assert f"{CUE}/v1.0/approved does not count" in r.err and "not signed" in r.err and "--sign" in r.err
+
+
+def test_all_approved_where_no_approval_counts_says_why(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    sv.ok("-C", vault, "approve", f"{CUE}@1.0", "-m", "fine")  # unsigned
+    set_config(vault, approvals={"require_signature": True})
+    r = sv("-C", vault, "export", "--all-approved", tmp_path / "reel1")
+    assert r.code == 2 and r.err.count("\n") == 1 and not (tmp_path / "reel1").exists()
+    assert f"{CUE}/v1.0/approved does not count" in r.err and "not signed" in r.err

@@ -470,12 +470,21 @@ def export_all_approved(vault: Vault, dest: Path, options: ExportOptions | None 
     settings = DeliverySettings.load(vault)
     chosen: list[Version] = []
     skipped: list[str] = []
+    void: list[Version] = []  # approvals the vault's rules do not count: named when nothing is delivered
     for cue in vault.cues():
-        approved = [x for x in vault.versions(cue) if x.approval]
+        versions = vault.versions(cue)
+        approved = [x for x in versions if x.approval]
         if approved:
             chosen.append(approved[0])
         else:
             skipped.append(cue)
+            void += [x for x in versions if x.void_approval][:1]
+    if not chosen and void:
+        first = void[0].void_approval
+        assert first is not None
+        more = f" (and {len(void) - 1} more)" if len(void) > 1 else ""
+        raise UsageError(f"no cue has an approved version: {first.tag}{more} does not count "
+                         f"({first.why or 'the vault rules it out'}); see `stemvault verify`")
     if not chosen:
         raise UsageError("no cue has an approved version: approve one with `stemvault approve CUE@VERSION`")
     dest = dest.expanduser().absolute()
