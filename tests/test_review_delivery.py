@@ -117,3 +117,11 @@ def test_all_approved_where_no_approval_counts_says_why(vault: Path, sv: Runner,
     r = sv("-C", vault, "export", "--all-approved", tmp_path / "reel1")
     assert r.code == 2 and r.err.count("\n") == 1 and not (tmp_path / "reel1").exists()
     assert f"{CUE}/v1.0/approved does not count" in r.err and "not signed" in r.err
+
+
+def test_verify_of_a_delivery_path_that_does_not_exist_says_so(sv: Runner, tmp_path: Path, vault: Path) -> None:
+    for where in (tmp_path, vault):  # outside a vault and inside one
+        for path in (f"{tmp_path}/gone/", "gone.zip", "./gone"):
+            r = sv("-C", where, "verify", path)
+            assert r.code == 2 and r.err.count("\n") == 1, (where, path, r.err)
+            assert "does not exist" in r.err and "cue name" not in r.err and "vault" not in r.err, r.err
