@@ -125,3 +125,18 @@ def test_verify_of_a_delivery_path_that_does_not_exist_says_so(sv: Runner, tmp_p
             r = sv("-C", where, "verify", path)
             assert r.code == 2 and r.err.count("\n") == 1, (where, path, r.err)
             assert "does not exist" in r.err and "cue name" not in r.err and "vault" not in r.err, r.err
+
+
+def test_cue_at_approved_warns_of_a_newer_approval_that_does_not_count(vault: Path, sv: Runner,
+                                                                       tmp_path: Path) -> None:
+    write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    write_set(tmp_path / "v2", gains={"STR": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
+    sv.ok("-C", vault, "approve", f"{CUE}@1.0", "--author", f"{SUE[0]} <{SUE[1]}>")
+    sv.ok("-C", vault, "approve", f"{CUE}@2.0", "--author", f"{CARL[0]} <{CARL[1]}>")  # before roles were set
+    set_config(vault, roles={"supervisors": [SUE[1]]})
+    r = sv.ok("-C", vault, "export", f"{CUE}@approved", tmp_path / "out")
+    assert f"{CUE}@1.0 delivered" in r.out  # the latest approval that counts
+    warn = [x for x in r.err.splitlines() if x.startswith("warning: ")]
+    assert len(warn) == 1 and f"{CUE}/v2.0/approved does not count" in warn[0] and CARL[1] in warn[0]

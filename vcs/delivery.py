@@ -278,6 +278,7 @@ def export(vault: Vault, ref: str, dest: Path, options: ExportOptions | None = N
         report.warnings.append(f"{v.ref} is not approved{why}: delivering it anyway (approve it with "
                                f"`stemvault approve {v.ref}`, or pass --allow-unapproved)")
     report.approval = approval
+    report.warnings += _newer_void(vault, ref, v)
     names = delivery_names(settings, v, manifest, o.title, o.naming)
     sources = _sources(vault, v, manifest, names)
     _fetch_missing(vault, v, sources, say, report)
@@ -454,6 +455,23 @@ def _previews(v: Version, manifest: Manifest, sources: list[_Source], sink: Sink
         sink.add_file(f"{PREVIEWS_DIR}/{name}", out, summed=False)
         out.unlink()
         report.previews.append(f"{PREVIEWS_DIR}/{name}")
+
+
+def _newer_void(vault: Vault, ref: str, v: Version) -> list[str]:
+    """For ``CUE@approved``: a warning naming a newer version's approval that does not count (the
+    supervisor may expect that version; the export delivers the latest approval that counts)."""
+    from vcs.naming import parse_ref
+
+    if not parse_ref(ref).approved:
+        return []
+    for x in vault.versions(v.cue):
+        if x.commit == v.commit:
+            break
+        if x.void_approval is not None:
+            a = x.void_approval
+            return [f"{x.ref}'s approval {a.tag} does not count ({a.why or 'the vault rules it out'}): "
+                    f"delivering {v.ref}, the latest approval that counts"]
+    return []
 
 
 # ----- every approved cue -----------------------------------------------------------------------
