@@ -140,3 +140,17 @@ def test_cue_at_approved_warns_of_a_newer_approval_that_does_not_count(vault: Pa
     assert f"{CUE}@1.0 delivered" in r.out  # the latest approval that counts
     warn = [x for x in r.err.splitlines() if x.startswith("warning: ")]
     assert len(warn) == 1 and f"{CUE}/v2.0/approved does not count" in warn[0] and CARL[1] in warn[0]
+
+
+def test_a_name_pattern_is_placeholders_only(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    cfg = vault / "stemvault.toml"
+    base = cfg.read_text()
+    # attribute and index access, conversions and format specs are Python, not a name pattern (a
+    # width of 10**9 would build a gigabyte-long name)
+    for pat in ("{stem.__class__}", "{stem[0]}", "{stem!r}", "{stem:>999999999}"):
+        cfg.write_text(base + f'\n[delivery]\nfilm = "{pat}"\n')
+        r = sv("-C", vault, "export", f"{CUE}@1.0", tmp_path / "out", "--allow-unapproved")
+        assert r.code == 2 and "is not a name pattern" in r.err and r.err.count("\n") == 1, (pat, r.err)
+        assert not (tmp_path / "out").exists()
