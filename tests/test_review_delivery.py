@@ -154,3 +154,13 @@ def test_a_name_pattern_is_placeholders_only(vault: Path, sv: Runner, tmp_path: 
         r = sv("-C", vault, "export", f"{CUE}@1.0", tmp_path / "out", "--allow-unapproved")
         assert r.code == 2 and "is not a name pattern" in r.err and r.err.count("\n") == 1, (pat, r.err)
         assert not (tmp_path / "out").exists()
+
+
+def test_a_dest_inside_the_vaults_cue_folders_or_git_is_refused(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    for dest in (vault / "cues" / CUE, vault / "cues" / "new", vault / ".git" / "x"):
+        r = sv("-C", vault, "export", f"{CUE}@1.0", dest, "--allow-unapproved")
+        assert r.code == 2 and r.err.count("\n") == 1 and "inside the vault" in r.err, (dest, r.err)
+        assert not dest.exists() or not any(p.name.startswith(f"{CUE}_v1.0") for p in dest.iterdir())
+    sv.ok("-C", vault, "verify")  # the working folder holds no package

@@ -285,6 +285,7 @@ def export(vault: Vault, ref: str, dest: Path, options: ExportOptions | None = N
     day = o.day or dt.date.today()
     top = package_name(v, day)
     dest = dest.expanduser().absolute()
+    _outside_vault(vault, dest)
     final = dest / (top + ".zip" if o.zip else top)
     _prepare_dest(dest, final, o.force)
     _clear_stale(dest, final.name, top)
@@ -457,6 +458,17 @@ def _previews(v: Version, manifest: Manifest, sources: list[_Source], sink: Sink
         report.previews.append(f"{PREVIEWS_DIR}/{name}")
 
 
+def _outside_vault(vault: Vault, dest: Path) -> None:
+    """Refuse a ``dest`` in the vault's cue folders or its .git: a package there is audio in the
+    working folder that no version holds (``verify`` then fails), or inside git's own files."""
+    real = dest.resolve()
+    for inner in (vault.root / CUES_DIR, vault.git_dir):
+        base = inner.resolve()
+        if real == base or base in real.parents:
+            raise UsageError(f"{dest} is inside the vault ({inner.name}/): a delivery goes outside the "
+                             "vault's cue folders and .git, e.g. ~/deliveries/")
+
+
 def _newer_void(vault: Vault, ref: str, v: Version) -> list[str]:
     """For ``CUE@approved``: a warning naming a newer version's approval that does not count (the
     supervisor may expect that version; the export delivers the latest approval that counts)."""
@@ -506,6 +518,7 @@ def export_all_approved(vault: Vault, dest: Path, options: ExportOptions | None 
     if not chosen:
         raise UsageError("no cue has an approved version: approve one with `stemvault approve CUE@VERSION`")
     dest = dest.expanduser().absolute()
+    _outside_vault(vault, dest)
     o = dataclasses.replace(o, day=o.day or dt.date.today())  # one date for every package
     assert o.day is not None
     sheet = dest / "CUESHEET.csv"
