@@ -164,3 +164,13 @@ def test_a_dest_inside_the_vaults_cue_folders_or_git_is_refused(vault: Path, sv:
         assert r.code == 2 and r.err.count("\n") == 1 and "inside the vault" in r.err, (dest, r.err)
         assert not dest.exists() or not any(p.name.startswith(f"{CUE}_v1.0") for p in dest.iterdir())
     sv.ok("-C", vault, "verify")  # the working folder holds no package
+
+
+def test_an_empty_title_is_bad_usage(vault: Path, sv: Runner, tmp_path: Path) -> None:
+    write_set(tmp_path / "v1")
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    for title in ("", "   "):  # the names would be "(Strings Stem).wav": no title at all
+        r = sv("-C", vault, "export", f"{CUE}@1.0", tmp_path / "out", "--naming", "sync", "--title", title,
+               "--allow-unapproved")
+        assert r.code == 2 and r.err.startswith("error: ") and "--title" in r.err and r.err.count("\n") == 1
+        assert not (tmp_path / "out").exists()
