@@ -18,3 +18,17 @@ def test_approve_sign_with_a_missing_key_leaves_no_unsigned_tag(vault: Path, sv:
     assert r.code == 2 and r.err.startswith("error: ") and r.err.count("\n") == 1, r.err
     assert "sign" in r.err
     assert git(vault, "tag", "-l").strip() == ""
+
+
+def test_hook_install_keeps_a_pre_receive_hook_that_is_not_stemvaults(sv: Runner, tmp_path: Path) -> None:
+    bare = tmp_path / "film.git"
+    git(tmp_path, "init", "-q", "--bare", str(bare))
+    own = bare / "hooks" / "pre-receive"
+    own.write_text("#!/bin/sh\necho the studio's own checks\n")
+    r = sv("hook", "install", bare)
+    assert r.code == 2 and r.err.startswith("error: ") and r.err.count("\n") == 1 and "pre-receive" in r.err
+    assert own.read_text() == "#!/bin/sh\necho the studio's own checks\n"
+    own.unlink()
+    sv.ok("hook", "install", bare)
+    sv.ok("hook", "install", bare)  # stemvault's own earlier hook is replaced
+    assert "stemvault" in own.read_text()
