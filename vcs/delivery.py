@@ -278,12 +278,14 @@ def export(vault: Vault, ref: str, dest: Path, options: ExportOptions | None = N
         report.warnings.append(f"{v.ref} is not approved{why}: delivering it anyway (approve it with "
                                f"`stemvault approve {v.ref}`, or pass --allow-unapproved)")
     report.approval = approval
+    report.warnings += _newer_void(vault, ref, v)
     names = delivery_names(settings, v, manifest, o.title, o.naming)
     sources = _sources(vault, v, manifest, names)
     _fetch_missing(vault, v, sources, say, report)
     day = o.day or dt.date.today()
     top = package_name(v, day)
     dest = dest.expanduser().absolute()
+    _outside_vault(vault, dest)
     final = dest / (top + ".zip" if o.zip else top)
     _prepare_dest(dest, final, o.force)
     _clear_stale(dest, final.name, top)
@@ -456,6 +458,34 @@ def _previews(v: Version, manifest: Manifest, sources: list[_Source], sink: Sink
         report.previews.append(f"{PREVIEWS_DIR}/{name}")
 
 
+def _outside_vault(vault: Vault, dest: Path) -> None:
+    """Refuse a ``dest`` in the vault's cue folders or its .git: a package there is audio in the
+    working folder that no version holds (``verify`` then fails), or inside git's own files."""
+    real = dest.resolve()
+    for inner in (vault.root / CUES_DIR, vault.git_dir):
+        base = inner.resolve()
+        if real == base or base in real.parents:
+            raise UsageError(f"{dest} is inside the vault ({inner.name}/): a delivery goes outside the "
+                             "vault's cue folders and .git, e.g. ~/deliveries/")
+
+
+def _newer_void(vault: Vault, ref: str, v: Version) -> list[str]:
+    """For ``CUE@approved``: a warning naming a newer version's approval that does not count (the
+    supervisor may expect that version; the export delivers the latest approval that counts)."""
+    from vcs.naming import parse_ref
+
+    if not parse_ref(ref).approved:
+        return []
+    for x in vault.versions(v.cue):
+        if x.commit == v.commit:
+            break
+        if x.void_approval is not None:
+            a = x.void_approval
+            return [f"{x.ref}'s approval {a.tag} does not count ({a.why or 'the vault rules it out'}): "
+                    f"delivering {v.ref}, the latest approval that counts"]
+    return []
+
+
 # ----- every approved cue -----------------------------------------------------------------------
 
 def export_all_approved(vault: Vault, dest: Path, options: ExportOptions | None = None,
@@ -470,15 +500,25 @@ def export_all_approved(vault: Vault, dest: Path, options: ExportOptions | None 
     settings = DeliverySettings.load(vault)
     chosen: list[Version] = []
     skipped: list[str] = []
+    void: list[Version] = []  # approvals the vault's rules do not count: named when nothing is delivered
     for cue in vault.cues():
-        approved = [x for x in vault.versions(cue) if x.approval]
+        versions = vault.versions(cue)
+        approved = [x for x in versions if x.approval]
         if approved:
             chosen.append(approved[0])
         else:
             skipped.append(cue)
+            void += [x for x in versions if x.void_approval][:1]
+    if not chosen and void:
+        first = void[0].void_approval
+        assert first is not None
+        more = f" (and {len(void) - 1} more)" if len(void) > 1 else ""
+        raise UsageError(f"no cue has an approved version: {first.tag}{more} does not count "
+                         f"({first.why or 'the vault rules it out'}); see `stemvault verify`")
     if not chosen:
         raise UsageError("no cue has an approved version: approve one with `stemvault approve CUE@VERSION`")
     dest = dest.expanduser().absolute()
+    _outside_vault(vault, dest)
     o = dataclasses.replace(o, day=o.day or dt.date.today())  # one date for every package
     assert o.day is not None
     sheet = dest / "CUESHEET.csv"

@@ -110,8 +110,16 @@ class _Package:
                 return False
         return (self.path / rel).is_file()
 
+    def link(self, rel: str) -> bool:
+        """Whether ``rel`` in a folder is a symbolic link, or lies under one: not a delivered file,
+        and never followed (it may point out of the package)."""
+        if self.zf is not None:
+            return False
+        p = self.path / rel
+        return any(q.is_symlink() for q in (p, *p.parents) if q != self.path and self.path in q.parents)
+
     def read(self, rel: str) -> bytes | None:
-        if not self.exists(rel):
+        if not self.exists(rel) or self.link(rel):
             return None
         with self.open(rel) as f:
             return f.read()
@@ -212,8 +220,17 @@ def _verify(pkg: _Package, path: Path) -> DeliveryReport:
             report.problems.append(DeliveryProblem(rel, "missing", f"{rel} is listed in the checksums but "
                                                    "not in the package"))
             continue
+        if pkg.link(rel):
+            report.problems.append(DeliveryProblem(rel, "corrupt", f"{rel} is a symbolic link, not a file: "
+                                                   "not followed; ask for the file itself"))
+            continue
         report.files_checked += 1
-        got_sha, got_md5 = _hash(pkg, rel)
+        try:
+            got_sha, got_md5 = _hash(pkg, rel)
+        except OSError as e:
+            report.problems.append(DeliveryProblem(rel, "corrupt", f"{rel} cannot be read ({e.strerror or e}): "
+                                                   "check its permissions, or ask for it again"))
+            continue
         bad = [n for n, want, got in (("sha256", (sha or {}).get(rel), got_sha), ("md5", (md5 or {}).get(rel), got_md5))
                if want and want != got]
         if bad:

@@ -21,6 +21,7 @@ from vcs.delivery_names import CUESHEET_COLUMNS, DeliverySettings
 from vcs.manifest import Manifest
 from vcs.models import Version
 from vcs.text import visible
+from vcs.trust import signature_words
 
 __all__ = ["changelog", "cuesheet", "readme"]
 
@@ -51,8 +52,13 @@ def changelog(v: Version, history: list[Version]) -> str:
         if x.approval:
             a = x.approval
             msg = f": {_md(a.message)}" if a.message else ""
-            lines.append(f"- Approved by {_md(a.by)} on {_md(a.date[:10])}"
-                         f"{' (signed)' if a.signed else ''}{msg}")
+            # "signed" alone is what issue 13 forbids: a signature counts only when verified
+            sig = f" ({_md(signature_words(a))})" if a.signed else ""
+            lines.append(f"- Approved by {_md(a.by)} on {_md(a.date[:10])}{sig}{msg}")
+        elif x.void_approval:
+            a = x.void_approval
+            lines.append(f"- Approval {_md(a.tag)} by {_md(a.by)} on {_md(a.date[:10])} does not count: "
+                         f"{_md(a.why or 'the vault rules it out')}")
         lines.append("")
     return "\n".join(lines)
 
@@ -108,7 +114,10 @@ def readme(v: Version, manifest: Manifest, files: list[dict[str, Any]], approval
         lines += [f"Approved by {visible(a['by'])} <{visible(a['email'])}> on {visible(a['date'])} "
                   f"({visible(a['signature'])})" + (f": {visible(a['message'])}" if a["message"] else ""), ""]
     else:
-        lines += ["NOT APPROVED: this version had no approval when it was exported.", ""]
+        void = v.void_approval
+        lines += [f"NOT APPROVED: its approval {visible(void.tag)} does not count "
+                  f"({visible(void.why or 'the vault rules it out')})." if void is not None else
+                  "NOT APPROVED: this version had no approval when it was exported.", ""]
     lines.append("Files:")
     for f in files:
         extra = ""

@@ -99,7 +99,15 @@ class DeliverySettings:
 
 
 def _check_pattern(pattern: str, where: str) -> None:
+    import string
+
     try:
+        for _text, name, spec, conv in string.Formatter().parse(pattern):
+            # placeholders only: attribute or index access, conversions and format specs are
+            # Python's (a width of 10**9 builds a gigabyte-long name), not a name pattern
+            if name is not None and (name not in _PLACEHOLDERS or spec or conv):
+                raise ValueError(f"{{{name}{'!' + conv if conv else ''}{':' + spec if spec else ''}}} "
+                                 "is not a placeholder")
         pattern.format(**dict.fromkeys(_PLACEHOLDERS, "x"))
     except (KeyError, IndexError, ValueError) as e:
         raise UsageError(f"{where}: {pattern!r} is not a name pattern ({e}); use the placeholders "

@@ -235,6 +235,15 @@ def install_hook(repo: Path) -> Path:
     earlier one); its path."""
     path = repo / "hooks" / "pre-receive"
     try:
+        mine = "# stemvault's guard" in path.read_text(errors="replace")
+    except FileNotFoundError:
+        mine = True
+    except OSError as e:
+        raise cannot_write(e, path.parent) from None
+    if not mine:  # someone's own hook: never overwritten
+        raise UsageError(f"{path} exists and is not stemvault's: move it aside (and run it from a hook of "
+                         "your own after stemvault's, if you need both), then install again")
+    try:
         path.parent.mkdir(exist_ok=True)
         path.write_text(hook_script())
         path.chmod(0o755)

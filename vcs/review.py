@@ -260,6 +260,12 @@ def approve(vault: Vault, version: Version, *, message: str = "", sign: bool = F
         a = parse_approval_tag(tag, raw)
         assert a is not None
         judge(a, oid, raw, vault.verifier())
+        if sign and not a.signed:
+            # git (2.39) writes the tag unsigned and exits 0 when ssh-keygen cannot load the key
+            git.delete_tag(tag, cwd=vault.root)
+            raise UsageError("signing the approval failed: git made the tag without a signature (is "
+                             "user.signingkey a key file that exists?); set up git signing or approve "
+                             "without --sign")
         if not a.counts:
             git.delete_tag(tag, cwd=vault.root)  # an approval that is not one is not left behind
             raise UsageError(f"not approved: {void_reason(a, vault.config)}")

@@ -285,6 +285,12 @@ class Vault:
             for v in vs:
                 if v.approval:
                     return v
+            void = next((v for v in vs if v.void_approval), None)
+            if void is not None and void.void_approval is not None:
+                raise UsageError(f"no version of {r.cue} is approved: {void.void_approval.tag} does not count "
+                                 f"({void.void_approval.why or 'the vault rules it out'}); delete it (git tag -d "
+                                 f"{void.void_approval.tag}) and have a supervisor approve again "
+                                 f"(`stemvault approve {void.ref} --sign`)")
             raise UsageError(f"no version of {r.cue} is approved yet (approve one with "
                              f"`stemvault approve {r.cue}@VERSION`)")
         if r.version is None:

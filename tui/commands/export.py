@@ -58,6 +58,11 @@ def export_cmd(args: tuple[str, ...], all_approved: bool, as_zip: bool, naming: 
         raise click.UsageError("--all-approved takes one DEST folder: stemvault export --all-approved DEST")
     if not all_approved and len(args) != 2:
         raise click.UsageError("give a version and a folder: stemvault export CUE@VER DEST")
+    if not args[-1].strip():
+        raise click.UsageError("DEST is empty: give the folder the package goes into")
+    if title is not None and not title.strip():
+        raise click.BadParameter("the title is empty: give one, or leave --title out (the title is then "
+                                 "[cuesheet.cues.CUE] title in stemvault.toml, else the cue)", param_hint="--title")
     if not -20.0 <= ceiling <= 0.0:
         raise click.BadParameter(f"{ceiling:g} dBTP is outside -20..0", param_hint="--ceiling")
     targets = _targets(loudness)

@@ -51,8 +51,13 @@ def _delivery_path(ref: str) -> Path | None:
     from vcs.delivery_check import is_delivery
 
     p = Path(ref).expanduser()
-    if p.exists() and ("/" in ref or ref.lower().endswith(".zip") or is_delivery(p)):
+    pathlike = "/" in ref or ref.lower().endswith(".zip")  # never a cue name (letters, digits, _ and -)
+    if p.exists() and (pathlike or is_delivery(p)):
         return p
+    if pathlike:
+        from vcs.errors import UsageError
+
+        raise UsageError(f"{ref} does not exist: give the folder or zip of a delivery (or a cue, CUE[@VER])")
     return None
 
 
