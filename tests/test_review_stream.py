@@ -84,3 +84,66 @@ def test_the_stream_says_its_preset_and_the_status_names_it(tmp_path: Path, sv: 
         assert session_status(s)["preset"] is None
     finally:
         s.close()
+
+
+@pytest.mark.audio_device
+async def test_the_player_back_from_the_stream_says_again_where_the_sound_goes(
+        vault: Path, sv: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The player on a forwarded sound server: ``o`` streams (the line shows the URL), ``o`` again
+    is the sound card through the forwarded server, and the line says so again (not blank)."""
+    import sys
+
+    from textual.widgets import Static
+
+    from tests.helpers import write_set
+    from tests.test_play_device import pulse_server
+    from tests.tui_host import Host
+    from tui.screens.player import PlayerScreen
+
+    write_set(tmp_path / "v1", seconds=2.0)
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+
+    def reinit_portaudio() -> None:
+        sd = sys.modules.get("sounddevice")
+        if sd is not None:
+            sd._terminate()
+            sd._initialize()
+
+    with pulse_server(load=(f"module-native-protocol-tcp listen=127.0.0.1 port={port} auth-anonymous=1",)), \
+            monkeypatch.context() as env:
+        env.delenv("XDG_RUNTIME_DIR", raising=False)
+        env.setenv("PULSE_SERVER", f"tcp:127.0.0.1:{port}")
+        reinit_portaudio()
+        try:
+            app = Host(vault, lambda v: PlayerScreen(v, v.resolve(CUE)))
+            async with app.run_test(size=(80, 24)) as pilot:
+                screen = app.screen
+                assert isinstance(screen, PlayerScreen)
+
+                def msg() -> str:
+                    return str(screen.query_one("#player-message", Static).render())
+
+                async def until(cond: object) -> None:
+                    for _ in range(1200):  # a loaded machine: up to a minute
+                        if callable(cond) and cond():
+                            return
+                        await pilot.pause(0.05)
+                    raise AssertionError(f"timed out; the line: {msg()!r}")
+
+                via = f"sound goes via the forwarded sound server tcp:127.0.0.1:{port} (PULSE_SERVER)"
+                await until(lambda: screen.session is not None and screen.output is not None)
+                assert via in msg(), msg()
+                await pilot.press("o")
+                await until(lambda: screen.server is not None)
+                assert "streaming http://127.0.0.1:" in msg() and via not in msg(), msg()
+                await pilot.press("o")
+                await until(lambda: screen.server is None and screen.output is not None
+                            and "opening" not in msg())
+                assert via in msg(), msg()
+                await pilot.press("q")
+        finally:
+            env.undo()
+            reinit_portaudio()
