@@ -147,3 +147,20 @@ async def test_the_player_back_from_the_stream_says_again_where_the_sound_goes(
         finally:
             env.undo()
             reinit_portaudio()
+
+
+def test_a_served_render_names_its_preset_on_the_page(tmp_path: Path, sv: Runner, vault: Path) -> None:
+    """`play --render F --preset theater --serve`: the page and status.json say the file is the
+    theater preset's sound (the render line does)."""
+    from tests.helpers import write_set
+    from tui.commands.play import _file_server
+
+    write_set(tmp_path / "v1", seconds=1.0)
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    doc = sv.ok("-C", vault, "play", CUE, "--render", tmp_path / "r.wav", "--preset", "theater", "--json").json()
+    server = _file_server(doc, tmp_path / "r.wav", 0, "127.0.0.1")
+    try:
+        assert server.status()["preset"] == "theater"
+        assert '<dd id="preset">theater</dd>' in server.page()
+    finally:
+        server.close()

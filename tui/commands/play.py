@@ -201,7 +201,7 @@ def _file_server(doc: dict[str, Any], path: Path, port: int | None, bind: str) -
             "title": f"{doc['a']}" + (f" vs {doc['b']}" if doc["b"] else "")}
     return PlayServer(file=path.resolve(), bind=bind, port=port, what=what,
                       status=lambda: {"mode": what["mode"], "position": f"{doc['from']}–{doc['to']}",
-                                      "playing": False})
+                                      "playing": False, "preset": doc.get("preset")})
 
 
 def _serve_file(server: Any, *, as_json: bool) -> int:
