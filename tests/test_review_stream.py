@@ -164,3 +164,43 @@ def test_a_served_render_names_its_preset_on_the_page(tmp_path: Path, sv: Runner
         assert '<dd id="preset">theater</dd>' in server.page()
     finally:
         server.close()
+
+
+async def test_the_chosen_preset_is_on_screen_at_80_columns_in_a_b_while_streaming(
+        vault: Path, sv: Runner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The header's preset is what `p` changes: at 80x24, in A/B, streaming, it is visible (not cut
+    off behind the stream marker and the loudness match)."""
+    import html
+    import re
+    import sys
+
+    from tests.helpers import write_set
+    from tests.tui_host import Host
+    from tui.screens.player import PlayerScreen
+
+    monkeypatch.setitem(sys.modules, "sounddevice", None)  # no sound card: o streams
+    write_set(tmp_path / "v1", seconds=2.0)
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    write_set(tmp_path / "v2", seconds=2.0, gains={"BRS": 0.5})
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v2", "-m", "second")
+    app = Host(vault, lambda v: PlayerScreen(v, v.resolve(f"{CUE}@2.0"), v.resolve(f"{CUE}@1.0")))
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, PlayerScreen)
+        for _ in range(1200):
+            await pilot.pause(0.05)
+            if screen.session is not None:
+                break
+        await pilot.press("o")
+        for _ in range(1200):
+            await pilot.pause(0.05)
+            if screen.server is not None:
+                break
+        assert screen.server is not None
+        for _ in range(4):  # none → mono → laptop → phone → small-room (the longest name)
+            await pilot.press("p")
+        await pilot.pause(0.2)
+        shown = " ".join(html.unescape(t).replace("\xa0", " ")
+                         for t in re.findall(r"<text[^>]*>([^<]*)</text>", app.export_screenshot()))
+        assert "preset small-room" in shown, shown[:400]
+        await pilot.press("q")
