@@ -204,3 +204,13 @@ async def test_the_chosen_preset_is_on_screen_at_80_columns_in_a_b_while_streami
                          for t in re.findall(r"<text[^>]*>([^<]*)</text>", app.export_screenshot()))
         assert "preset small-room" in shown, shown[:400]
         await pilot.press("q")
+
+
+def test_bind_empty_warns_in_words(tmp_path: Path, sv: Runner, vault: Path) -> None:
+    """`--bind ''` listens on every address: the warning says so (not "listening on :")."""
+    from tests.helpers import write_set
+
+    write_set(tmp_path / "v1", seconds=1.0)
+    sv.ok("-C", vault, "commit", CUE, tmp_path / "v1", "-m", "first")
+    r = sv.ok("-C", vault, "play", CUE, "--stream", "--bind", "", "--port", "0", "--to", "0.2")
+    assert "warning: listening on every address" in r.err and "listening on :" not in r.err, r.err

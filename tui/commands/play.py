@@ -186,7 +186,7 @@ def _say_addresses(server: Any, url: str, *, err: bool) -> None:
         click.echo(f"  port {DEFAULT_PORT} is taken here, so this is {server.port}: in an SSH session already "
                    f"open, press Enter, type ~C and then -L {server.port}:{server.far_end()}:{server.port}", err=err)
     if not is_loopback(server.bind):
-        click.echo(f"warning: listening on {server.bind}: anyone who can reach it and has the URL can listen",
+        click.echo(f"warning: listening on {server.bind or 'every address'}: anyone who can reach it and has the URL can listen",
                    err=True)
     if not err and sys.stdout.isatty():
         sys.stdout.write(osc52(line))
