@@ -3,7 +3,7 @@
 Public surface:
     PlayServer(*, pump=None, file=None, fmt="wav", bind="127.0.0.1", port=DEFAULT_PORT, what={...},
                status=None): .start(), .close(), .port, .token, .stream_url, .page_url, .file_url,
-               .ssh_line(), .visits
+               .ssh_line(), .far_end(), .visits
     DEFAULT_PORT, is_loopback(address), osc52(text) -> str
     session_status(session, first) -> dict, session_what(info) -> dict: what the page and
         status.json say of a play session (shared by ``stemvault play --stream`` and the player)
@@ -75,7 +75,7 @@ def session_status(session: PlaySession, first: int = 0) -> dict[str, Any]:
     """status.json of a live session: mode, position (timecode and frame), transport, ``heard``."""
     s = session.engine.status
     return {"mode": MODE_WORDS[s.mode], "position": session.tc(s.position), "frame": s.position,
-            "playing": s.playing, "ended": s.ended, "heard": heard(session, first)}
+            "playing": s.playing, "ended": s.ended, "preset": s.preset, "heard": heard(session, first)}
 
 
 def session_what(info: dict[str, Any]) -> dict[str, Any]:
@@ -259,6 +259,7 @@ code{{word-break:break-all}} audio{{width:100%}} dt{{font-weight:bold}} dd{{marg
 <dt>Versions</dt><dd>{versions}</dd>
 <dt>Mode</dt><dd id="mode">{mode}</dd>
 <dt>Position</dt><dd id="position">{position}</dd>
+<dt>Audition preset</dt><dd id="preset">{preset}</dd>
 </dl>
 <p><small>stemvault {kind}. The keys are in the terminal that runs <code>stemvault play</code>;
 press play here to listen from where it is now.</small></p>
@@ -267,6 +268,7 @@ setInterval(function () {{
   fetch("status.json", {{cache: "no-store"}}).then(function (r) {{ return r.json(); }}).then(function (s) {{
     document.getElementById("mode").textContent = s.mode;
     document.getElementById("position").textContent = s.position + (s.playing ? "" : " (paused)");
+    document.getElementById("preset").textContent = s.preset || "none";
   }}).catch(function () {{}});
 }}, 1000);
 </script>
@@ -298,7 +300,8 @@ class PlayServer:
             elif e.errno == errno.EADDRINUSE:
                 raise UsageError(f"port {port} on {bind} is in use: choose another --port (0 picks a free one)") from None
             else:
-                raise UsageError(f"cannot listen on {bind}:{port}: {e.strerror or e}") from None
+                raise UsageError(f"cannot listen on {bind}:{DEFAULT_PORT if port is None else port}: "
+                                 f"{e.strerror or e}: --bind an address of this machine") from None
         self.port = int(self.httpd.server_address[1])
 
     def _open(self, bind: str, port: int) -> _Server:
@@ -329,7 +332,15 @@ class PlayServer:
 
     def ssh_line(self) -> str:
         """The laptop's command that brings this port home (the same port on both ends)."""
-        return f"ssh -L {self.port}:127.0.0.1:{self.port} {getpass.getuser()}@{_host()}"
+        return f"ssh -L {self.port}:{self.far_end()}:{self.port} {getpass.getuser()}@{_host()}"
+
+    def far_end(self) -> str:
+        """Where ssh on this machine connects the tunnel to: the address listened on (IPv6 in
+        brackets, as ssh -L takes it), 127.0.0.1 when listening on every address."""
+        host = str(self.httpd.server_address[0])
+        if host in ("0.0.0.0", "::", ""):
+            return "127.0.0.1"
+        return f"[{host}]" if ":" in host else host
 
     # ----- what the page shows ---------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -351,7 +362,8 @@ class PlayServer:
         return _PAGE.format(title=html.escape(str(w.get("title") or w.get("a") or "stemvault")), src=html.escape(src),
                             url=html.escape(url), versions=versions or "–",
                             mode=html.escape(str(st.get("mode", w.get("mode", "–")))),
-                            position=html.escape(str(st.get("position", "–"))), kind=html.escape(kind))
+                            position=html.escape(str(st.get("position", "–"))),
+                            preset=html.escape(str(st.get("preset") or "none")), kind=html.escape(kind))
 
     @property
     def visits(self) -> list[Visit]:

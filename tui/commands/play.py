@@ -184,9 +184,9 @@ def _say_addresses(server: Any, url: str, *, err: bool) -> None:
     click.echo(f"  on your laptop: {line}   (then open the stream in mpv, ffplay or VLC, or the page)", err=err)
     if server.fallback:
         click.echo(f"  port {DEFAULT_PORT} is taken here, so this is {server.port}: in an SSH session already "
-                   f"open, press Enter, type ~C and then -L {server.port}:127.0.0.1:{server.port}", err=err)
+                   f"open, press Enter, type ~C and then -L {server.port}:{server.far_end()}:{server.port}", err=err)
     if not is_loopback(server.bind):
-        click.echo(f"warning: listening on {server.bind}: anyone who can reach it and has the URL can listen",
+        click.echo(f"warning: listening on {server.bind or 'every address'}: anyone who can reach it and has the URL can listen",
                    err=True)
     if not err and sys.stdout.isatty():
         sys.stdout.write(osc52(line))
@@ -201,7 +201,7 @@ def _file_server(doc: dict[str, Any], path: Path, port: int | None, bind: str) -
             "title": f"{doc['a']}" + (f" vs {doc['b']}" if doc["b"] else "")}
     return PlayServer(file=path.resolve(), bind=bind, port=port, what=what,
                       status=lambda: {"mode": what["mode"], "position": f"{doc['from']}–{doc['to']}",
-                                      "playing": False})
+                                      "playing": False, "preset": doc.get("preset")})
 
 
 def _serve_file(server: Any, *, as_json: bool) -> int:
@@ -237,7 +237,8 @@ def _play_stream(session: PlaySession, *, fmt: str, port: int | None, bind: str,
     kind = {"wav": "24-bit WAV", "flac": "24-bit FLAC", "opus": "Ogg/Opus"}[fmt]
     err = as_json
     tty = sys.stdin.isatty()
-    click.echo(f"streaming {info['a']}{vs} from {info['from']} ({e.sample_rate} Hz {kind})"
+    preset = f" through the {info['preset']} preset" if info.get("preset") else ""
+    click.echo(f"streaming {info['a']}{vs}{preset} from {info['from']} ({e.sample_rate} Hz {kind})"
                + (" — keys: space pause, a/b/d switch, ←/→ seek, p preset, P bypass, q quit" if tty else "")
                + _match_words(info, live=True), err=err)
     _say_absent(info["absent"], err=err)

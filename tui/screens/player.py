@@ -308,11 +308,11 @@ class PlayerScreen(PresetControls, PlayerOutput):
             t.append_text(literal(label, "bold reverse" if k == self.mode else "dim"))
         _, _, frames = self._frames()
         t.append(f"   {self.tc(min(self._pos(), frames))} / {self.tc(frames)}")
+        self._preset_label(t)  # before the rest: at 80 columns in A/B it would be cut off
         if self.server is not None:
             t.append("   ⇢ stream", "bold")
         if self.b is not None:
             t.append(f"   match loudness {'on' if self.match else 'off'}", "bold" if self.match else "")
-        self._preset_label(t)
         return t
 
     def _note_frames(self, side: str) -> list[tuple[int, Note]]:

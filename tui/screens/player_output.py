@@ -54,6 +54,9 @@ class PlayerOutput(Screen[None]):
     def _what(self) -> str:
         raise NotImplementedError
 
+    def _via(self) -> str:
+        raise NotImplementedError
+
     def _close_server(self) -> None:
         """Stop the stream's server (its listeners' requests end) off the UI thread."""
         server, self.server = self.server, None
@@ -149,7 +152,7 @@ class PlayerOutput(Screen[None]):
             return
         self.output = out
         self.no_sound = None
-        self._say("")
+        self._say(self._via())  # a forwarded sound server named again, as when the player opened
         self._tick(force=True)
 
     def _streaming(self, pump: Pump, server: PlayServer) -> None:
