@@ -161,7 +161,10 @@ async def test_preset_keys_cycle_and_bypass_without_a_device(two: Path, no_devic
     async with app.run_test(size=(80, 24)) as pilot:
         screen = app.screen
         assert isinstance(screen, PlayerScreen)
-        await pilot.press("p")  # before the files are open: kept, and handed to the engine
+        # once the screen takes keys (a key pressed before it is mounted goes to the screen
+        # under it), and usually before the files are open: kept, and handed to the engine
+        await _until(pilot, lambda: screen.is_mounted and screen.browse is not None)
+        await pilot.press("p")
         await _until(pilot, lambda: screen.session is not None)
         e = screen.session.engine
         assert e.status.preset == "mono" and "preset mono" in _text(screen, "#player-header")
