@@ -11,6 +11,8 @@ writing) and renaming it to ``lfs/objects/aa/bb/<oid>`` only when its size and s
 Public surface:
     ssh_target(url, cwd, remote) -> SshTarget | None   (None: not an ssh URL, or lfs.url points elsewhere)
     download(git_dir, target, want, *, cwd, tick) -> dict[oid, problem]   (objects not stored, why)
+    fetch_objects(vault, url, remote, commit, paths, want, tick) -> (problems, checked)
+        (fetch_audio's download: this client for an ssh remote, else git-lfs)
     TransferFailed
 """
 
@@ -28,11 +30,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from vcs import git
 
-__all__ = ["SshTarget", "TransferFailed", "download", "ssh_target"]
+if TYPE_CHECKING:
+    from vcs.vault import Vault
+
+__all__ = ["SshTarget", "TransferFailed", "download", "fetch_objects", "ssh_target"]
 
 _OID = re.compile(r"^[0-9a-f]{64}$")
 _BUF = 1 << 20
@@ -299,3 +304,25 @@ def _session(conn: _Conn, git_dir: Path, want: dict[str, int], tick: Callable[[]
     conn.send(_pkt("quit"), _FLUSH)
     with contextlib.suppress(TransferFailed):
         conn.status()
+
+
+def fetch_objects(vault: Vault, url: str, remote: str, commit: str, paths: list[str], want: dict[str, int],
+                  tick: Callable[[], None] | None = None) -> tuple[dict[str, str], set[str]]:
+    """fetch_audio's download of ``want`` ({oid: size}, the files ``paths`` at ``commit``): over an
+    ssh remote with this client, else with git-lfs (vcs.git.lfs_fetch). Returns ({oid: why} for
+    objects this client did not store, the oids it stored and checked by sha256).
+
+    Raises:
+        GitFailed: git-lfs failed (some objects may have arrived, not checked here).
+    """
+    git_dir, cwd = vault.git_dir, vault.root
+    target = ssh_target(url, cwd=cwd, remote=remote)
+    if target is None:
+        git.lfs_fetch(remote, commit, paths, cwd=cwd, tick=tick)
+        return {}, set()
+    try:
+        problems = download(git_dir, target, want, cwd=cwd, tick=tick)
+    except TransferFailed as e:  # whole objects stay (each was checked); the others did not arrive
+        stored = {oid for oid in want if (git_dir / "lfs" / "objects" / oid[:2] / oid[2:4] / oid).is_file()}
+        return {oid: str(e) for oid in want if oid not in stored}, stored
+    return problems, set(want) - set(problems)

@@ -333,21 +333,12 @@ def fetch_audio(vault: Vault, ref: str, stems: list[str], *, all_stems: bool = F
     files = [f for f in files if f in ptrs]
     want = [f for f in files if not object_path(vault.git_dir, ptrs[f][0]).is_file()]
     prefix = f"{CUES_DIR}/{v.cue}/"
-    failure = ""
-    problems: dict[str, str] = {}
-    checked: set[str] = set()
+    failure, problems, checked = "", dict[str, str](), set[str]()
     if want:
         sizes = {ptrs[f][0]: ptrs[f][1] for f in want}
         tick = (lambda: progress(_progress_of(vault, sizes))) if progress is not None else None
-        target = lfs_ssh.ssh_target(url, cwd=vault.root, remote=remote)
-        try:
-            if target is not None:  # stemvault's own client of git-lfs's SSH protocol (vcs/lfs_ssh.py)
-                problems = lfs_ssh.download(vault.git_dir, target, sizes, cwd=vault.root, tick=tick)
-                checked = set(sizes) - set(problems)  # each hashed while it was written
-            else:
-                git.lfs_fetch(remote, v.commit, [prefix + f for f in want], cwd=vault.root, tick=tick)
-        except lfs_ssh.TransferFailed as e:  # whole objects stay (each was checked)
-            failure = str(e)
+        try:  # an ssh remote: stemvault's own client (vcs/lfs_ssh.py), which checks what it stores
+            problems, checked = lfs_ssh.fetch_objects(vault, url, remote, v.commit, [prefix + f for f in want], sizes, tick)
         except GitFailed as e:  # some objects may have arrived: those are checked and kept
             failure = e.stderr.strip().splitlines()[-1] if e.stderr.strip() else str(e)
             # git-lfs checks a download's sha256 itself and refuses it: the remote's copy is damaged
@@ -379,8 +370,8 @@ def fetch_audio(vault: Vault, ref: str, stems: list[str], *, all_stems: bool = F
         f = missing[0]
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise RemoteError(f"{f} of {v.ref} (oid {ptrs[f][0]}){more} could not be fetched from {remote} ({url}): "
-                          f"{problems.get(ptrs[f][0]) or failure or 'the remote does not have it'}; the other files arrived — ask whoever "
-                          "committed it to `stemvault push` again from their clone")
+                          f"{problems.get(ptrs[f][0]) or failure or 'the remote does not have it'}; the other files "
+                          "arrived — ask whoever committed it to `stemvault push` again from their clone")
     return out
 
 
