@@ -259,6 +259,9 @@ def test_a_fetch_killed_mid_transfer_leaves_nothing_half_written_and_a_rerun_com
     _kill_mid_transfer(["-C", str(lazy), "fetch", CUE, "--all"], lazy, server, "download")
     assert _store_is_whole(lazy / ".git") < set(made.values())
     assert git(lazy, "status", "--porcelain") == ""
+    # the held object was coming through stemvault's own SSH client (vcs/lfs_ssh.py): its partial
+    # is under a scratch name (removed once the object is whole), never under the final one
+    assert [p.name[64:68] for p in (lazy / ".git" / "lfs" / "incomplete").iterdir()] == [".sv-"]
     _server_settled(bare, server)
     got = sv.ok("-C", lazy, "fetch", CUE, "--all", "--json").json()
     assert {g["file"]: g["oid"] for g in got} == made

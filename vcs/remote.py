@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vcs import git
+from vcs import git, lfs_ssh
 from vcs.errors import GitFailed, RemoteError, UsageError, VaultError, cannot_write, git_advice
 from vcs.lfs import POINTER_MAX, object_path, parse_pointer
 from vcs.models import Version
@@ -333,12 +333,12 @@ def fetch_audio(vault: Vault, ref: str, stems: list[str], *, all_stems: bool = F
     files = [f for f in files if f in ptrs]
     want = [f for f in files if not object_path(vault.git_dir, ptrs[f][0]).is_file()]
     prefix = f"{CUES_DIR}/{v.cue}/"
-    failure = ""
+    failure, problems, checked = "", dict[str, str](), set[str]()
     if want:
         sizes = {ptrs[f][0]: ptrs[f][1] for f in want}
         tick = (lambda: progress(_progress_of(vault, sizes))) if progress is not None else None
-        try:
-            git.lfs_fetch(remote, v.commit, [prefix + f for f in want], cwd=vault.root, tick=tick)
+        try:  # an ssh remote: stemvault's own client (vcs/lfs_ssh.py), which checks what it stores
+            problems, checked = lfs_ssh.fetch_objects(vault, url, remote, v.commit, [prefix + f for f in want], sizes, tick)
         except GitFailed as e:  # some objects may have arrived: those are checked and kept
             failure = e.stderr.strip().splitlines()[-1] if e.stderr.strip() else str(e)
             # git-lfs checks a download's sha256 itself and refuses it: the remote's copy is damaged
@@ -354,7 +354,7 @@ def fetch_audio(vault: Vault, ref: str, stems: list[str], *, all_stems: bool = F
             continue
         # what arrived now is checked (git-lfs checked it too); an object that was here before
         # was checked when it came, and `verify` checks the store
-        if f in want and _sha256_file(obj) != oid:
+        if f in want and oid not in checked and _sha256_file(obj) != oid:
             obj.unlink()
             raise VaultError(f"{f} of {v.ref}: the object fetched from {remote} does not match its oid "
                              f"{oid} (removed): the server's copy is damaged; fetch it from another copy")
@@ -370,8 +370,8 @@ def fetch_audio(vault: Vault, ref: str, stems: list[str], *, all_stems: bool = F
         f = missing[0]
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
         raise RemoteError(f"{f} of {v.ref} (oid {ptrs[f][0]}){more} could not be fetched from {remote} ({url}): "
-                          f"{failure or 'the remote does not have it'}; the other files arrived — ask whoever "
-                          "committed it to `stemvault push` again from their clone")
+                          f"{problems.get(ptrs[f][0]) or failure or 'the remote does not have it'}; the other files "
+                          "arrived — ask whoever committed it to `stemvault push` again from their clone")
     return out
 
 
