@@ -13,6 +13,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -101,3 +102,21 @@ def running_sshd(d: Path, *, path: str | None = None, accept_env: str | None = N
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def transfer_sshd(d: Path, *, accept_env: str | None = None) -> Iterator[tuple[Sshd, Path]]:
+    """(sshd, log): sshd whose sessions find this checkout's ``git-lfs-transfer`` first on their
+    PATH (``python -m vcs.lfs_transfer``), each run's arguments appended to ``log``."""
+    bin_dir = d / "bin"
+    bin_dir.mkdir()
+    log = d / "transfer.log"
+    wrapper = bin_dir / "git-lfs-transfer"
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n'
+                       f'PYTHONPATH="{ROOT}" exec "{sys.executable}" -m vcs.lfs_transfer "$@"\n')
+    wrapper.chmod(0o755)
+    with running_sshd(d, path=f"{bin_dir}:/usr/local/bin:/usr/bin:/bin", accept_env=accept_env) as sshd:
+        yield sshd, log

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import CUE, Runner, git, write_set
-from tests.sshd import Sshd, running_sshd
+from tests.sshd import Sshd, transfer_sshd
 from tests.test_trust import (
     CARL,
     SUE,
@@ -37,12 +37,7 @@ ELI = ("Eli Editor", "eli@cutting.example")
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     d = tmp_path_factory.mktemp("hook-sshd")
-    bin_dir = d / "bin"
-    bin_dir.mkdir()
-    wrapper = bin_dir / "git-lfs-transfer"
-    wrapper.write_text(f'#!/bin/sh\nPYTHONPATH="{ROOT}" exec "{sys.executable}" -m vcs.lfs_transfer "$@"\n')
-    wrapper.chmod(0o755)
-    with running_sshd(d, path=f"{bin_dir}:/usr/local/bin:/usr/bin:/bin", accept_env="STEMVAULT_AUTHOR") as s:
+    with transfer_sshd(d, accept_env="STEMVAULT_AUTHOR") as (s, _log):
         yield s
 
 

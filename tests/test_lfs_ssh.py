@@ -5,14 +5,13 @@ still runs, which shows the trace works) — and stores exactly what git-lfs's o
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import CUE, Runner, git, lfs_objects, sha256, write_set
-from tests.sshd import Sshd, running_sshd
+from tests.sshd import Sshd, transfer_sshd
 from vcs.lfs_ssh import SshTarget, ssh_target
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,15 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sshd, Path]]:
     """sshd whose sessions' PATH finds a logging ``git-lfs-transfer`` (this checkout's)."""
     d = tmp_path_factory.mktemp("lfs-ssh-sshd")
-    bin_dir = d / "bin"
-    bin_dir.mkdir()
-    log = d / "transfer.log"
-    wrapper = bin_dir / "git-lfs-transfer"
-    wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n'
-                       f'PYTHONPATH="{ROOT}" exec "{sys.executable}" -m vcs.lfs_transfer "$@"\n')
-    wrapper.chmod(0o755)
-    with running_sshd(d, path=f"{bin_dir}:/usr/local/bin:/usr/bin:/bin") as sshd:
-        yield sshd, log
+    with transfer_sshd(d) as pair:
+        yield pair
 
 
 def _oids(vault: Path, sv: Runner, ref: str) -> dict[str, str]:

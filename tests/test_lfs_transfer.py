@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import SR, sha256, tone
-from tests.sshd import Sshd, running_sshd
+from tests.sshd import Sshd, transfer_sshd
 from vcs.lfs_transfer import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -223,15 +223,8 @@ def test_the_server_program_does_not_import_numpy() -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sshd, Path]]:
     """sshd whose sessions' PATH starts with a bin folder holding a logging ``git-lfs-transfer``."""
     d = tmp_path_factory.mktemp("lfs-sshd")
-    bin_dir = d / "bin"
-    bin_dir.mkdir()
-    log = d / "transfer.log"
-    wrapper = bin_dir / "git-lfs-transfer"
-    wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n'
-                       f'PYTHONPATH="{ROOT}" exec "{sys.executable}" -m vcs.lfs_transfer "$@"\n')
-    wrapper.chmod(0o755)
-    with running_sshd(d, path=f"{bin_dir}:/usr/local/bin:/usr/bin:/bin") as sshd:
-        yield sshd, log
+    with transfer_sshd(d) as pair:
+        yield pair
 
 
 def _env(sshd: Sshd, home: Path) -> dict[str, str]:

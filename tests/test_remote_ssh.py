@@ -4,14 +4,13 @@ push, a lazy clone, fetch of one stem, and a note pushed from the clone and pull
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import CUE, Runner, git, lfs_objects, sha256, write_set
-from tests.sshd import Sshd, running_sshd
+from tests.sshd import Sshd, transfer_sshd
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -20,15 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sshd, Path]]:
     """sshd whose sessions' PATH starts with a bin folder holding a logging ``git-lfs-transfer``."""
     d = tmp_path_factory.mktemp("sv-sshd")
-    bin_dir = d / "bin"
-    bin_dir.mkdir()
-    log = d / "transfer.log"
-    wrapper = bin_dir / "git-lfs-transfer"
-    wrapper.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\n'
-                       f'PYTHONPATH="{ROOT}" exec "{sys.executable}" -m vcs.lfs_transfer "$@"\n')
-    wrapper.chmod(0o755)
-    with running_sshd(d, path=f"{bin_dir}:/usr/local/bin:/usr/bin:/bin") as sshd:
-        yield sshd, log
+    with transfer_sshd(d) as pair:
+        yield pair
 
 
 def _bare_objects(bare: Path) -> set[str]:
